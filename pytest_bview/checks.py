@@ -1,0 +1,160 @@
+"""Checks: small named functions that judge one thing a device did against one rule.
+
+Rule 1: a check takes the evidence (an `Exchange`, or a document read from one) and either
+        returns what later checks need or raises `CheckFailure`.
+Rule 2: a failure says what the device did, what the spec requires (with its section) and how
+        to reproduce it (curl, password redacted) — in that order, always.
+Rule 3: XML from a device is untrusted: parsed with defusedxml, no entities, no DTD.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any, NoReturn
+from xml.etree.ElementTree import Element
+
+import defusedxml.ElementTree as SafeET
+from defusedxml import DefusedXmlException
+
+from pytest_bview.client import Exchange
+from pytest_bview.spec.blocks import BLOCKS
+from pytest_bview.spec.status import Status
+
+# Namespaces the spec shows on its blocks (chapter 7, 9.1.6, 9.2.3, 4.5.3): all mean "the B-View schema".
+KNOWN_NAMESPACES = ("", "http://www.zwcloud.wang/ver10/XMLSchema", "http://www.hikvision.com/ver10/XMLSchema")
+
+
+@dataclass
+class Finding:
+    """A failure as data (what, where, which rule), rendered into the assertion message."""
+
+    did: str
+    requires: str
+    section: str
+    exchanges: list[Exchange] = field(default_factory=list)
+
+    def render(self) -> str:
+        lines = [f"device: {self.did}", f"spec {self.section}: {self.requires}"]
+        for ex in self.exchanges[-3:]:
+            lines.append("exchange: " + ex.summary().replace("\n", "\n    "))
+        for ex in self.exchanges[-1:]:
+            lines.append(f"Reproduce with: {ex.curl()}")
+        return "\n".join(lines)
+
+
+class CheckFailure(AssertionError):
+    def __init__(self, finding: Finding) -> None:
+        super().__init__(finding.render())
+        self.finding = finding
+
+
+def fail(did: str, requires: str, section: str, *exchanges: Exchange | None) -> NoReturn:
+    raise CheckFailure(Finding(did, requires, section, [e for e in exchanges if e is not None]))
+
+
+def expect(condition: Any, did: str, requires: str, section: str, *exchanges: Exchange | None) -> None:
+    if not condition:
+        fail(did, requires, section, *exchanges)
+
+
+# -- XML ---------------------------------------------------------------------------------------
+
+
+def parse_xml(ex: Exchange, section: str) -> Element:
+    """The body as an XML element, namespaces checked and removed; not XML -> failure."""
+    try:
+        root = SafeET.fromstring(ex.body, forbid_dtd=True)
+    except (SafeET.ParseError, DefusedXmlException, ValueError) as exc:
+        fail(f"answered a body that is not well-formed XML ({exc})", "an XML block in UTF-8 (4.2)", section, ex)
+    foreign = strip_namespaces(root)
+    if foreign:
+        fail(f"used the XML namespace(s) {', '.join(sorted(foreign))}",
+             "the B-View namespace or none (ERRATA.md: namespaces)", section, ex)
+    return root
+
+
+def strip_namespaces(root: Element) -> set[str]:
+    """Remove known namespaces in place; return the unknown ones found."""
+    foreign: set[str] = set()
+    for el in root.iter():
+        if not isinstance(el.tag, str) or not el.tag.startswith("{"):
+            continue
+        ns, _, name = el.tag[1:].partition("}")
+        if ns not in KNOWN_NAMESPACES:
+            foreign.add(ns)
+        el.tag = name
+    return foreign
+
+
+@cache
+def schema(block: str) -> Any:
+    from pytest_bview.spec.xsd import load_schema
+
+    return load_schema(block)
+
+
+def schema_errors(root: Element, block: str) -> list[str]:
+    errors = []
+    for err in schema(block).iter_errors(root):
+        path = getattr(err, "path", None) or ""
+        errors.append(f"{path}: {err.reason}" if path else str(err.reason))
+        if len(errors) >= 10:
+            break
+    return errors
+
+
+def read_block(ex: Exchange, block: str, section: str) -> dict[str, Any]:
+    """Check HTTP 200 + the block's root element, and return the body as a document."""
+    from pytest_bview.xmlblocks import from_element
+
+    expect(ex.status == 200, f"answered HTTP {ex.status} {status_text(ex)}", f"200 with the {block} block", section, ex)
+    root = parse_xml(ex, section)
+    expected = BLOCKS[block].element
+    expect(root.tag == expected, f"answered <{root.tag}>", f"the <{expected}> block", section, ex)
+    return from_element(BLOCKS[block], root)
+
+
+def status_code(ex: Exchange) -> int | None:
+    """statusCode of a ResponseStatus body, or None when the body is not one."""
+    try:
+        root = SafeET.fromstring(ex.body, forbid_dtd=True)
+    except (SafeET.ParseError, DefusedXmlException, ValueError):
+        return None
+    strip_namespaces(root)
+    if root.tag != "ResponseStatus":
+        return None
+    code = root.findtext("statusCode")
+    try:
+        return int((code or "").strip())
+    except ValueError:
+        return None
+
+
+def status_text(ex: Exchange) -> str:
+    code = status_code(ex)
+    if code is None:
+        return ""
+    try:
+        return f"with statusCode {code} ({Status(code).description})"
+    except ValueError:
+        return f"with statusCode {code}"
+
+
+def check_status(ex: Exchange, expected: int | tuple[int, ...], section: str, why: str = "") -> int:
+    """The reply is a ResponseStatus with the expected statusCode (and a sane HTTP status)."""
+    wanted = (expected,) if isinstance(expected, int) else expected
+    code = status_code(ex)
+    names = " or ".join(f"{w} ({Status(w).description})" for w in wanted)
+    requires = f"a ResponseStatus with statusCode {names}" + (f": {why}" if why else "")
+    if code is None:
+        fail(f"answered HTTP {ex.status} without a ResponseStatus block", requires, section, ex)
+    expect(code in wanted, f"answered statusCode {code} (HTTP {ex.status})", requires, section, ex)
+    if code == 0:
+        expect(ex.status in (200, 201, 204), f"answered statusCode 0 with HTTP {ex.status}",
+               "success with HTTP 200 (chapter 7)", section, ex)
+    else:
+        expect(ex.status == 200 or (ex.status is not None and 400 <= ex.status < 500) or ex.status == 503,
+               f"answered statusCode {code} with HTTP {ex.status}",
+               "an application error with HTTP 200 or 4xx (ERRATA.md: HTTP status of errors)", section, ex)
+    return code

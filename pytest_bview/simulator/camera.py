@@ -1,0 +1,192 @@
+"""The reference camera as one asyncio program: HTTP, RTSP and discovery around one `Device`.
+
+`Camera` is the async object (start/stop/reboot); `CameraThread` runs one in a background
+thread for in-process use (the plugin's built-in camera, the project's tests), in the manner of
+pytest-httpserver: bind port 0, read the real port back, wait until ready, refuse a double
+start, work as a context manager.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import tempfile
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from aiohttp import web
+
+from pytest_bview.simulator import faults as F
+from pytest_bview.simulator.device import Device, Identity
+from pytest_bview.simulator.http import build_app
+
+log = logging.getLogger("bview.sim")
+T = TypeVar("T")
+
+
+@dataclass
+class CameraOptions:
+    bind: str = "127.0.0.1"
+    http_port: int = 0
+    rtsp_port: int = 0
+    discovery_port: int = 5566
+    state_dir: Path | None = None
+    time_scale: float = 1.0
+    faults: tuple[str, ...] = ()
+    identity: Identity = field(default_factory=Identity)
+    discovery: bool = True
+    media: bool = True
+
+
+class Camera:
+    def __init__(self, options: CameraOptions) -> None:
+        self.options = options
+        self.faults = F.Faults(options.faults)
+        self.device: Device | None = None  # type: ignore[assignment]
+        self.http_port = options.http_port
+        self.rtsp_port = options.rtsp_port
+        self.discovery_port = options.discovery_port
+        self._runner: web.AppRunner | None = None
+        self._services: list[Any] = []  # objects with async stop()
+        self._started = False
+        self.extensions: dict[str, Any] = {}  # media hubs, responders... by name
+        self.requests_seen: dict[str, int] = {}  # HTTP method -> count (tests prove the readonly tier)
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    async def start(self) -> None:
+        if self._started:
+            raise RuntimeError("camera already started")
+        opts = self.options
+        self._runner = web.AppRunner(build_app(self), access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, opts.bind, self.http_port, reuse_address=True)
+        await site.start()
+        self.http_port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]  # noqa: SLF001
+        self.device = Device(opts.state_dir, opts.identity, self.faults, opts.time_scale,
+                             http_port=self.http_port, rtsp_port=self.rtsp_port)
+        for hook in STARTUP_HOOKS:
+            service = await hook(self)
+            if service is not None:
+                self._services.append(service)
+        self.device.rtsp_port = self.rtsp_port
+        self.device.sync_ports()
+        self._started = True
+
+    async def stop(self) -> None:
+        for service in reversed(self._services):
+            try:
+                await service.stop()
+            except Exception:  # stopping must go on whatever one service does
+                log.exception("stopping %r", service)
+        self._services.clear()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        self._started = False
+
+    async def run_blocking(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run a blocking step (fsync'ing store writes) without stalling the event loop."""
+        return await asyncio.get_running_loop().run_in_executor(None, fn, *args)
+
+    async def sim_route(self, request: web.Request) -> web.StreamResponse:
+        handler = SIM_ROUTES.get((request.method, request.path))
+        if handler is None:
+            return web.Response(status=404, text="no such simulator control\n")
+        return await handler(self, request)
+
+    @property
+    def ports(self) -> dict[str, Any]:
+        return {"http": self.http_port, "rtsp": self.rtsp_port, "discovery": self.discovery_port,
+                "state_dir": str(self.options.state_dir) if self.options.state_dir else None}
+
+
+# Services that join the camera at start (RTSP, discovery, SSDP): `async hook(camera) -> service | None`
+STARTUP_HOOKS: list[Callable[[Camera], Any]] = []
+# Simulator-only control endpoints under /_sim/ (motion injection, ...): (method, path) -> handler
+SIM_ROUTES: dict[tuple[str, str], Callable[[Camera, web.Request], Any]] = {}
+
+
+class CameraThread:
+    """A `Camera` on its own event loop in a daemon thread."""
+
+    def __init__(self, options: CameraOptions | None = None, **kwargs: Any) -> None:
+        options = options or CameraOptions(**kwargs)
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        if options.state_dir is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="bview-sim-")
+            options.state_dir = Path(self._tmp.name)
+        self.camera = Camera(options)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self, timeout: float = 30.0) -> CameraThread:
+        if self._thread is not None:
+            raise RuntimeError("camera thread already started")
+        ready: Future[None] = Future()
+
+        def run() -> None:
+            loop = asyncio.new_event_loop()
+            self._loop = loop
+            asyncio.set_event_loop(loop)
+            try:
+                loop.run_until_complete(self.camera.start())
+            except BaseException as exc:  # report start failures to the caller
+                ready.set_exception(exc)
+                loop.close()
+                return
+            ready.set_result(None)
+            loop.run_forever()
+            loop.run_until_complete(self.camera.stop())
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+        self._thread = threading.Thread(target=run, name="bview-sim", daemon=True)
+        self._thread.start()
+        ready.result(timeout)
+        return self
+
+    def call(self, fn: Callable[..., Any], *args: Any, timeout: float = 30.0) -> Any:
+        """Run a coroutine function on the camera's loop and wait for its result."""
+        assert self._loop is not None
+        return asyncio.run_coroutine_threadsafe(fn(*args), self._loop).result(timeout)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        if self._thread is None or self._loop is None:
+            return
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout)
+        self._thread = None
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def __enter__(self) -> CameraThread:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def ports(self) -> dict[str, Any]:
+        return self.camera.ports
+
+
+def load_extensions() -> None:
+    """Import the optional services so they register their startup hooks and faults."""
+    for name in ("pytest_bview.simulator.actions", "pytest_bview.simulator.services"):
+        try:
+            __import__(name)
+        except ImportError as exc:  # a missing optional service must not stop the camera
+            if exc.name != name:
+                raise
+
+
+def fault_names() -> Iterable[str]:
+    return F.load_all().keys()
+
+
+load_extensions()

@@ -1,0 +1,88 @@
+"""`bview-sim`: the reference camera as a program (CONTRACT.md).
+
+When ready it prints exactly one JSON line on stdout with its ports, then serves until
+SIGTERM/SIGINT, on which it stops cleanly and keeps its state.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from pytest_bview.simulator import faults as F
+from pytest_bview.simulator.camera import Camera, CameraOptions
+from pytest_bview.simulator.device import Identity
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="bview-sim", description="B-View 2 reference camera (simulator)")
+    p.add_argument("--bind", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--http-port", type=int, default=0, help="HTTP port (0 = ephemeral)")
+    p.add_argument("--rtsp-port", type=int, default=0, help="RTSP port (0 = ephemeral)")
+    p.add_argument("--discovery-port", type=int, default=5566, help="Discovery V2 UDP port")
+    p.add_argument("--state-dir", type=Path, default=Path("state"), help="persistent configuration directory")
+    p.add_argument("--time-scale", type=float, default=1.0, help="multiplies every device-imposed duration")
+    p.add_argument("--fault", action="append", default=[], metavar="NAME", help="switch on a fault profile")
+    p.add_argument("--list-faults", action="store_true", help="list the fault profiles and exit")
+    p.add_argument("--model", default=Identity.model, help="DeviceTypeName")
+    p.add_argument("--firmware", default=Identity.firmware, help="SoftWareVersion")
+    p.add_argument("--serial", default=Identity.serial, help="SerialNum")
+    p.add_argument("--mac", default=Identity.mac, help="MAC address of the wired interface")
+    p.add_argument("--user", default="admin", help="admin user name")
+    p.add_argument("--password", default="admin", help="admin password (factory value)")
+    p.add_argument("--no-discovery", action="store_true", help="do not answer Discovery V2 / SSDP")
+    p.add_argument("-v", "--verbose", action="store_true", help="log to stderr")
+    return p
+
+
+def list_faults() -> str:
+    rows = F.load_all().values()
+    width = max(len(f.name) for f in rows)
+    return "\n".join(f"{f.name:<{width}}  {f.section:<10} {f.doc}" for f in rows)
+
+
+async def serve(options: CameraOptions) -> None:
+    camera = Camera(options)
+    await camera.start()
+    print(json.dumps(camera.ports), flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await camera.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if args.list_faults:
+        print(list_faults())
+        return 0
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr)
+    try:
+        faults = F.Faults(args.fault)
+    except ValueError as exc:
+        print(f"bview-sim: {exc}", file=sys.stderr)
+        return 2
+    identity = Identity(model=args.model, firmware=args.firmware, serial=args.serial, mac=args.mac,
+                        ip=args.bind if args.bind not in ("0.0.0.0", "::") else "127.0.0.1",
+                        user=args.user, password=args.password)
+    options = CameraOptions(bind=args.bind, http_port=args.http_port, rtsp_port=args.rtsp_port,
+                            discovery_port=args.discovery_port, state_dir=args.state_dir,
+                            time_scale=args.time_scale, faults=tuple(faults.names), identity=identity,
+                            discovery=not args.no_discovery)
+    try:
+        asyncio.run(serve(options))
+    except OSError as exc:
+        print(f"bview-sim: cannot start: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

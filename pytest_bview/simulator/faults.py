@@ -1,0 +1,63 @@
+"""Named fault profiles: deliberate deviations from the spec, one rule each.
+
+Rule 1: a fault is declared next to the code it breaks, with `declare(...)` at import time,
+        and consulted there with `faults.on(NAME)`; nothing else knows about it.
+Rule 2: each fault names the spec section it breaks and the suite checks that must detect
+        it (test id prefixes); tests/test_fault_matrix.py proves every pairing.
+Rule 3: no fault switched on means a conformant camera.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Fault:
+    name: str
+    section: str  # the spec section the fault breaks
+    doc: str  # what the faulty camera does
+    detected_by: tuple[str, ...]  # test ids (or prefixes of ids) of suites/ that must fail
+    hostile: bool = False  # attacks the client rather than breaking one rule (issue: hostile camera)
+
+
+REGISTRY: dict[str, Fault] = {}
+
+
+def declare(name: str, section: str, doc: str, detected_by: Iterable[str], *, hostile: bool = False) -> str:
+    """Register a fault profile; returns its name so modules can keep it in a constant."""
+    if name in REGISTRY and REGISTRY[name].section != section:
+        raise ValueError(f"fault {name!r} declared twice")
+    REGISTRY[name] = Fault(name, section, doc, tuple(detected_by), hostile)
+    return name
+
+
+def load_all() -> dict[str, Fault]:
+    """Import every simulator module so that all faults are declared."""
+    from pytest_bview.simulator import camera  # noqa: F401  (imports the rest)
+
+    return dict(sorted(REGISTRY.items()))
+
+
+class Faults:
+    """The set of faults switched on for one camera."""
+
+    def __init__(self, names: Iterable[str] = ()) -> None:
+        names = tuple(names)
+        known = load_all()
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise ValueError(f"unknown fault profile(s): {', '.join(unknown)} (see bview-sim --list-faults)")
+        self.names = frozenset(names)
+
+    def on(self, name: str) -> bool:
+        if name not in REGISTRY:  # a typo in the simulator must not silently mean "off"
+            raise KeyError(f"fault {name!r} was never declared")
+        return name in self.names
+
+    def __bool__(self) -> bool:
+        return bool(self.names)
+
+    def __repr__(self) -> str:
+        return f"Faults({sorted(self.names)!r})"

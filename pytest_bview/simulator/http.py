@@ -1,0 +1,233 @@
+"""The reference camera's HTTP/1.1 face (aiohttp): authentication, routing by the spec table,
+ResponseStatus replies and the generic GET/PUT of configuration resources.
+
+Rule 1 (4.5.2): every resource needs Basic credentials; without them or with wrong ones the
+        answer is 401 with `WWW-Authenticate: Basic realm="B-View"`.
+Rule 2: routing is the spec table (`spec.resources.match`); a path outside it is -10 (HTTP 404),
+        a method the resource lacks is -3 (HTTP 405 with Allow), an Operator operation asked
+        by a Normal user is -12 (HTTP 403) (ERRATA.md).
+Rule 3: everything the camera says about a request is a ResponseStatus with `requestURL` and
+        `statusCode`; the human-readable reason travels in the `X-BView-Detail` header.
+Paths under /_sim/ and /upnp/ are the simulator's own and cannot collide with the spec.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from pytest_bview.simulator import faults as F
+from pytest_bview.simulator.config import MAX_XML_BYTES, ApiError
+from pytest_bview.simulator.device import ADMIN_LEVEL, Caller, Device
+from pytest_bview.spec.blocks import BLOCKS
+from pytest_bview.spec.resources import Resource, match
+from pytest_bview.spec.status import Status, http_status
+from pytest_bview.xmlblocks import to_xml
+
+if TYPE_CHECKING:
+    from pytest_bview.simulator.camera import Camera
+
+log = logging.getLogger("bview.sim.http")
+
+REALM = "B-View"
+XML_TYPE = "application/xml; charset=UTF-8"
+NAMESPACE = "http://www.zwcloud.wang/ver10/XMLSchema"  # chapter 7's ResponseStatus sample (ERRATA.md)
+MAX_BODY = 64 * 1024 * 1024  # firmware packages; XML bodies are capped far lower (MAX_XML_BYTES)
+
+NO_AUTH = F.declare(
+    "auth-not-required", "4.5.2", "GET /System/DeviceInfo is served without credentials",
+    ["suites/test_protocol.py::test_auth_required[GET /System/DeviceInfo]"])
+NO_CHALLENGE = F.declare(
+    "auth-no-www-authenticate", "4.5.2", "401 answers carry no WWW-Authenticate header",
+    ["suites/test_protocol.py::test_auth_required"])
+ANY_PASSWORD = F.declare(
+    "auth-any-password", "4.5.2", "a wrong password for a known user is accepted",
+    ["suites/test_protocol.py::test_wrong_password_refused"])
+NO_KEEPALIVE = F.declare(
+    "http-no-keepalive", "4.5.1", "every response closes the connection (no persistent connections)",
+    ["suites/test_protocol.py::test_persistent_connection"])
+CLOSE_IGNORED = F.declare(
+    "http-connection-close-ignored", "4.5.1", "the connection stays open after a request with Connection: close",
+    ["suites/test_protocol.py::test_connection_close_honoured"])
+WRONG_CONTENT_TYPE = F.declare(
+    "http-xml-content-type", "4.5.3", "XML replies are labelled text/html",
+    ["suites/test_protocol.py::test_xml_content_type"])
+UNKNOWN_URL_OK = F.declare(
+    "url-unknown-accepted", "7", "an unknown URL is answered 200 with an empty body instead of -10",
+    ["suites/test_protocol.py::test_unknown_url"])
+OPERATOR_OPEN = F.declare(
+    "level-operator-open", "9.10", "a Normal user may PUT Operator-level resources",
+    ["suites/test_users.py::test_normal_user_refused_operator_level"])
+NO_REQUEST_URL = F.declare(
+    "status-no-request-url", "7", "ResponseStatus replies lack <requestURL>",
+    ["suites/test_protocol.py::test_response_status_shape"])
+
+
+@dataclass
+class Ctx:
+    """One request as a handler sees it."""
+
+    camera: Camera
+    request: web.Request
+    resource: Resource
+    params: dict[str, int]
+    caller: Caller
+    body: bytes
+
+    @property
+    def device(self) -> Device:
+        return self.camera.device
+
+    @property
+    def url(self) -> str:
+        return self.request.path
+
+
+Handler = Callable[[Ctx], Awaitable[web.StreamResponse]]
+HANDLERS: dict[tuple[str, str], Handler] = {}
+
+
+def handles(template: str, *methods: str) -> Callable[[Handler], Handler]:
+    """Register the handler of resource-methods whose behaviour is more than GET/PUT of a block."""
+
+    def deco(fn: Handler) -> Handler:
+        for m in methods:
+            HANDLERS[(template, m)] = fn
+        return fn
+
+    return deco
+
+
+# -- replies -------------------------------------------------------------------------------------
+
+
+def xml_response(camera: Camera, block: str, doc: dict, status: int = 200) -> web.Response:
+    content_type = "text/html" if camera.faults.on(WRONG_CONTENT_TYPE) else XML_TYPE
+    body = to_xml(BLOCKS[block], doc, include_wo=True, namespace=NAMESPACE)
+    return web.Response(status=status, body=body, headers={"Content-Type": content_type})
+
+
+def status_response(camera: Camera, url: str, code: Status | int, detail: str = "", http: int | None = None
+                    ) -> web.Response:
+    code = Status(code)
+    doc = {"requestURL": url, "statusCode": str(int(code))}
+    if camera.faults.on(NO_REQUEST_URL):
+        doc.pop("requestURL")
+    resp = xml_response(camera, "ResponseStatus", doc, http or http_status(code))
+    if detail:
+        resp.headers["X-BView-Detail"] = detail.encode("ascii", "replace").decode()[:500]
+    return resp
+
+
+def unauthorized(camera: Camera, url: str) -> web.Response:
+    resp = status_response(camera, url, Status.INVALID_OPERATION, "authentication required", 401)
+    if not camera.faults.on(NO_CHALLENGE):
+        resp.headers["WWW-Authenticate"] = f'Basic realm="{REALM}"'
+    return resp
+
+
+# -- the request pipeline ------------------------------------------------------------------------
+
+
+def basic_credentials(header: str | None) -> tuple[str, str] | None:
+    if not header or not header[:6].lower() == "basic ":
+        return None
+    try:
+        raw = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    user, sep, password = raw.partition(":")
+    return (user, password) if sep else None
+
+
+def authenticate(camera: Camera, request: web.Request) -> Caller | None:
+    creds = basic_credentials(request.headers.get("Authorization"))
+    if creds is None:
+        return None
+    user, password = creds
+    record = camera.device.authenticate(user, password)
+    if record is None and camera.faults.on(ANY_PASSWORD) and camera.device.password_of(user) is not None:
+        record = next(u for u in camera.device.users() if u.get("UserName") == user)
+    if record is None:
+        return None
+    host = (request.host or "").rsplit(":", 1)[0] if not (request.host or "").endswith("]") else request.host
+    return Caller(user, record.get("UserLevel", "Normal"), request.remote or "", host or "127.0.0.1")
+
+
+async def dispatch(request: web.Request) -> web.StreamResponse:
+    camera: Camera = request.app["camera"]
+    path = request.path
+    camera.requests_seen[request.method] = camera.requests_seen.get(request.method, 0) + 1
+    if path.startswith("/_sim/") or path.startswith("/upnp/"):
+        return await camera.sim_route(request)
+    caller = authenticate(camera, request)
+    if caller is None and not (camera.faults.on(NO_AUTH) and path == "/System/DeviceInfo"):
+        return unauthorized(camera, path)
+    caller = caller or Caller("anonymous", "Normal", request.remote or "")
+    found = match(path)
+    if found is None:
+        if camera.faults.on(UNKNOWN_URL_OK):
+            return web.Response(status=200, body=b"")
+        return status_response(camera, path, Status.URL_ERROR, f"no resource at {path}")
+    resource, raw_params = found
+    op = resource.op(request.method)
+    if op is None:
+        resp = status_response(camera, path, Status.UNSUPPORTED_OPERATION,
+                               f"{resource.template} supports {', '.join(resource.methods)}", 405)
+        resp.headers["Allow"] = ", ".join(resource.methods)
+        return resp
+    if op.level == "Operator" and caller.level != ADMIN_LEVEL and not camera.faults.on(OPERATOR_OPEN):
+        return status_response(camera, path, Status.INVALID_OPERATION,
+                               f"{request.method} {resource.template} needs the Operator level", 403)
+    if request.content_length and request.content_length > MAX_BODY:
+        return status_response(camera, path, Status.MEMORY_OVERFLOW, "request body too large", 413)
+    try:
+        params = camera.device.check_params(resource, raw_params)
+        body = await request.read() if request.can_read_body else b""
+        if op.inbound and op.inbound in BLOCKS and len(body) > MAX_XML_BYTES:
+            raise ApiError(Status.MEMORY_OVERFLOW, f"XML body of {len(body)} bytes")
+        ctx = Ctx(camera, request, resource, params, caller, body)
+        handler = HANDLERS.get((resource.template, request.method))
+        if handler is not None:
+            return await handler(ctx)
+        if request.method == "GET" and resource.block:
+            return xml_response(camera, resource.block, camera.device.output(
+                resource, camera.device.read(resource, params, caller)))
+        if request.method == "PUT" and resource.block:
+            await camera.run_blocking(camera.device.write, resource, params, body, caller)
+            return status_response(camera, path, Status.OK)
+        return status_response(camera, path, Status.UNSUPPORTED_OPERATION, "not implemented by this device")
+    except ApiError as err:
+        return status_response(camera, path, err.code, err.detail)
+    except web.HTTPException:
+        raise
+    except Exception:  # a firmware bug must answer, not kill the connection
+        log.exception("internal error on %s %s", request.method, path)
+        return status_response(camera, path, Status.SDK_CALL_FAILED, "internal error", 500)
+
+
+@web.middleware
+async def connection_policy(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+                            ) -> web.StreamResponse:
+    camera: Camera = request.app["camera"]
+    resp = await handler(request)
+    if camera.faults.on(NO_KEEPALIVE):
+        resp.force_close()
+    elif camera.faults.on(CLOSE_IGNORED) and not request.keep_alive:
+        resp._keep_alive = True  # noqa: SLF001 - the fault is precisely to override aiohttp here
+    return resp
+
+
+def build_app(camera: Camera) -> web.Application:
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[connection_policy])
+    app["camera"] = camera
+    app.router.add_route("*", "/{tail:.*}", dispatch)
+    from pytest_bview.simulator import actions  # noqa: F401  (registers HANDLERS)
+
+    return app

@@ -1,0 +1,137 @@
+"""The camera's persistent configuration.
+
+Rule 1: the whole configuration is one JSON document, replaced atomically (write a temporary
+        file in the same directory, fsync it, rename it over the old one, fsync the directory).
+        A crash at any moment leaves either the old or the new document, never a mix.
+Rule 2: readers get deep copies; only `commit` changes the document, and it changes it all
+        at once, so a rejected request can never leave half of its values behind.
+Rule 3: a state file that cannot be read is kept aside (`config.json.corrupt-<time>`) and the
+        camera starts from factory defaults, saying so, instead of refusing to boot.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("bview.sim.state")
+
+Doc = dict[str, Any]
+FORMAT_VERSION = 1
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Replace `path` with `data` so that a crash leaves the old or the new file, nothing else."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+class Store:
+    """Resources' stored documents keyed by concrete path ("/Images/1/Color"), plus extras."""
+
+    def __init__(self, directory: Path | None, factory: Callable[[], Mapping[str, Doc]]) -> None:
+        self.directory = directory
+        self.path = directory / "config.json" if directory else None
+        self._factory = factory
+        self._lock = threading.RLock()
+        self._data: dict[str, Any] = {"version": FORMAT_VERSION, "resources": {}, "extra": {}}
+        self.recovered_from_corruption = False
+        self.load()
+
+    # -- reading ------------------------------------------------------------------------
+    def get(self, key: str) -> Doc | None:
+        with self._lock:
+            doc = self._data["resources"].get(key)
+            return copy.deepcopy(doc) if doc is not None else None
+
+    def keys(self) -> list[str]:
+        with self._lock:
+            return list(self._data["resources"])
+
+    def extra(self, name: str, default: Any = None) -> Any:
+        """Non-resource persistent values (firmware version, event subscriptions, log)."""
+        with self._lock:
+            return copy.deepcopy(self._data["extra"].get(name, default))
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return copy.deepcopy(self._data)
+
+    # -- writing ------------------------------------------------------------------------
+    def commit(self, resources: Mapping[str, Doc] | None = None, extra: Mapping[str, Any] | None = None) -> None:
+        """Apply all changes at once and persist them atomically."""
+        with self._lock:
+            new = copy.deepcopy(self._data)
+            new["resources"].update(copy.deepcopy(dict(resources or {})))
+            new["extra"].update(copy.deepcopy(dict(extra or {})))
+            self._persist(new)
+            self._data = new
+
+    def replace(self, data: Mapping[str, Any]) -> None:
+        """Replace the whole state (configuration import, factory default)."""
+        with self._lock:
+            new = {"version": FORMAT_VERSION, "resources": copy.deepcopy(dict(data.get("resources", {}))),
+                   "extra": copy.deepcopy(dict(data.get("extra", {})))}
+            self._persist(new)
+            self._data = new
+
+    def factory_reset(self, keep_extra: tuple[str, ...] = ()) -> None:
+        with self._lock:
+            extra = {k: self._data["extra"][k] for k in keep_extra if k in self._data["extra"]}
+            self.replace({"resources": dict(self._factory()), "extra": extra})
+
+    def _persist(self, data: Mapping[str, Any]) -> None:
+        if self.path is None:
+            return
+        atomic_write(self.path, json.dumps(data, indent=1, sort_keys=True).encode())
+
+    def load(self) -> None:
+        factory = dict(self._factory())
+        data: dict[str, Any] | None = None
+        if self.path is not None and self.path.exists():
+            try:
+                data = json.loads(self.path.read_text("utf-8"))
+                if not isinstance(data, dict) or data.get("version") != FORMAT_VERSION:
+                    raise ValueError("unknown state format")
+            except (ValueError, OSError) as exc:
+                aside = self.path.with_name(f"{self.path.name}.corrupt-{int(time.time())}")
+                log.error("state file %s unreadable (%s); kept as %s, starting from factory defaults",
+                          self.path, exc, aside)
+                os.replace(self.path, aside)
+                self.recovered_from_corruption = True
+                data = None
+        with self._lock:
+            if data is None:
+                self._data = {"version": FORMAT_VERSION, "resources": factory, "extra": {}}
+                self._persist(self._data)
+            else:
+                # a newer simulator may know resources an older state file lacks
+                for key, doc in factory.items():
+                    data["resources"].setdefault(key, doc)
+                data.setdefault("extra", {})
+                self._data = data

@@ -1,0 +1,157 @@
+"""The camera under test, as the suites see it: address, client, identity, helpers.
+
+With no `--bview-host` the built-in reference camera is started here, on loopback with
+ephemeral ports, its time scaled like the suite's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from pytest_bview import checks
+from pytest_bview.client import Client, DeviceError, Exchange
+from pytest_bview.options import Settings
+from pytest_bview.spec.blocks import BLOCKS
+from pytest_bview.spec.resources import Instances, Resource, match
+
+IDENTITY_FIELDS = ("DeviceTypeName", "SerialNum", "SoftWareVersion", "HardWareVersion", "DeviceName")
+
+
+class SessionError(Exception):
+    """The camera cannot be tested at all (unreachable, credentials refused)."""
+
+
+@dataclass
+class Target:
+    settings: Settings
+    host: str
+    port: int
+    rtsp_port: int
+    client: Client
+    sim: Any = None  # CameraThread of the built-in camera
+    identity: dict[str, str] = field(default_factory=dict)
+    instances: Instances = field(default_factory=Instances)
+
+    # -- construction -------------------------------------------------------------------
+    @classmethod
+    def open(cls, settings: Settings) -> Target:
+        sim = None
+        if settings.builtin:
+            from pytest_bview.simulator.camera import CameraOptions, CameraThread
+
+            sim = CameraThread(CameraOptions(time_scale=settings.time_scale, faults=settings.sim_fault,
+                                             discovery_port=settings.discovery_port)).start()
+            host, port, rtsp_port = "127.0.0.1", sim.ports["http"], sim.ports["rtsp"]
+        else:
+            host = settings.host or ""
+            port = settings.port or (443 if settings.scheme == "https" else 80)
+            rtsp_port = settings.rtsp_port or 554
+        client = Client(f"{settings.scheme}://{_urlhost(host)}:{port}", settings.user, settings.password,
+                        timeout=settings.timeout, settle=settings.settle)
+        client.read_only = settings.level == "readonly"
+        target = cls(settings, host, port, rtsp_port, client, sim)
+        try:
+            target.identify()
+        except SessionError:
+            target.close()
+            raise
+        return target
+
+    def identify(self) -> None:
+        try:
+            ex = self.client.get("/System/DeviceInfo")
+        except DeviceError as err:
+            raise SessionError(f"camera {self.host}:{self.port} unreachable: {err}") from None
+        if ex.status == 401:
+            raise SessionError(f"camera {self.host}:{self.port} refuses the credentials of user "
+                               f"{self.settings.user!r} (HTTP 401 on GET /System/DeviceInfo)")
+        try:
+            doc = checks.read_block(ex, "DeviceInfo", "9.2.4")
+            self.identity = {k: str(doc.get(k, "")) for k in IDENTITY_FIELDS}
+        except AssertionError:
+            self.identity = {k: "unknown" for k in IDENTITY_FIELDS}  # each test will say why
+        self.client.exchanges.clear()
+
+    def close(self) -> None:
+        self.client.close()
+        if self.sim is not None:
+            self.sim.stop()
+            self.sim = None
+
+    # -- helpers the suites use ---------------------------------------------------------
+    @property
+    def model(self) -> str:
+        return self.identity.get("DeviceTypeName") or "unknown"
+
+    @property
+    def firmware(self) -> str:
+        return self.identity.get("SoftWareVersion") or "unknown"
+
+    def urls(self, resource: Resource) -> list[str]:
+        return list(self.instances.expand(resource))
+
+    def get(self, path: str, **kw: Any) -> Exchange:
+        return self.client.get(path, **kw)
+
+    def put(self, path: str, body: bytes | str | None = None, **kw: Any) -> Exchange:
+        return self.client.put(path, body, **kw)
+
+    def read(self, path: str) -> tuple[dict[str, Any], Exchange]:
+        """GET a block resource and return its document (failing the test if it is not one)."""
+        found = match(path)
+        assert found is not None and found[0].block, f"{path} is not a block resource"
+        ex = self.client.get(path)
+        return checks.read_block(ex, found[0].block, found[0].section), ex
+
+    def read_query(self, path: str, params: dict[str, str]) -> tuple[dict[str, Any], Exchange]:
+        """GET a block resource with query parameters (9.2.10 logging)."""
+        found = match(path)
+        assert found is not None and found[0].block
+        ex = self.client.get(path, params=params)
+        return checks.read_block(ex, found[0].block, found[0].section), ex
+
+    def write(self, path: str, doc: dict[str, Any], *, expect: int | tuple[int, ...] = 0) -> Exchange:
+        """PUT a document to a block resource and check the statusCode."""
+        from pytest_bview.xmlblocks import to_xml
+
+        resource = match(path)
+        assert resource is not None and resource[0].block
+        block = BLOCKS[resource[0].block]
+        ex = self.client.put(path, to_xml(block, doc, include_wo=True))
+        checks.check_status(ex, expect, resource[0].section)
+        return ex
+
+    @contextlib.contextmanager
+    def preserved(self, *paths: str) -> Iterator[dict[str, dict[str, Any]]]:
+        """Snapshot resources, let the test change them, then put them back and verify."""
+        before = {p: self.read(p)[0] for p in paths}
+        try:
+            yield before
+        finally:
+            for path, doc in before.items():
+                self.write(path, doc)
+            for path, doc in before.items():
+                after = self.read(path)[0]
+                checks.expect(_comparable(after) == _comparable(doc), f"kept {path} changed after restoring it",
+                              "PUT of the original document restores it (4.5.4)", "4.5.4",
+                              self.client.exchanges[-1])
+
+    def rtsp_url(self, stream_id: int) -> str:
+        path = {1: "/live/0/main", 2: "/live/0/sub"}[stream_id]
+        return f"rtsp://{_urlhost(self.host)}:{self.rtsp_port}{path}"
+
+
+def _comparable(doc: Any) -> Any:
+    volatile = {"SystemTime"}
+    if isinstance(doc, dict):
+        return {k: _comparable(v) for k, v in doc.items() if k not in volatile}
+    if isinstance(doc, list):
+        return [_comparable(v) for v in doc]
+    return doc
+
+
+def _urlhost(host: str) -> str:
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host

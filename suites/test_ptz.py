@@ -1,0 +1,47 @@
+"""PTZ focus and zoom (spec 9.12): form bodies, speed 1-10, the calibration busy window."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from pytest_bview.checks import check_status
+from pytest_bview.spec.status import Status
+
+pytestmark = [pytest.mark.ptz]
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+CALIBRATION_MAX_S = 300.0  # "Calibration takes 3 to 5 minutes"
+
+
+@pytest.mark.reversible
+@pytest.mark.parametrize("action", ["FocusFar", "FocusNear", "ZoomIn", "ZoomOut"])
+def test_start_stop(bview, action: str) -> None:
+    """9.12.2-9.12.5: Param1=1 starts and Param1=2 stops the operation; Param2 is the speed 1-10."""
+    start = bview.client.put(f"/PTZ/1/{action}", "Param1=1&Param2=3", headers=FORM)
+    check_status(start, Status.OK, "9.12")
+    stop = bview.client.put(f"/PTZ/1/{action}", "Param1=2&Param2=3", headers=FORM)
+    check_status(stop, Status.OK, "9.12")
+
+
+@pytest.mark.reversible
+@pytest.mark.parametrize("speed", ["0", "11", "fast"])
+def test_speed_out_of_range(bview, speed: str) -> None:
+    """9.12.2: "Valid values are from 1 to 10" — others get -5."""
+    ex = bview.client.put("/PTZ/1/ZoomIn", f"Param1=1&Param2={speed}", headers=FORM)
+    try:
+        check_status(ex, Status.PARAMETER_ERROR, "9.12.2", f"speed {speed!r} is outside 1-10")
+    finally:
+        bview.client.put("/PTZ/1/ZoomIn", "Param1=2&Param2=1", headers=FORM)
+
+
+@pytest.mark.disruptive
+def test_calibration_busy_window(bview) -> None:
+    """9.12.1: during the 3-5 minute calibration "do not send other image or PTZ setting commands" (-14)."""
+    ex = bview.client.put("/PTZ/1/Presets/Goto", "Param1=85", headers=FORM)
+    check_status(ex, Status.OK, "9.12.1")
+    try:
+        busy = bview.client.put("/PTZ/1/FocusFar", "Param1=1&Param2=2", headers=FORM)
+        check_status(busy, Status.BUSY, "9.12.1", "a PTZ command during calibration")
+    finally:
+        time.sleep(CALIBRATION_MAX_S * bview.settings.time_scale)
