@@ -1,7 +1,7 @@
 """Parametrization from the spec table: one case per concrete resource-method, ids like the spec.
 
-    @pytest.mark.parametrize("case", cases("GET", blocks_only=True))
-    def test_get_matches_schema(bview, case): ...        # ids: "GET /Images/1/Color"
+@pytest.mark.parametrize("case", cases("GET", blocks_only=True))
+def test_get_matches_schema(bview, case): ...        # ids: "GET /Images/1/Color"
 """
 
 from __future__ import annotations

@@ -69,8 +69,12 @@ def parse_xml(ex: Exchange, section: str) -> Element:
         fail(f"answered a body that is not well-formed XML ({exc})", "an XML block in UTF-8 (4.2)", section, ex)
     foreign = strip_namespaces(root)
     if foreign:
-        fail(f"used the XML namespace(s) {', '.join(sorted(foreign))}",
-             "the B-View namespace or none (ERRATA.md: namespaces)", section, ex)
+        fail(
+            f"used the XML namespace(s) {', '.join(sorted(foreign))}",
+            "the B-View namespace or none (ERRATA.md: namespaces)",
+            section,
+            ex,
+        )
     return root
 
 
@@ -151,10 +155,19 @@ def check_status(ex: Exchange, expected: int | tuple[int, ...], section: str, wh
         fail(f"answered HTTP {ex.status} without a ResponseStatus block", requires, section, ex)
     expect(code in wanted, f"answered statusCode {code} (HTTP {ex.status})", requires, section, ex)
     if code == 0:
-        expect(ex.status in (200, 201, 204), f"answered statusCode 0 with HTTP {ex.status}",
-               "success with HTTP 200 (chapter 7)", section, ex)
+        expect(
+            ex.status in (200, 201, 204),
+            f"answered statusCode 0 with HTTP {ex.status}",
+            "success with HTTP 200 (chapter 7)",
+            section,
+            ex,
+        )
     else:
-        expect(ex.status == 200 or (ex.status is not None and 400 <= ex.status < 500) or ex.status == 503,
-               f"answered statusCode {code} with HTTP {ex.status}",
-               "an application error with HTTP 200 or 4xx (ERRATA.md: HTTP status of errors)", section, ex)
+        expect(
+            ex.status == 200 or (ex.status is not None and 400 <= ex.status < 500) or ex.status == 503,
+            f"answered statusCode {code} with HTTP {ex.status}",
+            "an application error with HTTP 200 or 4xx (ERRATA.md: HTTP status of errors)",
+            section,
+            ex,
+        )
     return code

@@ -162,9 +162,16 @@ class Client:
         deadline = time.monotonic() + (timeout or self.timeout)
         start = time.monotonic()
         try:
-            resp = self.session.request(method, url, data=data or None, headers=hdrs, auth=creds, stream=True,
-                                        timeout=(timeout or self.timeout, timeout or self.timeout),
-                                        allow_redirects=False)
+            resp = self.session.request(
+                method,
+                url,
+                data=data or None,
+                headers=hdrs,
+                auth=creds,
+                stream=True,
+                timeout=(timeout or self.timeout, timeout or self.timeout),
+                allow_redirects=False,
+            )
             ex.status, ex.reason = resp.status_code, resp.reason
             ex.headers = dict(resp.headers)
             chunks: list[bytes] = []
@@ -177,8 +184,11 @@ class Client:
                         ex.truncated = True
                         break
                     if time.monotonic() > deadline:
-                        raise DeviceError(f"{method} {path}: body not complete within {timeout or self.timeout:g} s "
-                                          f"({size} bytes received)", ex)
+                        raise DeviceError(
+                            f"{method} {path}: body not complete within {timeout or self.timeout:g} s "
+                            f"({size} bytes received)",
+                            ex,
+                        )
             finally:
                 if ex.truncated or time.monotonic() > deadline:
                     resp.close()  # do not reuse a connection with unread bytes

@@ -43,21 +43,38 @@ OPTIONS: tuple[Option, ...] = (
     Option("password", "Password of the admin account (never written to any report).", str, "admin"),
     Option("rtsp-port", "RTSP port (default 554).", int),
     Option("channel", "Video channel under test.", int, 1),
-    Option("level", "Safety tier: readonly never writes; reversible writes and restores; disruptive adds reboot, "
-                    "factory default, firmware, network identity and format.", str, "reversible", LEVELS),
-    Option("time-scale", "Multiplies every device-imposed wait the suite honours (default 1 with --bview-host, "
-                         f"{BUILTIN_TIME_SCALE} for the built-in camera).", float),
-    Option("settle", "Minimum spacing in seconds between network-configuration writes (default 5 x time scale).",
-           float),
+    Option(
+        "level",
+        "Safety tier: readonly never writes; reversible writes and restores; disruptive adds reboot, "
+        "factory default, firmware, network identity and format.",
+        str,
+        "reversible",
+        LEVELS,
+    ),
+    Option(
+        "time-scale",
+        "Multiplies every device-imposed wait the suite honours (default 1 with --bview-host, "
+        f"{BUILTIN_TIME_SCALE} for the built-in camera).",
+        float,
+    ),
+    Option(
+        "settle", "Minimum spacing in seconds between network-configuration writes (default 5 x time scale).", float
+    ),
     Option("timeout", "Deadline in seconds for one request, from connect to the last byte.", float, 10.0),
     Option("report-dir", "Directory of the per-firmware reports.", str, "reports"),
     Option("expectations", "File of known deviations per model/firmware (expected results, waivers)."),
     Option("inventory", "File listing many cameras for fleet runs."),
     Option("sim-count", "With the built-in camera: number of reference cameras to start.", int, 1),
-    Option("discovery-port", "UDP port of Discovery V2.", int, 5566),
+    Option("discovery-port", "UDP port of Discovery V2 (default 5566; the built-in camera takes a free one).", int),
     Option("discovery-iface", "Send Discovery V2 as raw frames on this interface (needs root)."),
-    Option("sim-fault", "With the built-in camera: switch on a fault profile (repeatable; see bview-sim "
-                        "--list-faults).", str, None, None, True),
+    Option(
+        "sim-fault",
+        "With the built-in camera: switch on a fault profile (repeatable; see bview-sim --list-faults).",
+        str,
+        None,
+        None,
+        True,
+    ),
 )
 
 
@@ -139,6 +156,8 @@ def resolve(config: pytest.Config) -> Settings:
     if values["settle"] is None:
         values["settle"] = 5.0 * scale
     values["report_dir"] = Path(values["report_dir"])
+    if values["discovery_port"] is None:
+        values["discovery_port"] = 0 if builtin else 5566  # concurrent built-in cameras must not hear each other
     if values["timeout"] <= 0:
         raise pytest.UsageError("--bview-timeout must be positive")
     return Settings(**values)

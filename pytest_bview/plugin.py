@@ -14,8 +14,24 @@ import pytest
 
 from pytest_bview.options import LEVELS, Settings, add_options, resolve
 
-AREAS = ("network", "system", "security", "streams", "media", "images", "pictures", "audio", "events", "record",
-         "disk", "ptz", "alarm", "discovery", "protocol", "schema")
+AREAS = (
+    "network",
+    "system",
+    "security",
+    "streams",
+    "media",
+    "images",
+    "pictures",
+    "audio",
+    "events",
+    "record",
+    "disk",
+    "ptz",
+    "alarm",
+    "discovery",
+    "protocol",
+    "schema",
+)
 TARGET_KEY = pytest.StashKey["Any"]()
 SETTINGS_KEY = pytest.StashKey[Settings]()
 FIXTURES = ("bview", "bview_client")
@@ -25,7 +41,27 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add_options(parser)
 
 
+# Sub-plugins, one per concern, registered when present (each is an ordinary pytest plugin module).
+EXTENSIONS = (
+    "pytest_bview.restore",  # snapshot, journal, restore and verify (issue 3)
+    "pytest_bview.receivers",  # SMTP, FTP and HTTP receivers for outbound channels (issue 6)
+    "pytest_bview.report.hooks",  # per-firmware reports (issue 8)
+    "pytest_bview.fleet",  # inventories and xdist fleets (issue 9)
+)
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    import importlib
+
+    for name in EXTENSIONS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if not (exc.name and (name == exc.name or name.startswith(exc.name + "."))):
+                raise  # a missing dependency inside an extension is a real error
+            continue
+        if not config.pluginmanager.is_registered(module):
+            config.pluginmanager.register(module, name)
     for level in LEVELS:
         config.addinivalue_line("markers", f"{level}: the test needs the {level} safety tier (--bview-level)")
     for area in AREAS:
@@ -72,9 +108,12 @@ def pytest_report_collectionfinish(config: pytest.Config, items: list[pytest.Ite
         return []
     target = _target(config)
     s = target.settings
-    where = (f"built-in reference camera at 127.0.0.1:{target.port} (RTSP {target.rtsp_port}, time scale "
-             f"{s.time_scale:g}{', faults ' + ','.join(s.sim_fault) if s.sim_fault else ''})"
-             if s.builtin else f"{s.scheme}://{target.host}:{target.port} (RTSP {target.rtsp_port})")
+    where = (
+        f"built-in reference camera at 127.0.0.1:{target.port} (RTSP {target.rtsp_port}, time scale "
+        f"{s.time_scale:g}{', faults ' + ','.join(s.sim_fault) if s.sim_fault else ''})"
+        if s.builtin
+        else f"{s.scheme}://{target.host}:{target.port} (RTSP {target.rtsp_port})"
+    )
     ident = target.identity
     return [
         f"bview: camera under test: {where}",

@@ -42,15 +42,26 @@ class Target:
         if settings.builtin:
             from pytest_bview.simulator.camera import CameraOptions, CameraThread
 
-            sim = CameraThread(CameraOptions(time_scale=settings.time_scale, faults=settings.sim_fault,
-                                             discovery_port=settings.discovery_port)).start()
+            sim = CameraThread(
+                CameraOptions(
+                    time_scale=settings.time_scale,
+                    faults=settings.sim_fault,
+                    discovery_port=settings.discovery_port,
+                    ssdp_port=0,
+                )
+            ).start()
             host, port, rtsp_port = "127.0.0.1", sim.ports["http"], sim.ports["rtsp"]
         else:
             host = settings.host or ""
             port = settings.port or (443 if settings.scheme == "https" else 80)
             rtsp_port = settings.rtsp_port or 554
-        client = Client(f"{settings.scheme}://{_urlhost(host)}:{port}", settings.user, settings.password,
-                        timeout=settings.timeout, settle=settings.settle)
+        client = Client(
+            f"{settings.scheme}://{_urlhost(host)}:{port}",
+            settings.user,
+            settings.password,
+            timeout=settings.timeout,
+            settle=settings.settle,
+        )
         client.read_only = settings.level == "readonly"
         target = cls(settings, host, port, rtsp_port, client, sim)
         try:
@@ -66,8 +77,10 @@ class Target:
         except DeviceError as err:
             raise SessionError(f"camera {self.host}:{self.port} unreachable: {err}") from None
         if ex.status == 401:
-            raise SessionError(f"camera {self.host}:{self.port} refuses the credentials of user "
-                               f"{self.settings.user!r} (HTTP 401 on GET /System/DeviceInfo)")
+            raise SessionError(
+                f"camera {self.host}:{self.port} refuses the credentials of user "
+                f"{self.settings.user!r} (HTTP 401 on GET /System/DeviceInfo)"
+            )
         try:
             doc = checks.read_block(ex, "DeviceInfo", "9.2.4")
             self.identity = {k: str(doc.get(k, "")) for k in IDENTITY_FIELDS}
@@ -135,9 +148,48 @@ class Target:
                 self.write(path, doc)
             for path, doc in before.items():
                 after = self.read(path)[0]
-                checks.expect(_comparable(after) == _comparable(doc), f"kept {path} changed after restoring it",
-                              "PUT of the original document restores it (4.5.4)", "4.5.4",
-                              self.client.exchanges[-1])
+                checks.expect(
+                    _comparable(after) == _comparable(doc),
+                    f"kept {path} changed after restoring it",
+                    "PUT of the original document restores it (4.5.4)",
+                    "4.5.4",
+                    self.client.exchanges[-1],
+                )
+
+    # -- what the discovery suite needs ------------------------------------------------
+    @property
+    def user(self) -> str:
+        return self.settings.user
+
+    @property
+    def password(self) -> str:
+        return self.settings.password
+
+    @property
+    def timeout(self) -> float:
+        return self.settings.timeout
+
+    @property
+    def discovery_port(self) -> int:
+        return self.sim.ports["discovery"] if self.sim is not None else self.settings.discovery_port
+
+    @property
+    def discovery_iface(self) -> str | None:
+        return self.settings.discovery_iface
+
+    @property
+    def ssdp_port(self) -> int:
+        return self.sim.ports["ssdp"] if self.sim is not None else 1900
+
+    @property
+    def mac(self) -> str:
+        """The wired interface's MAC as REST reports it (9.1.7.1.1)."""
+        if "_mac" not in self.__dict__:
+            self.__dict__["_mac"] = str(self.get_doc("/Network/Interfaces/1/IPAddress").get("MacAddress", ""))
+        return self.__dict__["_mac"]
+
+    def get_doc(self, path: str) -> dict[str, Any]:
+        return self.read(path)[0]
 
     def rtsp_url(self, stream_id: int) -> str:
         path = {1: "/live/0/main", 2: "/live/0/sub"}[stream_id]

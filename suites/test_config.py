@@ -66,9 +66,14 @@ def test_round_trip(bview, path: str) -> None:
         ex = _put(bview, path, change)
         check_status(ex, Status.OK, _section(path), f"valid values {change}")
         after, get = bview.read(path)
-        expect(_contains(after, change), f"returned {after} after accepting {change}",
-               "the next GET returns what the PUT stored (4.5.4: the device answers once it is ready)",
-               _section(path), ex, get)
+        expect(
+            _contains(after, change),
+            f"returned {after} after accepting {change}",
+            "the next GET returns what the PUT stored (4.5.4: the device answers once it is ready)",
+            _section(path),
+            ex,
+            get,
+        )
 
 
 @pytest.mark.reversible
@@ -80,10 +85,15 @@ def test_partial_update_keeps_other_fields(bview) -> None:
         ex = _put(bview, path, {"Saturation": "42"})
         check_status(ex, Status.OK, "9.6.1.3")
         after, get = bview.read(path)
-        expect(after.get("Contrast") == "41" and after.get("Sharpness") == "58" and after.get("Saturation") == "42",
-               f"holds Contrast {after.get('Contrast')}, Sharpness {after.get('Sharpness')}, Saturation "
-               f"{after.get('Saturation')} after a PUT of Saturation alone",
-               "fields left out of a PUT keep their values (Contrast 41, Sharpness 58)", "6.1.1", ex, get)
+        expect(
+            after.get("Contrast") == "41" and after.get("Sharpness") == "58" and after.get("Saturation") == "42",
+            f"holds Contrast {after.get('Contrast')}, Sharpness {after.get('Sharpness')}, Saturation "
+            f"{after.get('Saturation')} after a PUT of Saturation alone",
+            "fields left out of a PUT keep their values (Contrast 41, Sharpness 58)",
+            "6.1.1",
+            ex,
+            get,
+        )
 
 
 @pytest.mark.reversible
@@ -92,16 +102,33 @@ def test_read_only_fields_ignored(bview) -> None:
     path = "/System/DeviceInfo"
     with bview.preserved(path) as before:
         original = before[path]
-        tampered = {**original, "DeviceName": "bview-ro-check", "SerialNum": "TAMPERED-0000",
-                    "SoftWareVersion": "9.9.9", "DeviceTypeName": "TAMPERED"}
+        tampered = {
+            **original,
+            "DeviceName": "bview-ro-check",
+            "SerialNum": "TAMPERED-0000",
+            "SoftWareVersion": "9.9.9",
+            "DeviceTypeName": "TAMPERED",
+        }
         ex = _put(bview, path, tampered)
         check_status(ex, Status.OK, "9.2.4", "read-only fields are ignored, not refused")
         after, get = bview.read(path)
         changed = [k for k in ("SerialNum", "SoftWareVersion", "DeviceTypeName") if after.get(k) != original.get(k)]
-        expect(not changed, f"stored the read-only field(s) {', '.join(changed)} from the PUT",
-               "only <DeviceName> can be set, all other parameters are read-only", "9.2.4", ex, get)
-        expect(after.get("DeviceName") == "bview-ro-check", f"kept DeviceName {after.get('DeviceName')!r}",
-               "<DeviceName> is writable", "9.2.4", ex, get)
+        expect(
+            not changed,
+            f"stored the read-only field(s) {', '.join(changed)} from the PUT",
+            "only <DeviceName> can be set, all other parameters are read-only",
+            "9.2.4",
+            ex,
+            get,
+        )
+        expect(
+            after.get("DeviceName") == "bview-ro-check",
+            f"kept DeviceName {after.get('DeviceName')!r}",
+            "<DeviceName> is writable",
+            "9.2.4",
+            ex,
+            get,
+        )
 
 
 @pytest.mark.reversible
@@ -115,8 +142,14 @@ def test_out_of_domain_rejected(bview, path: str, change: dict[str, Any], rule: 
     try:
         check_status(ex, Status.PARAMETER_ERROR, _section(path), f"{rule}: the value is outside the domain")
         after, get = bview.read(path)
-        expect(after == before, f"changed {path} from {before} to {after} although it refused the request",
-               "a refused request changes nothing", "7", ex, get)
+        expect(
+            after == before,
+            f"changed {path} from {before} to {after} although it refused the request",
+            "a refused request changes nothing",
+            "7",
+            ex,
+            get,
+        )
     finally:
         after, _ = bview.read(path)
         if after != before:

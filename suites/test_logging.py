@@ -20,23 +20,43 @@ def test_filter_by_type(bview) -> None:
         check_status(ex, Status.OK, "9.6.1.3")
         logs, get = bview.read_query("/System/Logging", {"majorType": "2", "minorType": "111"})
         entries = logs.get("Log", [])
-        expect(entries, "returned no 2/111 entry after an image colour change",
-               "configuration operations are logged (2 = configuration, 111 = image color settings)", "9.2.10", get)
+        expect(
+            entries,
+            "returned no 2/111 entry after an image colour change",
+            "configuration operations are logged (2 = configuration, 111 = image color settings)",
+            "9.2.10",
+            get,
+        )
         wrong = [e for e in entries if (e.get("majorType"), e.get("minorType")) != ("2", "111")]
-        expect(not wrong, f"returned {len(wrong)} entries of other types for majorType=2&minorType=111 "
-                          f"(e.g. {wrong[:1]})", "the query returns only the asked type", "9.2.10", get)
+        expect(
+            not wrong,
+            f"returned {len(wrong)} entries of other types for majorType=2&minorType=111 (e.g. {wrong[:1]})",
+            "the query returns only the asked type",
+            "9.2.10",
+            get,
+        )
         users, get2 = bview.read_query("/System/Logging", {"majorType": "4", "minorType": "300"})
         wrong = [e for e in users.get("Log", []) if e.get("majorType") != "4"]
-        expect(not wrong, f"returned {len(wrong)} non-user entries for majorType=4",
-               "majorType 4 returns only user-management entries", "9.2.10", get2)
+        expect(
+            not wrong,
+            f"returned {len(wrong)} non-user entries for majorType=4",
+            "majorType 4 returns only user-management entries",
+            "9.2.10",
+            get2,
+        )
 
 
 @pytest.mark.readonly
 def test_at_most_1000_entries(bview) -> None:
     """9.2.10: "The device supports up to 1000 log entries"."""
     logs, get = bview.read_query("/System/Logging", {"majorType": "8", "minorType": "0"})
-    expect(len(logs.get("Log", [])) <= 1000, f"returned {len(logs.get('Log', []))} entries",
-           "at most 1000 log entries", "9.2.10", get)
+    expect(
+        len(logs.get("Log", [])) <= 1000,
+        f"returned {len(logs.get('Log', []))} entries",
+        "at most 1000 log entries",
+        "9.2.10",
+        get,
+    )
 
 
 @pytest.mark.readonly

@@ -33,7 +33,12 @@ def test_network_write_too_early_is_busy(bview) -> None:
         check_status(ex2, Status.BUSY, "9.1", "a network write less than 5 s after the previous one")
         time.sleep(bview.settings.settle)
         after, get = bview.read(DNS)
-        expect(after.get("SecondaryDNS") == "192.0.2.54",
-               f"holds SecondaryDNS {after.get('SecondaryDNS')!r} after refusing the early write",
-               "the refused write applies nothing; the first one stays", "9.1", ex2, get)
+        expect(
+            after.get("SecondaryDNS") == "192.0.2.54",
+            f"holds SecondaryDNS {after.get('SecondaryDNS')!r} after refusing the early write",
+            "the refused write applies nothing; the first one stays",
+            "9.1",
+            ex2,
+            get,
+        )
         assert original  # restored by preserved()

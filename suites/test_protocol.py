@@ -29,18 +29,33 @@ def test_auth_required(bview, case: Case) -> None:
     """
     ex = bview.client.request(case.op.method, case.url, b"", auth=None, pace=False)
     challenge = ex.headers.get("WWW-Authenticate", "")
-    expect(ex.status == 401, f"answered HTTP {ex.status} {checks.status_text(ex)} without credentials",
-           "401 Unauthorized for a request without credentials", "4.5.2", ex)
-    expect(challenge.lower().startswith("basic"), f"sent WWW-Authenticate {challenge!r}",
-           "a WWW-Authenticate header offering Basic authentication (RFC 2617)", "4.5.2", ex)
+    expect(
+        ex.status == 401,
+        f"answered HTTP {ex.status} {checks.status_text(ex)} without credentials",
+        "401 Unauthorized for a request without credentials",
+        "4.5.2",
+        ex,
+    )
+    expect(
+        challenge.lower().startswith("basic"),
+        f"sent WWW-Authenticate {challenge!r}",
+        "a WWW-Authenticate header offering Basic authentication (RFC 2617)",
+        "4.5.2",
+        ex,
+    )
 
 
 @pytest.mark.readonly
 def test_wrong_password_refused(bview) -> None:
     """4.5.2: a known user with a wrong password is refused with 401."""
     ex = bview.client.get("/System/DeviceInfo", auth=(bview.settings.user, bview.settings.password + "-wrong"))
-    expect(ex.status == 401, f"answered HTTP {ex.status} to a wrong password",
-           "401 Unauthorized for wrong credentials", "4.5.2", ex)
+    expect(
+        ex.status == 401,
+        f"answered HTTP {ex.status} to a wrong password",
+        "401 Unauthorized for wrong credentials",
+        "4.5.2",
+        ex,
+    )
 
 
 def _basic(bview) -> str:
@@ -61,16 +76,28 @@ def test_persistent_connection(bview) -> None:
         conn.connect()
         first_socket = conn.sock
         for n in range(1, 21):
-            conn.request("GET", "/System/DeviceInfo", headers={"Authorization": _basic(bview),
-                                                              "Connection": "Keep-Alive"})
+            conn.request(
+                "GET", "/System/DeviceInfo", headers={"Authorization": _basic(bview), "Connection": "Keep-Alive"}
+            )
             resp = conn.getresponse()
             resp.read()
-            ex = Exchange("GET", f"{bview.client.base_url}/System/DeviceInfo", {"Connection": "Keep-Alive"}, b"",
-                          status=resp.status, headers=dict(resp.getheaders()), user=bview.settings.user)
+            ex = Exchange(
+                "GET",
+                f"{bview.client.base_url}/System/DeviceInfo",
+                {"Connection": "Keep-Alive"},
+                b"",
+                status=resp.status,
+                headers=dict(resp.getheaders()),
+                user=bview.settings.user,
+            )
             expect(resp.status == 200, f"answered HTTP {resp.status} to request {n}", "200 OK", "4.5.1", ex)
-            expect(not resp.will_close and conn.sock is first_socket,
-                   f"closed the connection after request {n} (Connection: {resp.getheader('Connection')})",
-                   "persistent connections for at least 20 requests", "4.5.1", ex)
+            expect(
+                not resp.will_close and conn.sock is first_socket,
+                f"closed the connection after request {n} (Connection: {resp.getheader('Connection')})",
+                "persistent connections for at least 20 requests",
+                "4.5.1",
+                ex,
+            )
     finally:
         conn.close()
 
@@ -80,10 +107,13 @@ def test_connection_close_honoured(bview) -> None:
     """4.5.1: after a request with `Connection: close` the device closes the connection."""
     if bview.settings.scheme == "https":
         pytest.skip("checked over plain HTTP only")
-    request = (f"GET /System/DeviceInfo HTTP/1.1\r\nHost: {bview.host}\r\nAuthorization: {_basic(bview)}\r\n"
-               "Connection: close\r\n\r\n").encode()
-    ex = Exchange("GET", f"{bview.client.base_url}/System/DeviceInfo", {"Connection": "close"}, b"",
-                  user=bview.settings.user)
+    request = (
+        f"GET /System/DeviceInfo HTTP/1.1\r\nHost: {bview.host}\r\nAuthorization: {_basic(bview)}\r\n"
+        "Connection: close\r\n\r\n"
+    ).encode()
+    ex = Exchange(
+        "GET", f"{bview.client.base_url}/System/DeviceInfo", {"Connection": "close"}, b"", user=bview.settings.user
+    )
     with socket.create_connection((bview.host, bview.port), timeout=bview.settings.timeout) as sock:
         sock.sendall(request)
         deadline = time.monotonic() + bview.settings.timeout
@@ -101,8 +131,13 @@ def test_connection_close_honoured(bview) -> None:
             received += chunk
     ex.status = int(received.split(b" ", 2)[1]) if received.startswith(b"HTTP/") else None
     expect(received.startswith(b"HTTP/1."), "sent no HTTP response", "an HTTP/1.1 response", "4.5.1", ex)
-    expect(closed, f"kept the connection open {bview.settings.timeout:g} s after answering",
-           "the connection closed after the response to a request with Connection: close", "4.5.1", ex)
+    expect(
+        closed,
+        f"kept the connection open {bview.settings.timeout:g} s after answering",
+        "the connection closed after the response to a request with Connection: close",
+        "4.5.1",
+        ex,
+    )
 
 
 @pytest.mark.readonly
@@ -114,8 +149,13 @@ def test_xml_content_type(bview, path: str) -> None:
     media, _, params = ctype.partition(";")
     charset = params.replace(" ", "").replace("'", "").replace('"', "").lower()
     expect(ex.status == 200, f"answered HTTP {ex.status}", "200 OK", "4.5.3", ex)
-    expect(media.strip().lower() == "application/xml" and "charset=utf-8" in charset,
-           f"labelled its XML reply {ctype!r}", "Content-Type: application/xml; charset=UTF-8", "4.5.3", ex)
+    expect(
+        media.strip().lower() == "application/xml" and "charset=utf-8" in charset,
+        f"labelled its XML reply {ctype!r}",
+        "Content-Type: application/xml; charset=UTF-8",
+        "4.5.3",
+        ex,
+    )
 
 
 @pytest.mark.readonly
@@ -123,9 +163,13 @@ def test_unknown_url(bview) -> None:
     """7: an unknown URL is answered with statusCode -10 (URL error); ERRATA: HTTP 404 alone is accepted too."""
     ex = bview.client.get("/System/NoSuchResource")
     code = status_code(ex)
-    expect(code == Status.URL_ERROR or (code is None and ex.status == 404),
-           f"answered HTTP {ex.status} {checks.status_text(ex) or 'without a ResponseStatus'}",
-           "statusCode -10 (URL Error), or HTTP 404", "7", ex)
+    expect(
+        code == Status.URL_ERROR or (code is None and ex.status == 404),
+        f"answered HTTP {ex.status} {checks.status_text(ex) or 'without a ResponseStatus'}",
+        "statusCode -10 (URL Error), or HTTP 404",
+        "7",
+        ex,
+    )
     if code is not None:
         expect(ex.status in (200, 404), f"answered -10 with HTTP {ex.status}", "HTTP 200 or 404 with -10", "7", ex)
 
@@ -137,8 +181,12 @@ def _other_channel(bview) -> int:
 @pytest.mark.parametrize("case", cases("GET", where=lambda r, o: r.has("channel") and r.block is not None))
 def test_wrong_channel(bview, case: Case) -> None:
     """7: a channel the device does not have is answered with statusCode -4."""
-    url = case.resource.url(**{p: (_other_channel(bview) if p == "ChannelID" else v)
-                               for p, v in zip(case.resource.params, _values(case), strict=True)})
+    url = case.resource.url(
+        **{
+            p: (_other_channel(bview) if p == "ChannelID" else v)
+            for p, v in zip(case.resource.params, _values(case), strict=True)
+        }
+    )
     ex = bview.client.get(url)
     check_status(ex, Status.WRONG_CHANNEL, "7", f"channel {_other_channel(bview)} does not exist")
 
@@ -153,12 +201,15 @@ COLOR = "/Images/1/Color"
 
 
 @pytest.mark.reversible
-@pytest.mark.parametrize("body", [
-    pytest.param(b"<Color><Brightness>50</Brightness>", id="unclosed root"),
-    pytest.param(b"<Color><Brightness>50</Bright></Color>", id="mismatched close tag"),
-    pytest.param(b"Brightness=50", id="not XML"),
-    pytest.param(b"", id="empty body"),
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(b"<Color><Brightness>50</Brightness>", id="unclosed root"),
+        pytest.param(b"<Color><Brightness>50</Bright></Color>", id="mismatched close tag"),
+        pytest.param(b"Brightness=50", id="not XML"),
+        pytest.param(b"", id="empty body"),
+    ],
+)
 def test_malformed_xml(bview, body: bytes) -> None:
     """7: a body that is not well-formed XML gets -1 (or -2) and changes nothing."""
     before, _ = bview.read(COLOR)
@@ -187,8 +238,13 @@ def test_response_status_shape(bview) -> None:
         check_status(ex, Status.OK, "4.5.4")
         root = checks.parse_xml(ex, "7")
         problems = checks.schema_errors(root, "ResponseStatus")
-        expect(not problems, f"answered a ResponseStatus that breaks its schema: {'; '.join(problems)}",
-               "<ResponseStatus> with <requestURL> and <statusCode>", "7", ex)
+        expect(
+            not problems,
+            f"answered a ResponseStatus that breaks its schema: {'; '.join(problems)}",
+            "<ResponseStatus> with <requestURL> and <statusCode>",
+            "7",
+            ex,
+        )
         url = (root.findtext("requestURL") or "").strip()
         expect(url.endswith(COLOR), f"answered requestURL {url!r}", f"requestURL {COLOR}", "7", ex)
 
@@ -198,4 +254,3 @@ def _xml_of(doc: dict) -> bytes:
     from pytest_bview.xmlblocks import to_xml
 
     return to_xml(BLOCKS["Color"], doc)
-

@@ -24,14 +24,20 @@ def test_get_matches_schema(bview, case: Case) -> None:
     """6.1.2 / 9.x: the reply is the resource's block and validates against its XSD."""
     ex = bview.client.get(case.url)
     block = case.op.outbound
-    expect(ex.status == 200, f"answered HTTP {ex.status} {checks.status_text(ex)}", f"200 with <{block}>",
-           case.section, ex)
+    expect(
+        ex.status == 200, f"answered HTTP {ex.status} {checks.status_text(ex)}", f"200 with <{block}>", case.section, ex
+    )
     root = checks.parse_xml(ex, case.section)
     expected = BLOCKS[block].element
     expect(root.tag == expected, f"answered <{root.tag}>", f"the <{expected}> block", case.section, ex)
     problems = checks.schema_errors(root, block)
-    expect(not problems, "answered XML that breaks the schema: " + "; ".join(problems),
-           f"<{expected}> valid against schemas/{block}.xsd", case.section, ex)
+    expect(
+        not problems,
+        "answered XML that breaks the schema: " + "; ".join(problems),
+        f"<{expected}> valid against schemas/{block}.xsd",
+        case.section,
+        ex,
+    )
 
 
 def _has_wo(resource, op) -> bool:
@@ -45,5 +51,10 @@ def test_write_only_fields_absent(bview, case: Case) -> None:
     root = checks.parse_xml(ex, case.section)
     block = BLOCKS[case.op.outbound]
     leaked = [path for path in block.access_paths("wo") if root.find(path) is not None]
-    expect(not leaked, f"returned the write-only field(s) {', '.join(leaked)}",
-           "write-only fields are never present in data returned from the device", "6.1.2", ex)
+    expect(
+        not leaked,
+        f"returned the write-only field(s) {', '.join(leaked)}",
+        "write-only fields are never present in data returned from the device",
+        "6.1.2",
+        ex,
+    )

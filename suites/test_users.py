@@ -15,8 +15,10 @@ pytestmark = [pytest.mark.system, pytest.mark.security]
 
 
 def user_xml(name: str, password: str, level: str = "Normal") -> str:
-    return (f'<?xml version="1.0" encoding="UTF-8"?><User><ID/><UserName>{name}</UserName>'
-            f"<Password>{password}</Password><UserLevel>{level}</UserLevel><IPAddress/><MACAddress/></User>")
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?><User><ID/><UserName>{name}</UserName>'
+        f"<Password>{password}</Password><UserLevel>{level}</UserLevel><IPAddress/><MACAddress/></User>"
+    )
 
 
 def find_user(bview, name: str) -> int | None:
@@ -76,8 +78,13 @@ def test_normal_user_refused_operator_level(bview) -> None:
 
         ex = bview.client.put("/Record", to_xml(BLOCKS["Record"], record), auth=(name, password))
         refused = ex.status in (401, 403) or (ex.status == 200 and _code(ex) not in (None, 0))
-        expect(refused, f"answered HTTP {ex.status} to a Normal user's PUT /Record",
-               "PUT /Record needs the Operator level: 403 (or 401, or a non-zero statusCode)", "9.10", ex)
+        expect(
+            refused,
+            f"answered HTTP {ex.status} to a Normal user's PUT /Record",
+            "PUT /Record needs the Operator level: 403 (or 401, or a non-zero statusCode)",
+            "9.10",
+            ex,
+        )
 
 
 def _code(ex):
@@ -90,9 +97,15 @@ def _code(ex):
 def test_user_auth(bview) -> None:
     """9.3.1: /Security/UserAuth tells right credentials (0) from wrong ones (non-zero)."""
     s = bview.settings
-    ok = bview.client.put("/Security/UserAuth", f"Username={s.user}&Password={s.password}",
-                          headers={"Content-Type": "application/x-www-form-urlencoded"})
+    ok = bview.client.put(
+        "/Security/UserAuth",
+        f"Username={s.user}&Password={s.password}",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     check_status(ok, Status.OK, "9.3.1", "the admin's own credentials")
-    bad = bview.client.put("/Security/UserAuth", f"Username={s.user}&Password={s.password}x",
-                           headers={"Content-Type": "application/x-www-form-urlencoded"})
+    bad = bview.client.put(
+        "/Security/UserAuth",
+        f"Username={s.user}&Password={s.password}x",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     check_status(bad, tuple(c for c in Status if c != Status.OK), "9.3.1", "a wrong password")

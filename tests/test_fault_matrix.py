@@ -29,15 +29,26 @@ def test_fault_is_detected(pytester: pytest.Pytester, fault: Fault) -> None:
     if not _runnable(fault):
         pytest.fail(f"fault {fault.name} names checks that do not exist: {fault.detected_by}")
     args = [str(ROOT / d) for d in fault.detected_by]
-    rec = pytester.inline_run(*args, f"--rootdir={ROOT}", "--bview-sim-fault", fault.name,
-                              "--bview-level", "disruptive", "-p", "no:cacheprovider", "-q")
+    rec = pytester.inline_run(
+        *args,
+        f"--rootdir={ROOT}",
+        "--bview-sim-fault",
+        fault.name,
+        "--bview-level",
+        "disruptive",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+    )
     failed = {r.nodeid for r in rec.getfailures() if r.when == "call"}
     errors = [r for r in rec.getfailures() if r.when != "call"]
     assert not errors, f"setup/teardown errors under fault {fault.name}: {[r.nodeid for r in errors]}"
     for check in fault.detected_by:
         hits = [n for n in failed if n == check or n.startswith(check + "[") or n.startswith(check + "::")]
-        assert hits, (f"fault {fault.name} ({fault.section}: {fault.doc}) was not detected by {check}; "
-                      f"failed: {sorted(failed) or 'nothing'}")
+        assert hits, (
+            f"fault {fault.name} ({fault.section}: {fault.doc}) was not detected by {check}; "
+            f"failed: {sorted(failed) or 'nothing'}"
+        )
 
 
 def test_every_fault_names_a_check() -> None:

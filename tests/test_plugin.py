@@ -35,19 +35,45 @@ def test_builtin_camera_runs_and_reports_identity(pytester: pytest.Pytester) -> 
     pytester.makepyfile(test_one=PASSING)
     result = pytester.runpytest_inprocess()
     result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines(["*bview: camera under test: built-in reference camera at 127.0.0.1:*",
-                                 "*bview: model BV-IPC2-5MP*firmware 2.0.0*", "spec coverage: */130 resource-methods"])
+    result.stdout.fnmatch_lines(
+        [
+            "*bview: camera under test: built-in reference camera at 127.0.0.1:*",
+            "*bview: model BV-IPC2-5MP*firmware 2.0.0*",
+            "spec coverage: */130 resource-methods",
+        ]
+    )
 
 
 def test_failure_has_reproduction_and_no_password(pytester: pytest.Pytester) -> None:
     secret = "S3cret-never-printed"
     with CameraThread(time_scale=0.01) as cam:
-        cam.camera.device.store.commit(resources={"/System/Users": {"User": [
-            {"ID": "0", "UserName": "admin", "Password": secret, "UserLevel": "Adminstrator", "IPAddress": "",
-             "MACAddress": ""}]}})
+        cam.camera.device.store.commit(
+            resources={
+                "/System/Users": {
+                    "User": [
+                        {
+                            "ID": "0",
+                            "UserName": "admin",
+                            "Password": secret,
+                            "UserLevel": "Adminstrator",
+                            "IPAddress": "",
+                            "MACAddress": "",
+                        }
+                    ]
+                }
+            }
+        )
         pytester.makepyfile(test_fail=FAILING)
-        result = pytester.runpytest_inprocess("--bview-host", "127.0.0.1", "--bview-port", str(cam.ports["http"]),
-                                              "--bview-password", secret, "--bview-time-scale", "0.01")
+        result = pytester.runpytest_inprocess(
+            "--bview-host",
+            "127.0.0.1",
+            "--bview-port",
+            str(cam.ports["http"]),
+            "--bview-password",
+            secret,
+            "--bview-time-scale",
+            "0.01",
+        )
     result.assert_outcomes(failed=1)
     out = result.stdout.str()
     assert "Reproduce with: curl" in out and "admin:****" in out
@@ -55,14 +81,15 @@ def test_failure_has_reproduction_and_no_password(pytester: pytest.Pytester) -> 
     assert secret not in out
 
 
-def test_options_fall_back_to_environment_then_ini(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
-                                                   ) -> None:
+def test_options_fall_back_to_environment_then_ini(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     pytester.makeini("[pytest]\nbview_timeout = 7\nbview_level = readonly\n")
-    pytester.makepyfile(test_opts="""
+    pytester.makepyfile(
+        test_opts="""
         def test_settings(bview):
             s = bview.settings
             print("SETTINGS", s.timeout, s.level, s.channel)
-    """)
+    """
+    )
     monkeypatch.setenv("BVIEW_LEVEL", "reversible")
     result = pytester.runpytest_inprocess("-s", "--bview-channel", "1")
     result.stdout.fnmatch_lines(["*SETTINGS 7.0 reversible 1*"])
@@ -80,8 +107,9 @@ def test_unreachable_host_is_one_session_error(pytester: pytest.Pytester) -> Non
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     pytester.makepyfile(test_x=PASSING)
-    result = pytester.runpytest_inprocess("--bview-host", "127.0.0.1", "--bview-port", str(port),
-                                          "--bview-timeout", "2")
+    result = pytester.runpytest_inprocess(
+        "--bview-host", "127.0.0.1", "--bview-port", str(port), "--bview-timeout", "2"
+    )
     assert result.ret == 3
     assert "unreachable" in result.stdout.str() + result.stderr.str()
 
@@ -89,8 +117,9 @@ def test_unreachable_host_is_one_session_error(pytester: pytest.Pytester) -> Non
 def test_wrong_credentials_are_one_session_error(pytester: pytest.Pytester) -> None:
     with CameraThread(time_scale=0.01) as cam:
         pytester.makepyfile(test_x=PASSING)
-        result = pytester.runpytest_inprocess("--bview-host", "127.0.0.1", "--bview-port", str(cam.ports["http"]),
-                                              "--bview-password", "wrong")
+        result = pytester.runpytest_inprocess(
+            "--bview-host", "127.0.0.1", "--bview-port", str(cam.ports["http"]), "--bview-password", "wrong"
+        )
     assert result.ret == 3
     assert "refuses the credentials" in result.stdout.str() + result.stderr.str()
 
@@ -99,9 +128,22 @@ def test_readonly_tier_sends_no_writes(pytester: pytest.Pytester) -> None:
     """--bview-level readonly: the whole suite runs and the camera sees no PUT, POST or DELETE."""
     with CameraThread(time_scale=0.01) as cam:
         result = pytester.runpytest_inprocess(
-            str(ROOT / "suites"), f"--rootdir={ROOT}", "--bview-host", "127.0.0.1",
-            "--bview-port", str(cam.ports["http"]), "--bview-rtsp-port", str(cam.ports["rtsp"]),
-            "--bview-time-scale", "0.01", "--bview-level", "readonly", "-q", "-p", "no:cacheprovider")
+            str(ROOT / "suites"),
+            f"--rootdir={ROOT}",
+            "--bview-host",
+            "127.0.0.1",
+            "--bview-port",
+            str(cam.ports["http"]),
+            "--bview-rtsp-port",
+            str(cam.ports["rtsp"]),
+            "--bview-time-scale",
+            "0.01",
+            "--bview-level",
+            "readonly",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+        )
         seen = dict(cam.camera.requests_seen)
     assert result.ret == 0, result.stdout.str()[-3000:]
     assert seen.get("GET", 0) > 0

@@ -59,10 +59,13 @@ def test_unknown_url_wrong_channel_wrong_method(cam) -> None:
 
 def test_bad_input_changes_nothing(cam) -> None:
     before = requests.get(url(cam, "/Images/1/Color"), auth=AUTH, timeout=5).content
-    for body, expected in [(b"<Color><Brightness>5</Color>", -1), (b"<Basic/>", -1),
-                           (b"<Color><Mode>manual</Mode><Brightness>500</Brightness></Color>", -5),
-                           (b'<!DOCTYPE x [<!ENTITY a "aaaa">]><Color><Hue>&a;</Hue></Color>', -1),
-                           (b"<Color>" + b"<Hue>1</Hue>" * 40000 + b"</Color>", -9)]:
+    for body, expected in [
+        (b"<Color><Brightness>5</Color>", -1),
+        (b"<Basic/>", -1),
+        (b"<Color><Mode>manual</Mode><Brightness>500</Brightness></Color>", -5),
+        (b'<!DOCTYPE x [<!ENTITY a "aaaa">]><Color><Hue>&a;</Hue></Color>', -1),
+        (b"<Color>" + b"<Hue>1</Hue>" * 40000 + b"</Color>", -9),
+    ]:
         r = requests.put(url(cam, "/Images/1/Color"), data=body, auth=AUTH, timeout=5)
         assert code(r) == expected, body[:60]
     assert requests.get(url(cam, "/Images/1/Color"), auth=AUTH, timeout=5).content == before
@@ -105,18 +108,37 @@ def test_store_is_atomic_and_recovers(tmp_path: Path) -> None:
 def test_state_survives_restart(tmp_path: Path) -> None:
     opts = CameraOptions(state_dir=tmp_path, time_scale=0.01)
     with CameraThread(opts) as cam:
-        r = requests.put(url(cam, "/System/DeviceInfo"), data=b"<DeviceInfo><DeviceName>kept</DeviceName></DeviceInfo>",
-                         auth=AUTH, timeout=5)
+        r = requests.put(
+            url(cam, "/System/DeviceInfo"),
+            data=b"<DeviceInfo><DeviceName>kept</DeviceName></DeviceInfo>",
+            auth=AUTH,
+            timeout=5,
+        )
         assert code(r) == 0
     with CameraThread(CameraOptions(state_dir=tmp_path, time_scale=0.01)) as cam:
-        assert b"<DeviceName>kept</DeviceName>" in requests.get(url(cam, "/System/DeviceInfo"), auth=AUTH,
-                                                                timeout=5).content
+        assert (
+            b"<DeviceName>kept</DeviceName>"
+            in requests.get(url(cam, "/System/DeviceInfo"), auth=AUTH, timeout=5).content
+        )
 
 
 def test_bview_sim_program(tmp_path: Path) -> None:
-    proc = subprocess.Popen([sys.executable, "-m", "pytest_bview.simulator.cli", "--state-dir", str(tmp_path),
-                             "--time-scale", "0.01", "--discovery-port", "0"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pytest_bview.simulator.cli",
+            "--state-dir",
+            str(tmp_path),
+            "--time-scale",
+            "0.01",
+            "--discovery-port",
+            "0",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         line = proc.stdout.readline()
         ports = json.loads(line)
@@ -132,9 +154,18 @@ def test_bview_sim_program(tmp_path: Path) -> None:
 
 
 def test_list_faults_and_unknown_fault() -> None:
-    out = subprocess.run([sys.executable, "-m", "pytest_bview.simulator.cli", "--list-faults"], capture_output=True,
-                         text=True, timeout=60, env={**os.environ})
+    out = subprocess.run(
+        [sys.executable, "-m", "pytest_bview.simulator.cli", "--list-faults"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ},
+    )
     assert out.returncode == 0 and "auth-not-required" in out.stdout and "4.5.2" in out.stdout
-    bad = subprocess.run([sys.executable, "-m", "pytest_bview.simulator.cli", "--fault", "no-such-fault"],
-                         capture_output=True, text=True, timeout=60)
+    bad = subprocess.run(
+        [sys.executable, "-m", "pytest_bview.simulator.cli", "--fault", "no-such-fault"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert bad.returncode == 2 and "unknown fault" in bad.stderr

@@ -24,20 +24,35 @@ WIFI_TEST_S = 30.0  # 9.1.8 "run the WifiParamTestStatus command 30 seconds afte
 CALIBRATION_S = 180.0  # 9.12.1 "Calibration takes 3 to 5 minutes"
 
 DUPLICATE_USER_OK = F.declare(
-    "users-duplicate-accepted", "9.2.1", "adding a user whose name exists answers 0 instead of -13",
-    ["suites/test_users.py::test_duplicate_user_refused"])
+    "users-duplicate-accepted",
+    "9.2.1",
+    "adding a user whose name exists answers 0 instead of -13",
+    ["suites/test_users.py::test_duplicate_user_refused"],
+)
 ADMIN_DELETABLE = F.declare(
-    "users-admin-deletable", "9.2.1", "DELETE of the admin user (ID 0) is accepted",
-    ["suites/test_users.py::test_admin_cannot_be_deleted"])
+    "users-admin-deletable",
+    "9.2.1",
+    "DELETE of the admin user (ID 0) is accepted",
+    ["suites/test_users.py::test_admin_cannot_be_deleted"],
+)
 USERAUTH_ALWAYS = F.declare(
-    "userauth-always-ok", "9.3.1", "/Security/UserAuth answers 0 for wrong credentials",
-    ["suites/test_users.py::test_user_auth"])
+    "userauth-always-ok",
+    "9.3.1",
+    "/Security/UserAuth answers 0 for wrong credentials",
+    ["suites/test_users.py::test_user_auth"],
+)
 DISK_PUT_OK = F.declare(
-    "disk-put-accepted", "9.11", "PUT /Disk answers 0 although the spec says it is not supported (-3)",
-    ["suites/test_config.py::test_disk_put_not_supported"])
+    "disk-put-accepted",
+    "9.11",
+    "PUT /Disk answers 0 although the spec says it is not supported (-3)",
+    ["suites/test_config.py::test_disk_put_not_supported"],
+)
 LOG_UNFILTERED = F.declare(
-    "log-filter-ignored", "9.2.10", "/System/Logging ignores majorType/minorType and returns every entry",
-    ["suites/test_logging.py::test_filter_by_type"])
+    "log-filter-ignored",
+    "9.2.10",
+    "/System/Logging ignores majorType/minorType and returns every entry",
+    ["suites/test_logging.py::test_filter_by_type"],
+)
 
 
 # -- 9.2.11, 9.2.12, 9.2.1 (second): users --------------------------------------------------------
@@ -78,8 +93,16 @@ async def users_add(ctx: Ctx) -> web.StreamResponse:
     if len(users) >= MAX_USERS:
         raise ApiError(Status.USER_OVERFLOW, f"the device holds at most {MAX_USERS} users")
     new_id = max(int(u["ID"]) for u in users) + 1
-    users.append({"ID": str(new_id), "UserName": name, "Password": password, "UserLevel": "Normal",
-                  "IPAddress": "", "MACAddress": ""})
+    users.append(
+        {
+            "ID": str(new_id),
+            "UserName": name,
+            "Password": password,
+            "UserLevel": "Normal",
+            "IPAddress": "",
+            "MACAddress": "",
+        }
+    )
     ctx.device.store.commit(resources={"/System/Users": {"User": users}})
     ctx.device.log_event(4, 301, ctx.caller)
     resp = status_response(ctx.camera, ctx.url, Status.OK)
@@ -192,8 +215,14 @@ async def wifi_param_test(ctx: Ctx) -> web.StreamResponse:
     known = any(ap.get("SSID") == doc.get("SSID") for ap in aps)
     key = ((doc.get("WPA") or {}).get("Key") or {}).get("KeyValue", "")
     good = known and (doc.get("AuthMode") not in ("WPAPSK", "WPA2PSK") or 8 <= len(key) <= 63)
-    ctx.device.store.commit(extra={"wifi_test": {"ready_at": time.time() + ctx.device.scaled(WIFI_TEST_S),
-                                                 "result": "connected" if good else "disconnect"}})
+    ctx.device.store.commit(
+        extra={
+            "wifi_test": {
+                "ready_at": time.time() + ctx.device.scaled(WIFI_TEST_S),
+                "result": "connected" if good else "disconnect",
+            }
+        }
+    )
     return status_response(ctx.camera, ctx.url, Status.OK)
 
 
@@ -210,8 +239,8 @@ async def wifi_param_test_status(ctx: Ctx) -> web.StreamResponse:
 # -- 9.12 PTZ: form bodies, speed 1-10, calibration busy window -----------------------------------
 
 PTZ_SPEED = F.declare(
-    "ptz-speed-unchecked", "9.12.2", "PTZ speed Param2=11 is accepted",
-    ["suites/test_ptz.py::test_speed_out_of_range"])
+    "ptz-speed-unchecked", "9.12.2", "PTZ speed Param2=11 is accepted", ["suites/test_ptz.py::test_speed_out_of_range"]
+)
 
 
 def _form(ctx: Ctx) -> dict[str, str]:

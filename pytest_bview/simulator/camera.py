@@ -34,6 +34,7 @@ class CameraOptions:
     http_port: int = 0
     rtsp_port: int = 0
     discovery_port: int = 5566
+    ssdp_port: int = 1900  # 0: an ephemeral port answering unicast M-SEARCH only (tests, many cameras)
     state_dir: Path | None = None
     time_scale: float = 1.0
     faults: tuple[str, ...] = ()
@@ -50,6 +51,7 @@ class Camera:
         self.http_port = options.http_port
         self.rtsp_port = options.rtsp_port
         self.discovery_port = options.discovery_port
+        self.ssdp_port = options.ssdp_port
         self._runner: web.AppRunner | None = None
         self._services: list[Any] = []  # objects with async stop()
         self._started = False
@@ -66,8 +68,14 @@ class Camera:
         site = web.TCPSite(self._runner, opts.bind, self.http_port, reuse_address=True)
         await site.start()
         self.http_port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]  # noqa: SLF001
-        self.device = Device(opts.state_dir, opts.identity, self.faults, opts.time_scale,
-                             http_port=self.http_port, rtsp_port=self.rtsp_port)
+        self.device = Device(
+            opts.state_dir,
+            opts.identity,
+            self.faults,
+            opts.time_scale,
+            http_port=self.http_port,
+            rtsp_port=self.rtsp_port,
+        )
         for hook in STARTUP_HOOKS:
             service = await hook(self)
             if service is not None:
@@ -100,8 +108,13 @@ class Camera:
 
     @property
     def ports(self) -> dict[str, Any]:
-        return {"http": self.http_port, "rtsp": self.rtsp_port, "discovery": self.discovery_port,
-                "state_dir": str(self.options.state_dir) if self.options.state_dir else None}
+        return {
+            "http": self.http_port,
+            "rtsp": self.rtsp_port,
+            "discovery": self.discovery_port,
+            "ssdp": self.ssdp_port,
+            "state_dir": str(self.options.state_dir) if self.options.state_dir else None,
+        }
 
 
 # Services that join the camera at start (RTSP, discovery, SSDP): `async hook(camera) -> service | None`
@@ -175,12 +188,24 @@ class CameraThread:
         return self.camera.ports
 
 
+# One module per area registers its handlers, hooks and faults on import; absent ones are skipped.
+EXTENSIONS = (
+    "pytest_bview.simulator.actions",  # users, log, PTZ, WiFi test, Disk
+    "pytest_bview.simulator.services",  # Discovery V2, SSDP/UPnP
+    "pytest_bview.simulator.media_service",  # RTSP, MJPEG, snapshot, two-way audio, force frame (issue 4)
+    "pytest_bview.simulator.events",  # events, motion, notify, alarm server, email, FTP (issue 6)
+    "pytest_bview.simulator.maintenance",  # reboot, factory default, firmware, config file, format (issue 7)
+    "pytest_bview.simulator.rules",  # cross-field rules of the configuration blocks (issue 3)
+    "pytest_bview.simulator.hostile",  # hostile-camera profiles (issue 10)
+)
+
+
 def load_extensions() -> None:
     """Import the optional services so they register their startup hooks and faults."""
-    for name in ("pytest_bview.simulator.actions", "pytest_bview.simulator.services"):
+    for name in EXTENSIONS:
         try:
             __import__(name)
-        except ImportError as exc:  # a missing optional service must not stop the camera
+        except ModuleNotFoundError as exc:  # an area not built yet; anything else is a real error
             if exc.name != name:
                 raise
 

@@ -25,6 +25,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--http-port", type=int, default=0, help="HTTP port (0 = ephemeral)")
     p.add_argument("--rtsp-port", type=int, default=0, help="RTSP port (0 = ephemeral)")
     p.add_argument("--discovery-port", type=int, default=5566, help="Discovery V2 UDP port")
+    p.add_argument("--ssdp-port", type=int, default=1900, help="SSDP port (0 = ephemeral, unicast only)")
     p.add_argument("--state-dir", type=Path, default=Path("state"), help="persistent configuration directory")
     p.add_argument("--time-scale", type=float, default=1.0, help="multiplies every device-imposed duration")
     p.add_argument("--fault", action="append", default=[], metavar="NAME", help="switch on a fault profile")
@@ -69,13 +70,27 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"bview-sim: {exc}", file=sys.stderr)
         return 2
-    identity = Identity(model=args.model, firmware=args.firmware, serial=args.serial, mac=args.mac,
-                        ip=args.bind if args.bind not in ("0.0.0.0", "::") else "127.0.0.1",
-                        user=args.user, password=args.password)
-    options = CameraOptions(bind=args.bind, http_port=args.http_port, rtsp_port=args.rtsp_port,
-                            discovery_port=args.discovery_port, state_dir=args.state_dir,
-                            time_scale=args.time_scale, faults=tuple(faults.names), identity=identity,
-                            discovery=not args.no_discovery)
+    identity = Identity(
+        model=args.model,
+        firmware=args.firmware,
+        serial=args.serial,
+        mac=args.mac,
+        ip=args.bind if args.bind not in ("0.0.0.0", "::") else "127.0.0.1",
+        user=args.user,
+        password=args.password,
+    )
+    options = CameraOptions(
+        bind=args.bind,
+        http_port=args.http_port,
+        rtsp_port=args.rtsp_port,
+        discovery_port=args.discovery_port,
+        ssdp_port=args.ssdp_port,
+        state_dir=args.state_dir,
+        time_scale=args.time_scale,
+        faults=tuple(faults.names),
+        identity=identity,
+        discovery=not args.no_discovery,
+    )
     try:
         asyncio.run(serve(options))
     except OSError as exc:

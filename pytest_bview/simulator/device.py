@@ -49,47 +49,89 @@ ADMIN_LEVEL = "Adminstrator"  # spelled as the spec spells it (9.2.12, ERRATA.md
 
 # -- fault profiles of the configuration engine ------------------------------------------------
 RO_APPLIED = F.declare(
-    "config-ro-field-applied", "6.1.2", "read-only fields in a PUT are stored instead of ignored",
-    ["suites/test_config.py::test_read_only_fields_ignored"])
+    "config-ro-field-applied",
+    "6.1.2",
+    "read-only fields in a PUT are stored instead of ignored",
+    ["suites/test_config.py::test_read_only_fields_ignored"],
+)
 WO_LEAKED = F.declare(
-    "config-wo-field-returned", "6.1.2", "write-only fields (passwords) appear in GET responses",
-    ["suites/test_schema.py::test_write_only_fields_absent"])
+    "config-wo-field-returned",
+    "6.1.2",
+    "write-only fields (passwords) appear in GET responses",
+    ["suites/test_schema.py::test_write_only_fields_absent"],
+)
 NO_PARTIAL = F.declare(
-    "config-partial-update-resets", "6.1.1", "fields left out of a PUT are reset to factory values",
-    ["suites/test_config.py::test_partial_update_keeps_other_fields"])
+    "config-partial-update-resets",
+    "6.1.1",
+    "fields left out of a PUT are reset to factory values",
+    ["suites/test_config.py::test_partial_update_keeps_other_fields"],
+)
 NO_RANGE = F.declare(
-    "config-range-unchecked", "9", "values outside the spec's ranges and enumerations are accepted",
-    ["suites/test_config.py::test_out_of_domain_rejected"])
+    "config-range-unchecked",
+    "9",
+    "values outside the spec's ranges and enumerations are accepted",
+    ["suites/test_config.py::test_out_of_domain_rejected"],
+)
 BAD_STATUS_ON_RANGE = F.declare(
-    "config-range-wrong-status", "7", "an out-of-range value is refused with -1 instead of -5",
-    ["suites/test_config.py::test_out_of_domain_rejected"])
+    "config-range-wrong-status",
+    "7",
+    "an out-of-range value is refused with -1 instead of -5",
+    ["suites/test_config.py::test_out_of_domain_rejected"],
+)
 HALF_APPLIED = F.declare(
-    "config-error-half-applied", "7", "a PUT refused with -5 still applies its valid fields",
-    ["suites/test_config.py::test_out_of_domain_rejected"])
+    "config-error-half-applied",
+    "7",
+    "a PUT refused with -5 still applies its valid fields",
+    ["suites/test_config.py::test_out_of_domain_rejected"],
+)
 ROUND_TRIP_LOST = F.declare(
-    "config-put-not-stored", "4.5.4", "PUT answers 0 but the value is not stored (GET returns the old one)",
-    ["suites/test_config.py::test_round_trip"])
+    "config-put-not-stored",
+    "4.5.4",
+    "PUT answers 0 but the value is not stored (GET returns the old one)",
+    ["suites/test_config.py::test_round_trip"],
+)
 NO_SETTLE = F.declare(
-    "network-settle-ignored", "9.1", "network writes inside the 5 s window are applied instead of -14",
-    ["suites/test_network.py::test_network_write_too_early_is_busy"])
+    "network-settle-ignored",
+    "9.1",
+    "network writes inside the 5 s window are applied instead of -14",
+    ["suites/test_network.py::test_network_write_too_early_is_busy"],
+)
 WRONG_CHANNEL_OK = F.declare(
-    "channel-unchecked", "7", "a wrong channel identifier is answered like channel 1 instead of -4",
-    ["suites/test_protocol.py::test_wrong_channel"])
+    "channel-unchecked",
+    "7",
+    "a wrong channel identifier is answered like channel 1 instead of -4",
+    ["suites/test_protocol.py::test_wrong_channel"],
+)
 MALFORMED_OK = F.declare(
-    "xml-malformed-accepted", "7", "malformed XML in a PUT is answered 0 instead of -1",
-    ["suites/test_protocol.py::test_malformed_xml"])
+    "xml-malformed-accepted",
+    "7",
+    "malformed XML in a PUT is answered 0 instead of -1",
+    ["suites/test_protocol.py::test_malformed_xml"],
+)
 ROOT_MISMATCH_OK = F.declare(
-    "xml-root-unchecked", "7", "an XML block that does not match the URL is accepted instead of -1",
-    ["suites/test_protocol.py::test_xml_not_matching_url"])
+    "xml-root-unchecked",
+    "7",
+    "an XML block that does not match the URL is accepted instead of -1",
+    ["suites/test_protocol.py::test_xml_not_matching_url"],
+)
 SCHEMA_INVALID = F.declare(
-    "schema-missing-required", "9.6.1.3", "GET /Images/1/Color omits the required <Hue>",
-    ["suites/test_schema.py::test_get_matches_schema[GET /Images/1/Color]"])
+    "schema-missing-required",
+    "9.6.1.3",
+    "GET /Images/1/Color omits the required <Hue>",
+    ["suites/test_schema.py::test_get_matches_schema[GET /Images/1/Color]"],
+)
 SCHEMA_BAD_ENUM = F.declare(
-    "schema-bad-enum", "9.6.1.2", "GET /Images/1/Basic returns NoiseReduce 'medium' (not in the enumeration)",
-    ["suites/test_schema.py::test_get_matches_schema[GET /Images/1/Basic]"])
+    "schema-bad-enum",
+    "9.6.1.2",
+    "GET /Images/1/Basic returns NoiseReduce 'medium' (not in the enumeration)",
+    ["suites/test_schema.py::test_get_matches_schema[GET /Images/1/Basic]"],
+)
 PTZ_BUSY = F.declare(
-    "ptz-calibration-not-busy", "9.12.1", "image and PTZ settings are accepted during autofocus calibration",
-    ["suites/test_ptz.py::test_calibration_busy_window"])
+    "ptz-calibration-not-busy",
+    "9.12.1",
+    "image and PTZ settings are accepted during autofocus calibration",
+    ["suites/test_ptz.py::test_calibration_busy_window"],
+)
 
 
 @dataclass(frozen=True)
@@ -105,9 +147,16 @@ class Identity:
 
     def as_mapping(self, http_port: int, rtsp_port: int) -> dict[str, str]:
         return {
-            "model": self.model, "firmware": self.firmware, "hardware": self.hardware, "serial": self.serial,
-            "mac": self.mac, "ip": self.ip, "user": self.user, "password": self.password,
-            "http_port": str(http_port), "rtsp_port": str(rtsp_port),
+            "model": self.model,
+            "firmware": self.firmware,
+            "hardware": self.hardware,
+            "serial": self.serial,
+            "mac": self.mac,
+            "ip": self.ip,
+            "user": self.user,
+            "password": self.password,
+            "http_port": str(http_port),
+            "rtsp_port": str(rtsp_port),
         }
 
 
@@ -209,11 +258,17 @@ class Device:
         with self._lock:
             entries = self.store.extra("log", [])
             next_id = (entries[-1]["ID"] + 1) if entries else 1
-            entries.append({
-                "ID": next_id, "time": self.now().strftime("%Y-%m-%dT%H:%M:%S"), "majorType": major,
-                "minorType": minor, "netUser": caller.user if caller else "system",
-                "hostIPAddress": caller.address if caller else "", "channel": channel,
-            })
+            entries.append(
+                {
+                    "ID": next_id,
+                    "time": self.now().strftime("%Y-%m-%dT%H:%M:%S"),
+                    "majorType": major,
+                    "minorType": minor,
+                    "netUser": caller.user if caller else "system",
+                    "hostIPAddress": caller.address if caller else "",
+                    "channel": channel,
+                }
+            )
             self.store.commit(extra={"log": entries[-MAX_LOG_ENTRIES:]})
 
     # -- parameters -------------------------------------------------------------------------
@@ -230,21 +285,23 @@ class Device:
                 allowed = getattr(self.instances, name)
                 if name == "ChannelID" and self.faults.on(WRONG_CHANNEL_OK):
                     value = allowed[0]
-            if name == "NetworkCardID" and resource.has("wireless") and value in allowed and value != 2:
-                raise ApiError(Status.UNSUPPORTED_OPERATION, "wireless resources exist only on NetworkCardID 2")
+                if value in allowed and value not in self.instances.choices(resource, name):
+                    raise ApiError(
+                        Status.UNSUPPORTED_OPERATION,
+                        f"{resource.template} does not exist for {name} {value} (wireless: card 2; RTSP: streams 1-2)",
+                    )
             if value not in allowed:
-                raise ApiError(Status.WRONG_CHANNEL, f"{name} {value} does not exist on this device "
-                                                     f"(valid: {', '.join(map(str, allowed))})")
+                raise ApiError(
+                    Status.WRONG_CHANNEL,
+                    f"{name} {value} does not exist on this device (valid: {', '.join(map(str, allowed))})",
+                )
             out[name] = value
         return out
 
     def part_values(self, param: str, resource: Resource) -> tuple[int, ...]:
         if param == "N":
             return tuple(int(u["ID"]) + 1 for u in self.users())
-        values = getattr(self.instances, param)
-        if param == "NetworkCardID" and resource.has("wireless"):
-            return tuple(v for v in values if v == 2)
-        return values
+        return self.instances.choices(resource, param)
 
     # -- read -----------------------------------------------------------------------------
     def read(self, resource: Resource, params: Mapping[str, int], caller: Caller) -> Doc:
@@ -257,10 +314,13 @@ class Device:
             doc = {k: v for k, v in stored.items() if k in own_fields(resource)} if resource.parts else stored
         for part in parts_of(resource):
             if part.free_param is None:
-                nested_set(doc, part.element_path, self.read(part.resource, params, caller))
+                if self.instances.has(part.resource, dict(params)):
+                    nested_set(doc, part.element_path, self.read(part.resource, params, caller))
             else:
-                items = [self.read(part.resource, {**params, part.free_param: v}, caller)
-                         for v in self.part_values(part.free_param, part.resource)]
+                items = [
+                    self.read(part.resource, {**params, part.free_param: v}, caller)
+                    for v in self.part_values(part.free_param, part.resource)
+                ]
                 nested_set(doc, part.element_path, items)
         hook = COMPUTED.get(resource.block or "")
         if hook is not None:
@@ -311,8 +371,7 @@ class Device:
             stored = self.store.get(key)
             if stored is None:
                 raise ApiError(Status.WRONG_CHANNEL, f"{key} does not exist on this device")
-            base = factory_defaults(self.identity_mapping()).get(key, stored) \
-                if self.faults.on(NO_PARTIAL) else stored
+            base = factory_defaults(self.identity_mapping()).get(key, stored) if self.faults.on(NO_PARTIAL) else stored
             new = merge(base, partial, blk.root)
             if not self.faults.on(NO_RANGE):
                 problems = check_rules(blk, new, stored)
@@ -333,8 +392,11 @@ class Device:
     def _apply_valid_fields(self, resource: Resource, params: Mapping[str, int], doc: Doc, caller: Caller) -> None:
         """Fault HALF_APPLIED: keep what passed the checks, as a careless firmware would."""
         block = BLOCKS[resource.block]  # type: ignore[index]
-        valid = {k: v for k, v in doc.items() if (f := block.root.child(k)) and f.kind != "struct"
-                 and f.check(str(v)) is None}
+        valid = {
+            k: v
+            for k, v in doc.items()
+            if (f := block.root.child(k)) and f.kind != "struct" and f.check(str(v)) is None
+        }
         try:
             self.commit_updates(self._split(resource, params, valid), caller)
         except ApiError:
@@ -345,9 +407,11 @@ class Device:
         block = BLOCKS[resource.block]  # type: ignore[index]
         if "ID" in doc and resource.params and resource.template != "/System/Users/{N}":
             if doc["ID"] != str(params[resource.params[-1]]):
-                raise ApiError(Status.XML_URL_MISMATCH,
-                               f"<ID>{doc['ID']}</ID> does not match the URL's {resource.params[-1]} "
-                               f"{params[resource.params[-1]]}")
+                raise ApiError(
+                    Status.XML_URL_MISMATCH,
+                    f"<ID>{doc['ID']}</ID> does not match the URL's {resource.params[-1]} "
+                    f"{params[resource.params[-1]]}",
+                )
         key = concrete(resource, params)
         own = {k: v for k, v in doc.items() if k in own_fields(resource) and k != "ID"}
         out: list[tuple[Resource, str, Doc]] = [(resource, key, own)] if own else []
@@ -361,8 +425,10 @@ class Device:
             for item in value:
                 raw = item.get("ID")
                 if raw is None or raw == "":
-                    raise ApiError(Status.REQUIRED_TAG_MISSING,
-                                   f"<{'/'.join(part.element_path)}> item without <ID> in <{block.element}>")
+                    raise ApiError(
+                        Status.REQUIRED_TAG_MISSING,
+                        f"<{'/'.join(part.element_path)}> item without <ID> in <{block.element}>",
+                    )
                 if not str(raw).isdigit() or int(raw) not in self.part_values(part.free_param, part.resource):
                     raise ApiError(Status.WRONG_CHANNEL, f"{part.free_param} {raw} does not exist on this device")
                 out.extend(self._split(part.resource, {**params, part.free_param: int(raw)}, item))
@@ -373,8 +439,11 @@ class Device:
             now = time.monotonic()
             if now < self._network_ready_at and not self.faults.on(NO_SETTLE):
                 wait = self._network_ready_at - now
-                raise ApiError(Status.BUSY, f"network configuration is still being stored; retry in {wait:.2f} s "
-                                            f"(9.1: at least 5 s between 2 configuration requests)")
+                raise ApiError(
+                    Status.BUSY,
+                    f"network configuration is still being stored; retry in {wait:.2f} s "
+                    f"(9.1: at least 5 s between 2 configuration requests)",
+                )
             self._network_ready_at = now + self.scaled(NETWORK_SETTLE_S)
 
 
@@ -422,8 +491,15 @@ def parse_iso8601(text: str) -> datetime:
 
 # 9.2.10 log types for configuration changes, by area
 LOG_TYPES: dict[str, tuple[int, int]] = {
-    "network": (2, 104), "images": (2, 111), "streams": (2, 103), "pictures": (2, 106), "system": (2, 102),
-    "record": (2, 101), "alarm": (2, 113), "events": (2, 105), "disk": (7, 600),
+    "network": (2, 104),
+    "images": (2, 111),
+    "streams": (2, 103),
+    "pictures": (2, 106),
+    "system": (2, 102),
+    "record": (2, 101),
+    "alarm": (2, 113),
+    "events": (2, 105),
+    "disk": (7, 600),
 }
 
 

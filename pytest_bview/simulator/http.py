@@ -41,32 +41,59 @@ NAMESPACE = "http://www.zwcloud.wang/ver10/XMLSchema"  # chapter 7's ResponseSta
 MAX_BODY = 64 * 1024 * 1024  # firmware packages; XML bodies are capped far lower (MAX_XML_BYTES)
 
 NO_AUTH = F.declare(
-    "auth-not-required", "4.5.2", "GET /System/DeviceInfo is served without credentials",
-    ["suites/test_protocol.py::test_auth_required[GET /System/DeviceInfo]"])
+    "auth-not-required",
+    "4.5.2",
+    "GET /System/DeviceInfo is served without credentials",
+    ["suites/test_protocol.py::test_auth_required[GET /System/DeviceInfo]"],
+)
 NO_CHALLENGE = F.declare(
-    "auth-no-www-authenticate", "4.5.2", "401 answers carry no WWW-Authenticate header",
-    ["suites/test_protocol.py::test_auth_required"])
+    "auth-no-www-authenticate",
+    "4.5.2",
+    "401 answers carry no WWW-Authenticate header",
+    ["suites/test_protocol.py::test_auth_required"],
+)
 ANY_PASSWORD = F.declare(
-    "auth-any-password", "4.5.2", "a wrong password for a known user is accepted",
-    ["suites/test_protocol.py::test_wrong_password_refused"])
+    "auth-any-password",
+    "4.5.2",
+    "a wrong password for a known user is accepted",
+    ["suites/test_protocol.py::test_wrong_password_refused"],
+)
 NO_KEEPALIVE = F.declare(
-    "http-no-keepalive", "4.5.1", "every response closes the connection (no persistent connections)",
-    ["suites/test_protocol.py::test_persistent_connection"])
+    "http-no-keepalive",
+    "4.5.1",
+    "every response closes the connection (no persistent connections)",
+    ["suites/test_protocol.py::test_persistent_connection"],
+)
 CLOSE_IGNORED = F.declare(
-    "http-connection-close-ignored", "4.5.1", "the connection stays open after a request with Connection: close",
-    ["suites/test_protocol.py::test_connection_close_honoured"])
+    "http-connection-close-ignored",
+    "4.5.1",
+    "the connection stays open after a request with Connection: close",
+    ["suites/test_protocol.py::test_connection_close_honoured"],
+)
 WRONG_CONTENT_TYPE = F.declare(
-    "http-xml-content-type", "4.5.3", "XML replies are labelled text/html",
-    ["suites/test_protocol.py::test_xml_content_type"])
+    "http-xml-content-type",
+    "4.5.3",
+    "XML replies are labelled text/html",
+    ["suites/test_protocol.py::test_xml_content_type"],
+)
 UNKNOWN_URL_OK = F.declare(
-    "url-unknown-accepted", "7", "an unknown URL is answered 200 with an empty body instead of -10",
-    ["suites/test_protocol.py::test_unknown_url"])
+    "url-unknown-accepted",
+    "7",
+    "an unknown URL is answered 200 with an empty body instead of -10",
+    ["suites/test_protocol.py::test_unknown_url"],
+)
 OPERATOR_OPEN = F.declare(
-    "level-operator-open", "9.10", "a Normal user may PUT Operator-level resources",
-    ["suites/test_users.py::test_normal_user_refused_operator_level"])
+    "level-operator-open",
+    "9.10",
+    "a Normal user may PUT Operator-level resources",
+    ["suites/test_users.py::test_normal_user_refused_operator_level"],
+)
 NO_REQUEST_URL = F.declare(
-    "status-no-request-url", "7", "ResponseStatus replies lack <requestURL>",
-    ["suites/test_protocol.py::test_response_status_shape"])
+    "status-no-request-url",
+    "7",
+    "ResponseStatus replies lack <requestURL>",
+    ["suites/test_protocol.py::test_response_status_shape"],
+)
 
 
 @dataclass
@@ -113,8 +140,9 @@ def xml_response(camera: Camera, block: str, doc: dict, status: int = 200) -> we
     return web.Response(status=status, body=body, headers={"Content-Type": content_type})
 
 
-def status_response(camera: Camera, url: str, code: Status | int, detail: str = "", http: int | None = None
-                    ) -> web.Response:
+def status_response(
+    camera: Camera, url: str, code: Status | int, detail: str = "", http: int | None = None
+) -> web.Response:
     code = Status(code)
     doc = {"requestURL": url, "statusCode": str(int(code))}
     if camera.faults.on(NO_REQUEST_URL):
@@ -178,13 +206,23 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
     resource, raw_params = found
     op = resource.op(request.method)
     if op is None:
-        resp = status_response(camera, path, Status.UNSUPPORTED_OPERATION,
-                               f"{resource.template} supports {', '.join(resource.methods)}", 405)
+        resp = status_response(
+            camera,
+            path,
+            Status.UNSUPPORTED_OPERATION,
+            f"{resource.template} supports {', '.join(resource.methods)}",
+            405,
+        )
         resp.headers["Allow"] = ", ".join(resource.methods)
         return resp
     if op.level == "Operator" and caller.level != ADMIN_LEVEL and not camera.faults.on(OPERATOR_OPEN):
-        return status_response(camera, path, Status.INVALID_OPERATION,
-                               f"{request.method} {resource.template} needs the Operator level", 403)
+        return status_response(
+            camera,
+            path,
+            Status.INVALID_OPERATION,
+            f"{request.method} {resource.template} needs the Operator level",
+            403,
+        )
     if request.content_length and request.content_length > MAX_BODY:
         return status_response(camera, path, Status.MEMORY_OVERFLOW, "request body too large", 413)
     try:
@@ -197,8 +235,9 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
         if handler is not None:
             return await handler(ctx)
         if request.method == "GET" and resource.block:
-            return xml_response(camera, resource.block, camera.device.output(
-                resource, camera.device.read(resource, params, caller)))
+            return xml_response(
+                camera, resource.block, camera.device.output(resource, camera.device.read(resource, params, caller))
+            )
         if request.method == "PUT" and resource.block:
             await camera.run_blocking(camera.device.write, resource, params, body, caller)
             return status_response(camera, path, Status.OK)
@@ -213,8 +252,9 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
 
 
 @web.middleware
-async def connection_policy(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-                            ) -> web.StreamResponse:
+async def connection_policy(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
     camera: Camera = request.app["camera"]
     resp = await handler(request)
     if camera.faults.on(NO_KEEPALIVE):

@@ -95,8 +95,11 @@ class Store:
     def replace(self, data: Mapping[str, Any]) -> None:
         """Replace the whole state (configuration import, factory default)."""
         with self._lock:
-            new = {"version": FORMAT_VERSION, "resources": copy.deepcopy(dict(data.get("resources", {}))),
-                   "extra": copy.deepcopy(dict(data.get("extra", {})))}
+            new = {
+                "version": FORMAT_VERSION,
+                "resources": copy.deepcopy(dict(data.get("resources", {}))),
+                "extra": copy.deepcopy(dict(data.get("extra", {}))),
+            }
             self._persist(new)
             self._data = new
 
@@ -120,8 +123,9 @@ class Store:
                     raise ValueError("unknown state format")
             except (ValueError, OSError) as exc:
                 aside = self.path.with_name(f"{self.path.name}.corrupt-{int(time.time())}")
-                log.error("state file %s unreadable (%s); kept as %s, starting from factory defaults",
-                          self.path, exc, aside)
+                log.error(
+                    "state file %s unreadable (%s); kept as %s, starting from factory defaults", self.path, exc, aside
+                )
                 os.replace(self.path, aside)
                 self.recovered_from_corruption = True
                 data = None

@@ -168,9 +168,7 @@ def string(
     max_length: int | None = None,
     doc: str = "",
 ) -> Field:
-    return Field(
-        name, "str", presence, access, pattern=pattern, min_length=min_length, max_length=max_length, doc=doc
-    )
+    return Field(name, "str", presence, access, pattern=pattern, min_length=min_length, max_length=max_length, doc=doc)
 
 
 def enum(name: str, values: str, presence: Presence = "req", access: Access = "rw", doc: str = "") -> Field:

@@ -1,14 +1,14 @@
 """Chapter 8: the streams and their valid parameters.
 
-    Stream          Resolutions   Framerate [fps]  Bitrate [Kbps]
-    mainstream      1920x1080*    1-25 (25)        512-12288 (2048)
-                    1024x768
-                    640x512
-    1st substream   704x576       1-25 (25)        128-2048 (512)
-                    640x360*
-                    320x240
-    "Default value are indicated by * or in brackets."
-    RTSP: rtsp://ip:port/live/0/main and rtsp://ip:port/live/0/sub
+Stream          Resolutions   Framerate [fps]  Bitrate [Kbps]
+mainstream      1920x1080*    1-25 (25)        512-12288 (2048)
+                1024x768
+                640x512
+1st substream   704x576       1-25 (25)        128-2048 (512)
+                640x360*
+                320x240
+"Default value are indicated by * or in brackets."
+RTSP: rtsp://ip:port/live/0/main and rtsp://ip:port/live/0/sub
 """
 
 from __future__ import annotations
@@ -34,10 +34,12 @@ class StreamSpec:
         return self.default_fps * 100
 
 
-MAIN = StreamSpec(1, "main", ((1920, 1080), (1024, 768), (640, 512)), (1920, 1080), (1, 25), 25, (512, 12288), 2048,
-                  "/live/0/main")
-SUB = StreamSpec(2, "sub", ((704, 576), (640, 360), (320, 240)), (640, 360), (1, 25), 25, (128, 2048), 512,
-                 "/live/0/sub")
+MAIN = StreamSpec(
+    1, "main", ((1920, 1080), (1024, 768), (640, 512)), (1920, 1080), (1, 25), 25, (512, 12288), 2048, "/live/0/main"
+)
+SUB = StreamSpec(
+    2, "sub", ((704, 576), (640, 360), (320, 240)), (640, 360), (1, 25), 25, (128, 2048), 512, "/live/0/sub"
+)
 # The Motion JPEG stream (9.4.1.2.2, 9.5.1): chapter 8 gives it no row of its own; it "shares the picture
 # settings with the second substream". We give it the first substream's resolutions (ERRATA.md).
 MJPEG = StreamSpec(4, "mjpeg", ((704, 576), (640, 360), (320, 240)), (640, 360), (1, 25), 25, None, None, None)
