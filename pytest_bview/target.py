@@ -188,6 +188,11 @@ class Target:
             self.__dict__["_mac"] = str(self.get_doc("/Network/Interfaces/1/IPAddress").get("MacAddress", ""))
         return self.__dict__["_mac"]
 
+    @property
+    def audio_loopback(self) -> bool:
+        """What the speaker plays comes back on ReceiveData (the built-in camera; a lab rig otherwise)."""
+        return self.sim is not None
+
     def get_doc(self, path: str) -> dict[str, Any]:
         return self.read(path)[0]
 

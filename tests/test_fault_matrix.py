@@ -11,9 +11,6 @@ from pathlib import Path
 
 import pytest
 
-# imported here so that pytester's in-process runs share these modules (requests' cookie jar
-# classes must not be re-imported between runs)
-import pytest_bview.target  # noqa: F401
 from pytest_bview.simulator.faults import Fault, load_all
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -104,6 +104,10 @@ def _decode_struct(spec: Field, element: Element, path: str, out: Decoded, *, ne
             out.errors.append(f"<{where}> given twice")
         else:
             doc[name] = value
+    # a list container that is present holds the whole list: no items means an empty list
+    for f in spec.children:
+        if f.repeated and f.access != "ro" and f.name not in doc:
+            doc[f.name] = []
     if new_items:
         for f in spec.children:
             if f.presence == "req" and f.access != "ro" and f.name not in doc and not f.repeated:

@@ -1,0 +1,338 @@
+"""Media conformance: RTSP streams (chapter 8, 9.4), forced I-frames (9.2.2), picture settings seen in the
+decoded video (9.6.1.2 FlipMode, 9.6.1.3 Color, 9.7.1.4 Mosaic), MJPEG (9.4.1.2.2), snapshot (9.5.1) and
+two-way audio (9.8).
+
+DRAFT -- fixture assumptions (adapt here, nowhere else). Written against pytest_bview/target.py as of now:
+    bview.rtsp_url(stream_id: int) -> str     rtsp://host:port/live/0/main for 1, .../sub for 2, no credentials
+    bview.client.base_url -> str              http://host:port (MJPEG, snapshot and audio use media.http_request)
+    bview.read(path) -> (doc dict, Exchange)  block documents as dicts of element name -> value
+    bview.write(path, doc)                    PUT a document, checks statusCode 0
+    bview.preserved(*paths)                   context manager restoring the documents afterwards
+    bview.put(path, body=None)                raw PUT (RemoteForceFrame, TwowayAudio Open/Close)
+    bview.user, bview.password, bview.timeout (seconds, float)
+    bview.audio_loopback: bool (optional)     True when what the speaker plays comes back on ReceiveData
+                                              (simulator; a lab rig with speaker and microphone facing)
+    Mosaic document shape assumed: {"Enable": bool, "MosaicRegionList": {"Region": [{ID, TopLeftX, ...}]}}
+Every check restores the configuration it changed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import itertools
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+import pytest
+
+from pytest_bview import media
+
+pytestmark = pytest.mark.media
+
+STREAMS = [pytest.param(1, id="main"), pytest.param(2, id="sub")]
+MJPEG_STREAM = 4
+PROBE_SECONDS = 2.0
+FPS_TOLERANCE = 0.10  # measured fps within +-10 % of FrameRate/100
+BITRATE_TOLERANCE = 0.25  # CBR over 3 s within +-25 % of Bitrate (simulator: +-5 %)
+FORCE_IDR_WINDOW = 0.5  # s between the RemoteForceFrame request and the IDR
+MOSAIC_REGION = (176, 72, 527, 431)  # 704x576 space: the middle of the picture
+SPACE = (704, 576)  # 9.7.1.1 / 9.7.1.4 coordinate space
+
+
+# -- helpers ---------------------------------------------------------------------------------------------------
+
+
+def _field(doc: dict[str, Any], *names: str) -> Any:
+    """The first present field of `names` (the spec spells ResolutionHeigth both ways)."""
+    for name in names:
+        if doc.get(name) not in (None, ""):
+            return doc[name]
+    raise AssertionError(f"document has none of {names}: {str(doc)[:300]}")
+
+
+def stream_config(bview: Any, stream_id: int) -> dict[str, Any]:
+    doc = bview.read(f"/Streams/1/{stream_id}")[0]
+    frame_rate = int(_field(doc, "FrameRate"))
+    return {
+        "width": int(_field(doc, "ResolutionWidth")),
+        "height": int(_field(doc, "ResolutionHeigth", "ResolutionHeight")),
+        "fps": 25.0 if frame_rate == 25500 else frame_rate / 100,  # 9.4.1.2: 25500 = full frame rate
+        "bitrate": int(doc["Bitrate"]) if doc.get("Bitrate") not in (None, "") else None,
+        "bitrate_type": str(doc.get("BitrateType") or "CBR"),
+    }
+
+
+@contextlib.contextmanager
+def changed(bview: Any, path: str, edit: Callable[[dict[str, Any]], None]) -> Iterator[dict[str, Any]]:
+    """PUT an edited copy of the document at `path`; the original is restored afterwards."""
+    with bview.preserved(path) as before:
+        doc = copy.deepcopy(before[path])
+        edit(doc)
+        bview.write(path, doc)
+        yield doc
+
+
+def _http_url(bview: Any, path: str) -> str:
+    return bview.client.base_url + path
+
+
+def probe(
+    bview: Any, stream_id: int = 1, seconds: float = PROBE_SECONDS, transport: str = "tcp", **kwargs: Any
+) -> media.StreamProbe:
+    return media.probe_stream(
+        bview.rtsp_url(stream_id),
+        bview.user,
+        bview.password,
+        seconds,
+        transport,
+        timeout=bview.timeout + seconds,
+        **kwargs,
+    )
+
+
+def reproduce(bview: Any, stream_id: int) -> str:
+    return f"Reproduce with: ffprobe -rtsp_transport tcp -show_streams 'rtsp://USER:PASS@{bview.rtsp_url(stream_id).split('://', 1)[1]}'"
+
+
+def blocks(y: np.ndarray, n: int = 16) -> np.ndarray:
+    """An n x n grid of block means: robust to noise, moving objects and OSD text."""
+    h, w = (y.shape[0] // n) * n, (y.shape[1] // n) * n
+    return y[:h, :w].astype(np.float64).reshape(n, h // n, n, w // n).mean(axis=(1, 3))
+
+
+# -- 8: RTSP stream description ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stream_id", STREAMS)
+def test_sdp(bview: Any, stream_id: int) -> None:
+    """Chapter 8 / RFC 6184 8.2.1: DESCRIBE returns an SDP with one H.264 video track, packetization-mode=1,
+    profile-level-id and sprop-parameter-sets (SPS, PPS) that match each other."""
+    url = bview.rtsp_url(stream_id)
+    status, headers, body = media.rtsp_describe(url, bview.user, bview.password, bview.timeout)
+    assert status == 200, f"DESCRIBE {url} answered {status}, expected 200. {reproduce(bview, stream_id)}"
+    assert headers.get("Content-Type", "").startswith("application/sdp"), headers.get("Content-Type")
+    sdp = media.parse_sdp(body)
+    video = sdp.first("video")
+    assert video is not None, f"SDP has no m=video line:\n{sdp.text}"
+    h264 = [f for f in video.formats if (video.rtpmap(f) or "").upper().startswith("H264/90000")]
+    assert h264, f"no a=rtpmap:<pt> H264/90000 in:\n{sdp.text}"
+    fmtp = video.fmtp(h264[0])
+    assert fmtp.get("packetization-mode") in ("0", "1"), f"fmtp {fmtp}"
+    assert "sprop-parameter-sets" in fmtp, f"a=fmtp lacks sprop-parameter-sets (RFC 6184 8.1):\n{sdp.text}"
+    nals = media.sprop_parameter_sets(fmtp["sprop-parameter-sets"])
+    kinds = [n[0] & 0x1F for n in nals if n]
+    assert 7 in kinds and 8 in kinds, f"sprop-parameter-sets holds NAL types {kinds}, expected SPS (7) and PPS (8)"
+    sps = next(n for n in nals if n and n[0] & 0x1F == 7)
+    if "profile-level-id" in fmtp:
+        assert fmtp["profile-level-id"].lower() == sps[1:4].hex(), (
+            f"profile-level-id {fmtp['profile-level-id']} but the SPS says {sps[1:4].hex()}"
+        )
+
+
+@pytest.mark.parametrize("stream_id", STREAMS)
+def test_describe_requires_auth(bview: Any, stream_id: int) -> None:
+    """Chapter 8 with 5 (authentication): DESCRIBE without credentials is refused with 401 and a challenge."""
+    url = bview.rtsp_url(stream_id)
+    status, headers, _ = media.rtsp_describe(url, None, None, bview.timeout)
+    assert status == 401, f"DESCRIBE {url} without credentials answered {status}, expected 401"
+    assert headers.getall("WWW-Authenticate", []), "401 without WWW-Authenticate (RFC 2326 12.44)"
+
+
+# -- 8, 9.4.1.2: what the decoder sees --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stream_id", STREAMS)
+def test_resolution(bview: Any, stream_id: int) -> None:
+    """9.4.1.2: the decoded picture has the configured ResolutionWidth x ResolutionHeigth."""
+    config = stream_config(bview, stream_id)
+    seen = probe(bview, stream_id, 1.0)
+    assert seen.sizes == {(config["width"], config["height"])}, (
+        f"stream {stream_id} decodes as {sorted(seen.sizes)}, configured {config['width']}x{config['height']}. "
+        f"{reproduce(bview, stream_id)}"
+    )
+
+
+@pytest.mark.parametrize("stream_id", STREAMS)
+def test_frame_rate(bview: Any, stream_id: int) -> None:
+    """9.4.1.2: the measured frame rate (from timestamps) is FrameRate/100 within 10 %."""
+    config = stream_config(bview, stream_id)
+    seen = probe(bview, stream_id, 3.0)
+    assert abs(seen.fps / config["fps"] - 1) <= FPS_TOLERANCE, (
+        f"stream {stream_id}: {seen.fps:.2f} fps measured over {seen.frames} frames, {config['fps']:g} configured"
+    )
+
+
+@pytest.mark.parametrize("stream_id", STREAMS)
+def test_bitrate(bview: Any, stream_id: int) -> None:
+    """9.4.1.2: with BitrateType CBR (always for sub-streams) the stream's bit rate is Bitrate within 25 %."""
+    config = stream_config(bview, stream_id)
+    if config["bitrate"] is None or (stream_id == 1 and config["bitrate_type"] != "CBR"):
+        pytest.skip("not a constant bit rate stream")
+    seen = probe(bview, stream_id, 3.0)
+    assert abs(seen.bitrate_kbps / config["bitrate"] - 1) <= BITRATE_TOLERANCE, (
+        f"stream {stream_id}: {seen.bitrate_kbps:.0f} kbit/s measured, Bitrate {config['bitrate']} configured"
+    )
+
+
+def test_udp_transport(bview: Any) -> None:
+    """Chapter 8 / RFC 2326 12.39: the main stream plays over RTP/UDP as well as interleaved TCP."""
+    seen = probe(bview, 1, 1.0, "udp")
+    assert seen.frames >= 5, f"only {seen.frames} frames over UDP"
+
+
+def test_force_idr(bview: Any) -> None:
+    """9.2.2 RemoteForceFrame: an IDR frame follows the request within 0.5 s, before the scheduled one."""
+    state: dict[str, float] = {}
+
+    def on_frame(index: int, pts: float) -> None:
+        if "sent" not in state and pts >= 0.25:  # mid-GOP: the stream starts with a key frame at 0
+            bview.put("/System/1/RemoteForceFrame")
+            state["sent"] = pts
+
+    seen = probe(bview, 1, 3.0, on_frame=on_frame)
+    assert "sent" in state, "the stream ended before RemoteForceFrame could be sent"
+    sent, keys = state["sent"], seen.keyframes
+
+    def in_window(t: float) -> bool:
+        return sent < t <= sent + FORCE_IDR_WINDOW
+
+    scheduled = [b - a for a, b in itertools.pairwise(keys) if not in_window(b)]
+    if scheduled and min(scheduled) <= FORCE_IDR_WINDOW + 0.25:
+        pytest.skip(f"key frame interval {min(scheduled):.2f} s too short to tell a forced IDR from a scheduled one")
+    assert any(in_window(k) for k in keys), (
+        f"PUT /System/1/RemoteForceFrame at stream time {sent:.2f} s; key frames at "
+        f"{[round(k, 2) for k in keys]} s -- none within {FORCE_IDR_WINDOW} s"
+    )
+
+
+# -- 9.6 / 9.7: picture settings visible in the decoded video ----------------------------------------------------
+
+
+def test_mosaic(bview: Any) -> None:
+    """9.7.1.4: an enabled privacy mask hides its region: uniform there, different from the unmasked picture."""
+    plain = probe(bview, 1, 0.5).y
+    assert plain is not None
+
+    def edit(doc: dict[str, Any]) -> None:
+        keys = ("ID", "TopLeftX", "TopLeftY", "BottomRightX", "BottomRightY")
+        doc["Enable"] = True
+        doc["MosaicRegionList"] = {"Region": [dict(zip(keys, (1, *MOSAIC_REGION), strict=True))]}
+
+    with changed(bview, "/Pictures/1/Mosaic", edit):
+        masked = probe(bview, 1, 0.5).y
+    assert masked is not None
+    h, w = masked.shape
+    x0, y0 = (MOSAIC_REGION[0] * w // SPACE[0] + 4, MOSAIC_REGION[1] * h // SPACE[1] + 4)
+    x1, y1 = (MOSAIC_REGION[2] * w // SPACE[0] - 4, MOSAIC_REGION[3] * h // SPACE[1] - 4)
+    inside = masked[y0:y1, x0:x1].astype(np.float64)
+    before = plain[y0:y1, x0:x1].astype(np.float64)
+    assert inside.std() <= 8, f"masked region {x0},{y0}-{x1},{y1} is not uniform: std dev {inside.std():.1f} > 8"
+    assert abs(inside.mean() - before.mean()) > 10 or before.std() > 2 * inside.std() + 8, (
+        "the masked region looks like the unmasked picture"
+    )
+
+
+def _flip(doc: dict[str, Any], mode: str) -> None:
+    doc["FlipMode"] = mode
+
+
+@pytest.mark.parametrize("mode", ["leftright", "updown"])
+def test_flip(bview: Any, mode: str) -> None:
+    """9.6.1.2 FlipMode: the decoded picture is the unflipped one mirrored (block means compared)."""
+    with changed(bview, "/Images/1/Basic", lambda d: _flip(d, "close")):
+        plain = probe(bview, 1, 0.5).y
+    with changed(bview, "/Images/1/Basic", lambda d: _flip(d, mode)):
+        flipped = probe(bview, 1, 0.5).y
+    assert plain is not None and flipped is not None
+    a, b = blocks(plain), blocks(flipped)
+    mirrored = a[:, ::-1] if mode == "leftright" else a[::-1]
+    as_flipped, as_plain = np.abs(b - mirrored).mean(), np.abs(b - a).mean()
+    if as_plain < 2 and np.abs(a - mirrored).mean() < 2:
+        pytest.skip("the scene is symmetric: a flip cannot be seen")
+    assert as_flipped < 0.5 * as_plain, (
+        f"FlipMode={mode}: picture differs from the mirrored original by {as_flipped:.1f} and from the "
+        f"original by {as_plain:.1f} (mean luma per block); it was not flipped"
+    )
+
+
+def test_brightness(bview: Any) -> None:
+    """9.6.1.3: in manual mode Brightness 0 vs 100 moves the mean luma of the decoded picture."""
+    means = {}
+    for value in (0, 100):
+
+        def edit(doc: dict[str, Any], value: int = value) -> None:
+            if doc.get("Mode") == "auto":
+                doc["Mode"] = "manual"  # 9.6.1.3: Brightness only takes effect in manual mode
+            doc["Brightness"] = value
+
+        with changed(bview, "/Images/1/Color", edit):
+            y = probe(bview, 1, 0.5).y
+        assert y is not None
+        means[value] = float(y.mean())
+    assert means[100] - means[0] > 30, f"mean luma {means[0]:.0f} at Brightness 0, {means[100]:.0f} at 100"
+
+
+# -- 9.4.1.2.2 MJPEG, 9.5.1 snapshot ----------------------------------------------------------------------------
+
+
+def test_mjpeg_multipart(bview: Any) -> None:
+    """9.4.1.2.2: /Streams/1/4/ReceiveData is multipart/x-mixed-replace (RFC 2046 5.1) of complete JPEGs
+    at the 4th stream's resolution, each part with Content-Type and Content-Length."""
+    config = stream_config(bview, MJPEG_STREAM)
+    url = _http_url(bview, "/Streams/1/4/ReceiveData")
+    capture = media.read_mjpeg(url, bview.user, bview.password, frames=3, timeout=bview.timeout + 5)
+    assert capture.violations == [], "\n".join(capture.violations) + f"\nReproduce with: curl -u USER:PASS {url}"
+    assert capture.sizes == [(config["width"], config["height"])] * 3, capture.sizes
+
+
+def test_snapshot_size(bview: Any) -> None:
+    """9.5.1: RemoteImageCapture returns one JPEG at the 4th (Motion JPEG) stream's resolution."""
+    config = stream_config(bview, MJPEG_STREAM)
+    url = _http_url(bview, "/Snapshot/1/RemoteImageCapture")
+    status, headers, body = media.http_request("GET", url, bview.user, bview.password, bview.timeout)
+    assert status == 200, f"GET {url}: {status}"
+    assert headers.get("Content-Type", "").startswith("image/jpeg"), headers.get("Content-Type")
+    problem = media.check_jpeg(body)
+    assert problem is None, problem
+    size = media.jpeg_dimensions(body)
+    assert size == (config["width"], config["height"]), (
+        f"snapshot is {size[0]}x{size[1]}, the MJPEG stream is configured {config['width']}x{config['height']}"
+    )
+
+
+# -- 9.8 two-way audio --------------------------------------------------------------------------------------------
+
+
+def test_twoway_audio_loopback(bview: Any) -> None:
+    """9.8: G.711 mu-law sent with SendData comes back on ReceiveData at the same pitch (loopback rig)."""
+    if not getattr(bview, "audio_loopback", False):
+        pytest.skip("needs a speaker-to-microphone loopback (bview.audio_loopback)")
+    bview.put("/TwowayAudio/Open", "<TwoWayAudio><VoiceMode>G711U</VoiceMode></TwoWayAudio>")
+    try:
+        rate = 8000
+        samples = np.sin(2 * np.pi * 1000 * np.arange(rate) / rate) * 16000
+        status, _, _ = media.http_request(
+            "PUT",
+            _http_url(bview, "/TwowayAudio/SendData"),
+            bview.user,
+            bview.password,
+            bview.timeout,
+            body=media.ulaw_encode(samples),
+            headers={"Content-Type": "audio/basic"},
+        )
+        assert status == 200, f"SendData: {status}"
+        status, headers, body = media.http_request(
+            "GET",
+            _http_url(bview, "/TwowayAudio/ReceiveData"),
+            bview.user,
+            bview.password,
+            bview.timeout,
+            max_bytes=rate * 10,
+        )
+        assert status == 200 and headers.get("Content-Type", "").startswith("audio/basic"), (status, headers)
+        freq = media.tone_frequency(media.ulaw_decode(body), rate)
+        assert abs(freq / 1000 - 1) <= 0.02, f"sent a 1000 Hz tone, received {freq:.0f} Hz"
+    finally:
+        bview.put("/TwowayAudio/Close")

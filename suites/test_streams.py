@@ -1,0 +1,108 @@
+"""Stream configuration (chapter 8, 9.4) and the two-way audio state machine (9.8)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from pytest_bview.checks import check_status, expect
+from pytest_bview.spec.blocks import BLOCKS
+from pytest_bview.spec.status import Status
+from pytest_bview.spec.streams import MAIN, SUB
+from pytest_bview.xmlblocks import to_xml
+
+pytestmark = [pytest.mark.streams]
+
+# (stream, change, the chapter 8 rule it breaks)
+OUT_OF_RANGE = [
+    (
+        MAIN,
+        {"ResolutionWidth": "800", "ResolutionHeigth": "600"},
+        "main stream resolutions 1920x1080, 1024x768, 640x512",
+    ),
+    (MAIN, {"FrameRate": "2600"}, "main stream 1-25 fps (FrameRate x100)"),
+    (MAIN, {"FrameRate": "0"}, "main stream 1-25 fps (FrameRate x100)"),
+    (MAIN, {"Bitrate": "12289"}, "main stream 512-12288 kbps"),
+    (SUB, {"ResolutionWidth": "1920", "ResolutionHeigth": "1080"}, "sub-stream resolutions 704x576, 640x360, 320x240"),
+    (SUB, {"Bitrate": "127"}, "sub-stream 128-2048 kbps"),
+]
+
+
+def _path(stream_id: int) -> str:
+    return f"/Streams/1/{stream_id}"
+
+
+@pytest.mark.reversible
+@pytest.mark.parametrize(
+    "stream,change,rule", OUT_OF_RANGE, ids=[f"PUT /Streams/1/{s.stream_id} {r}" for s, _, r in OUT_OF_RANGE]
+)
+def test_out_of_range_rejected(bview: Any, stream: Any, change: dict[str, str], rule: str) -> None:
+    """8: values outside the stream table get -5 and change nothing."""
+    path = _path(stream.stream_id)
+    before, _ = bview.read(path)
+    ex = bview.client.put(path, to_xml(BLOCKS["StreamConfig"], {**before, **change}, include_wo=True))
+    try:
+        check_status(ex, Status.PARAMETER_ERROR, "8", f"{change} breaks '{rule}'")
+        after, get = bview.read(path)
+        expect(after == before, f"changed {path} to {after}", "a refused request changes nothing", "8", ex, get)
+    finally:
+        if bview.read(path)[0] != before:
+            bview.write(path, before)
+
+
+@pytest.mark.reversible
+@pytest.mark.parametrize("stream", [MAIN, SUB], ids=["PUT /Streams/1/1", "PUT /Streams/1/2"])
+def test_every_resolution_accepted(bview: Any, stream: Any) -> None:
+    """8 / 9.4.1.1: every resolution of the stream table is accepted and read back."""
+    path = _path(stream.stream_id)
+    with bview.preserved(path) as before:
+        for width, height in stream.resolutions:
+            change = {"ResolutionWidth": str(width), "ResolutionHeigth": str(height)}
+            ex = bview.client.put(path, to_xml(BLOCKS["StreamConfig"], {**before[path], **change}, include_wo=True))
+            check_status(ex, Status.OK, "8", f"{width}x{height} is in the stream table")
+            after, get = bview.read(path)
+            got = (after.get("ResolutionWidth"), after.get("ResolutionHeigth") or after.get("ResolutionHeight"))
+            expect(
+                got == (str(width), str(height)),
+                f"returned {got[0]}x{got[1]} after accepting {width}x{height}",
+                "the accepted resolution is stored",
+                "9.4.1.2",
+                ex,
+                get,
+            )
+
+
+@pytest.mark.readonly
+def test_capability_lists_the_stream_table(bview: Any) -> None:
+    """9.4.1.1: CapabilityV2 offers the chapter 8 main-stream resolutions and their sub-streams."""
+    cap, ex = bview.read("/Streams/1/CapabilityV2")
+    mains = cap.get("MainStreamCapabilityList", {}).get("MainStreamCapability", [])
+    sizes = {(m.get("ResolutionWidth"), m.get("ResolutionHeight") or m.get("ResolutionHeigth")) for m in mains}
+    wanted = {(str(w), str(h)) for w, h in MAIN.resolutions}
+    expect(
+        wanted <= sizes,
+        f"offers main-stream sizes {sorted(sizes)}",
+        f"the chapter 8 sizes {sorted(wanted)}",
+        "9.4.1.1",
+        ex,
+    )
+
+
+AUDIO = {"Content-Type": "audio/basic"}
+
+
+@pytest.mark.reversible
+@pytest.mark.audio
+def test_audio_needs_open(bview: Any) -> None:
+    """9.8: SendData is refused while two-way audio is closed, accepted while open."""
+    bview.client.put("/TwowayAudio/Close", b"")  # whatever state a previous run left
+    closed = bview.client.put("/TwowayAudio/SendData", b"\xff" * 800, headers=AUDIO)
+    check_status(closed, tuple(c for c in Status if c != Status.OK), "9.8.3", "audio is not open")
+    opened = bview.client.put("/TwowayAudio/Open", b"<TwoWayAudio><VoiceMode>G711U</VoiceMode></TwoWayAudio>")
+    check_status(opened, Status.OK, "9.8.1")
+    try:
+        sent = bview.client.put("/TwowayAudio/SendData", b"\xff" * 800, headers=AUDIO)
+        check_status(sent, Status.OK, "9.8.3", "audio is open")
+    finally:
+        check_status(bview.client.put("/TwowayAudio/Close", b""), Status.OK, "9.8.2")
