@@ -105,6 +105,7 @@ def blocks(y: np.ndarray, n: int = 16) -> np.ndarray:
 # -- 8: RTSP stream description ----------------------------------------------------------------------------------
 
 
+@pytest.mark.readonly
 @pytest.mark.parametrize("stream_id", STREAMS)
 def test_sdp(bview: Any, stream_id: int) -> None:
     """Chapter 8 / RFC 6184 8.2.1: DESCRIBE returns an SDP with one H.264 video track, packetization-mode=1,
@@ -131,6 +132,7 @@ def test_sdp(bview: Any, stream_id: int) -> None:
         )
 
 
+@pytest.mark.readonly
 @pytest.mark.parametrize("stream_id", STREAMS)
 def test_describe_requires_auth(bview: Any, stream_id: int) -> None:
     """Chapter 8 with 5 (authentication): DESCRIBE without credentials is refused with 401 and a challenge."""
@@ -143,6 +145,7 @@ def test_describe_requires_auth(bview: Any, stream_id: int) -> None:
 # -- 8, 9.4.1.2: what the decoder sees --------------------------------------------------------------------------
 
 
+@pytest.mark.readonly
 @pytest.mark.parametrize("stream_id", STREAMS)
 def test_resolution(bview: Any, stream_id: int) -> None:
     """9.4.1.2: the decoded picture has the configured ResolutionWidth x ResolutionHeigth."""
@@ -154,6 +157,7 @@ def test_resolution(bview: Any, stream_id: int) -> None:
     )
 
 
+@pytest.mark.readonly
 @pytest.mark.parametrize("stream_id", STREAMS)
 def test_frame_rate(bview: Any, stream_id: int) -> None:
     """9.4.1.2: the measured frame rate (from timestamps) is FrameRate/100 within 10 %."""
@@ -164,6 +168,7 @@ def test_frame_rate(bview: Any, stream_id: int) -> None:
     )
 
 
+@pytest.mark.readonly
 @pytest.mark.parametrize("stream_id", STREAMS)
 def test_bitrate(bview: Any, stream_id: int) -> None:
     """9.4.1.2: with BitrateType CBR (always for sub-streams) the stream's bit rate is Bitrate within 25 %."""
@@ -176,6 +181,7 @@ def test_bitrate(bview: Any, stream_id: int) -> None:
     )
 
 
+@pytest.mark.readonly
 def test_udp_transport(bview: Any) -> None:
     """Chapter 8 / RFC 2326 12.39: the main stream plays over RTP/UDP as well as interleaved TCP."""
     seen = probe(bview, 1, 1.0, "udp")
@@ -277,6 +283,7 @@ def test_brightness(bview: Any) -> None:
 # -- 9.4.1.2.2 MJPEG, 9.5.1 snapshot ----------------------------------------------------------------------------
 
 
+@pytest.mark.readonly
 def test_mjpeg_multipart(bview: Any) -> None:
     """9.4.1.2.2: /Streams/1/4/ReceiveData is multipart/x-mixed-replace (RFC 2046 5.1) of complete JPEGs
     at the 4th stream's resolution, each part with Content-Type and Content-Length."""
@@ -287,6 +294,7 @@ def test_mjpeg_multipart(bview: Any) -> None:
     assert capture.sizes == [(config["width"], config["height"])] * 3, capture.sizes
 
 
+@pytest.mark.readonly
 def test_snapshot_size(bview: Any) -> None:
     """9.5.1: RemoteImageCapture returns one JPEG at the 4th (Motion JPEG) stream's resolution."""
     config = stream_config(bview, MJPEG_STREAM)
@@ -336,3 +344,79 @@ def test_twoway_audio_loopback(bview: Any) -> None:
         assert abs(freq / 1000 - 1) <= 0.02, f"sent a 1000 Hz tone, received {freq:.0f} Hz"
     finally:
         bview.put("/TwowayAudio/Close")
+
+
+# -- 9.4.1.2.1: where the stream is --------------------------------------------------------------------------------
+
+
+@pytest.mark.readonly
+@pytest.mark.parametrize("stream_id", STREAMS)
+def test_transport_uri(bview: Any, stream_id: int) -> None:
+    """9.4.1.2.1 + 8: RTSPURI is rtsp://<the host the client used>:<RTSP port>/live/0/main|sub, and it answers."""
+    from urllib.parse import urlsplit
+
+    from pytest_bview.checks import expect
+
+    doc, ex = bview.read(f"/Streams/1/{stream_id}/Transport")
+    uri = str(doc.get("RTSPURI", ""))
+    parts = urlsplit(uri)
+    path = {1: "/live/0/main", 2: "/live/0/sub"}[stream_id]
+    expect(
+        parts.scheme == "rtsp" and parts.hostname == bview.host,
+        f"gives RTSPURI {uri!r} to a client that reached it as {bview.host}",
+        "the address the client used (never an internal or loopback address of the device)",
+        "9.4.1.2.1",
+        ex,
+    )
+    expect(
+        (parts.port or 554) == bview.rtsp_port,
+        f"gives RTSPURI port {parts.port or 554}",
+        f"the RTSP port the device serves ({bview.rtsp_port})",
+        "9.4.1.2.1",
+        ex,
+    )
+    expect(parts.path == path, f"gives RTSPURI path {parts.path!r}", f"the chapter 8 path {path}", "8", ex)
+    status, _headers, _body = media.rtsp_describe(uri, bview.user, bview.password, bview.timeout)
+    expect(status == 200, f"answers DESCRIBE of its own RTSPURI with {status}", "the RTSPURI plays", "8", ex)
+
+
+@pytest.mark.reversible
+def test_new_configuration_in_next_session(bview: Any) -> None:
+    """9.4.1.2: a new resolution shows in the next RTSP session of the stream."""
+    config = stream_config(bview, 2)
+    target = (320, 240) if (config["width"], config["height"]) != (320, 240) else (704, 576)
+
+    def edit(doc: dict[str, Any]) -> None:
+        doc["ResolutionWidth"], doc["ResolutionHeigth"] = str(target[0]), str(target[1])
+        doc.pop("ResolutionHeight", None)
+
+    with changed(bview, "/Streams/1/2", edit):
+        seen = probe(bview, 2, 1.0)
+    assert seen.sizes == {target}, (
+        f"after PUT /Streams/1/2 {target[0]}x{target[1]} the next session decodes as {sorted(seen.sizes)}. "
+        f"{reproduce(bview, 2)}"
+    )
+
+
+@pytest.mark.reversible
+def test_device_status_bitrates(bview: Any) -> None:
+    """9.2.5.1: DeviceStatus reports the bit rates the streams are configured with (checked after a change)."""
+    from pytest_bview.checks import expect
+
+    current = stream_config(bview, 1)["bitrate"] or 2048
+    new_rate = 3072 if current != 3072 else 4096
+
+    def edit(doc: dict[str, Any]) -> None:
+        doc["Bitrate"] = str(new_rate)
+
+    with changed(bview, "/Streams/1/1", edit):
+        status, ex = bview.read("/System/DeviceStatus/1")
+        for field, stream_id in (("MainStreamVideoBitrate", 1), ("FirstSubStreamVideoBitrate", 2)):
+            configured = stream_config(bview, stream_id)["bitrate"]
+            expect(
+                str(status.get(field)) == str(configured),
+                f"reports {field} {status.get(field)}",
+                f"the configured Bitrate of stream {stream_id} ({configured} kbps)",
+                "9.2.5.1",
+                ex,
+            )

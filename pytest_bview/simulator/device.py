@@ -39,6 +39,7 @@ from pytest_bview.spec.blocks import BLOCKS
 from pytest_bview.spec.model import DATETIME_RE
 from pytest_bview.spec.resources import BY_TEMPLATE, Instances, Resource
 from pytest_bview.spec.status import Status
+from pytest_bview.spec.streams import STREAMS
 
 log = logging.getLogger("bview.sim")
 
@@ -125,6 +126,12 @@ SCHEMA_BAD_ENUM = F.declare(
     "9.6.1.2",
     "GET /Images/1/Basic returns NoiseReduce 'medium' (not in the enumeration)",
     ["suites/test_schema.py::test_get_matches_schema[GET /Images/1/Basic]"],
+)
+STATUS_BITRATE_STALE = F.declare(
+    "status-bitrate-stale",
+    "9.2.5.1",
+    "DeviceStatus reports the factory bit rates, not the configured ones",
+    ["suites/test_media.py::test_device_status_bitrates"],
 )
 PTZ_BUSY = F.declare(
     "ptz-calibration-not-busy",
@@ -537,6 +544,8 @@ def _basic(device: Device, key: str, doc: Doc, caller: Caller) -> Doc:
 @computed("DeviceStatus")
 def _device_status(device: Device, key: str, doc: Doc, caller: Caller) -> Doc:
     streams = {i: device.store.get(f"/Streams/1/{i}") or {} for i in (1, 2, 4)}
+    if device.faults.on(STATUS_BITRATE_STALE):
+        streams = {i: {"Bitrate": str(s.default_bitrate_kbps or 0)} for i, s in STREAMS.items()}
     return {
         "ID": "1",
         "MainStreamVideoBitrate": streams[1].get("Bitrate", "0"),

@@ -17,7 +17,7 @@ from pytest_bview.simulator import media as _media  # noqa: F401  (declares the 
 from pytest_bview.simulator import rtsp as _rtsp  # noqa: F401  (declares the RTSP faults)
 from pytest_bview.simulator.camera import STARTUP_HOOKS, Camera
 from pytest_bview.simulator.config import ApiError, decode, parse_xml
-from pytest_bview.simulator.device import ON_COMMIT, Device
+from pytest_bview.simulator.device import COMPUTED, ON_COMMIT, Caller, Device, computed
 from pytest_bview.simulator.http import Ctx, handles, status_response
 from pytest_bview.spec.blocks import BLOCKS
 from pytest_bview.spec.status import Status
@@ -30,6 +30,24 @@ STREAM_RANGE_UNCHECKED = F.declare(
     "8",
     "StreamConfig values outside the chapter 8 table (resolution, frame rate, bitrate) are accepted",
     ["suites/test_streams.py::test_out_of_range_rejected"],
+)
+TRANSPORT_LOOPBACK = F.declare(
+    "transport-internal-address",
+    "9.4.1.2.1",
+    "RTSPURI names the device's internal address 127.0.1.1 instead of the host the client used",
+    ["suites/test_media.py::test_transport_uri"],
+)
+TRANSPORT_PORT = F.declare(
+    "transport-wrong-port",
+    "9.4.1.2.1",
+    "RTSPURI names port 554 although the device serves RTSP elsewhere",
+    ["suites/test_media.py::test_transport_uri"],
+)
+STALE_CONFIG = F.declare(
+    "media-config-stale",
+    "9.4.1.2",
+    "the streams keep the factory resolution whatever StreamConfig says",
+    ["suites/test_media.py::test_new_configuration_in_next_session"],
 )
 AUDIO_STATE_UNCHECKED = F.declare(
     "audio-send-while-closed",
@@ -59,6 +77,8 @@ def settings(device: Device, stream_id: int) -> Any:
     osd, mosaic = get("/Pictures/1/OSD") or {}, get("/Pictures/1/Mosaic") or {}
     basic, color = get("/Images/1/Basic") or {}, get("/Images/1/Color") or {}
     spec = STREAMS[stream_id]
+    if device.faults.on(STALE_CONFIG):
+        cfg = {**cfg, "ResolutionWidth": spec.default_resolution[0], "ResolutionHeigth": spec.default_resolution[1]}
     rate = _int(cfg, "FrameRate", default=spec.default_fps * 100)
     fps = spec.fps[1] if rate == FULL_FRAME_RATE else max(1.0, rate / 100)
     t, n = osd.get("DisplayTime") or {}, osd.get("DisplayName") or {}
@@ -115,6 +135,21 @@ def _stream_rule(stream_id: int) -> Any:
 
 for _sid in STREAMS:
     ON_COMMIT[f"/Streams/1/{_sid}"] = _stream_rule(_sid)
+
+
+_plain_transport = COMPUTED["Transport"]
+
+
+@computed("Transport")
+def _transport(device: Device, key: str, doc: dict[str, Any], caller: Caller) -> dict[str, Any]:
+    doc = _plain_transport(device, key, doc, caller)
+    uri = str(doc.get("RTSPURI", ""))
+    if device.faults.on(TRANSPORT_LOOPBACK):
+        uri = uri.replace(f"rtsp://{caller.host}:", "rtsp://127.0.1.1:", 1)
+    if device.faults.on(TRANSPORT_PORT):
+        uri = uri.replace(f":{device.rtsp_port}/", ":554/" if device.rtsp_port != 554 else ":8554/", 1)
+    doc["RTSPURI"] = uri
+    return doc
 
 
 # -- services ------------------------------------------------------------------------------------------
