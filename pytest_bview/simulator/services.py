@@ -11,6 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
+from pytest_bview.simulator import discovery as _discovery  # noqa: F401  (declares the discovery faults)
 from pytest_bview.simulator.camera import SIM_ROUTES, STARTUP_HOOKS, Camera
 from pytest_bview.simulator.device import Caller, Device
 
