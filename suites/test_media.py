@@ -420,3 +420,44 @@ def test_device_status_bitrates(bview: Any) -> None:
                 "9.2.5.1",
                 ex,
             )
+
+
+OSD_SPOT = (240, 260)  # 704x576 space: the middle left, away from the default OSD corners
+
+
+@pytest.mark.reversible
+def test_osd_name(bview: Any) -> None:
+    """9.7.1.1: enabling DisplayName draws the name at PosX/PosY: that region of the picture changes."""
+
+    def place(enabled: bool) -> Callable[[dict[str, Any]], None]:
+        def edit(doc: dict[str, Any]) -> None:
+            name = doc.setdefault("DisplayName", {})
+            name.update(
+                Enable="true" if enabled else "false",
+                PosX=str(OSD_SPOT[0]),
+                PosY=str(OSD_SPOT[1]),
+                Name="BVIEW OSD CHECK",
+            )
+            doc.setdefault("DisplayTime", {})["Enable"] = "false"
+
+        return edit
+
+    with changed(bview, "/Pictures/1/OSD", place(False)):
+        without = probe(bview, 1, 0.5).y
+        again = probe(bview, 1, 0.5).y  # how much the scene itself moves there
+    with changed(bview, "/Pictures/1/OSD", place(True)):
+        with_name = probe(bview, 1, 0.5).y
+    assert without is not None and again is not None and with_name is not None
+    h, w = with_name.shape
+    x0, y0 = OSD_SPOT[0] * w // SPACE[0], OSD_SPOT[1] * h // SPACE[1]
+    x1, y1 = min(w, x0 + w // 5), min(h, y0 + h // 12)
+
+    def spot(y: np.ndarray) -> np.ndarray:
+        return y[y0:y1, x0:x1].astype(np.float64)
+
+    noise = np.abs(spot(again) - spot(without)).mean()
+    diff = np.abs(spot(with_name) - spot(without)).mean()
+    assert diff > noise + 4, (
+        f"the picture at the DisplayName position ({x0},{y0})-({x1},{y1}) changes by {diff:.1f} with the name on, "
+        f"as much as the scene itself moves ({noise:.1f}): the OSD name is not drawn. {reproduce(bview, 1)}"
+    )

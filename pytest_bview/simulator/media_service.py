@@ -49,6 +49,12 @@ STALE_CONFIG = F.declare(
     "the streams keep the factory resolution whatever StreamConfig says",
     ["suites/test_media.py::test_new_configuration_in_next_session"],
 )
+OSD_NAME_IGNORED = F.declare(
+    "media-osd-name-ignored",
+    "9.7.1.1",
+    "the OSD DisplayName is never drawn, whatever /Pictures/1/OSD says",
+    ["suites/test_media.py::test_osd_name"],
+)
 AUDIO_STATE_UNCHECKED = F.declare(
     "audio-send-while-closed",
     "9.8.3",
@@ -92,7 +98,12 @@ def settings(device: Device, stream_id: int) -> Any:
         fps=fps,
         bitrate_kbps=_int(cfg, "Bitrate", default=spec.default_bitrate_kbps or 2048),
         osd_time=OsdItem(t.get("Enable") == "true", _int(t, "PosX"), _int(t, "PosY")),
-        osd_name=OsdItem(n.get("Enable") == "true", _int(n, "PosX"), _int(n, "PosY"), str(n.get("Name", ""))),
+        osd_name=OsdItem(
+            n.get("Enable") == "true" and not device.faults.on(OSD_NAME_IGNORED),
+            _int(n, "PosX"),
+            _int(n, "PosY"),
+            str(n.get("Name", "")),
+        ),
         mosaic=Mosaic(mosaic.get("Enable") == "true", regions),
         flip=basic.get("FlipMode", "close") if basic.get("FlipMode") != "notsupport" else "close",
         brightness=_int(color, "Brightness", default=50),
