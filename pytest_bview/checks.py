@@ -63,10 +63,14 @@ def expect(condition: Any, did: str, requires: str, section: str, *exchanges: Ex
 
 def parse_xml(ex: Exchange, section: str) -> Element:
     """The body as an XML element, namespaces checked and removed; not XML -> failure."""
-    try:
-        root = SafeET.fromstring(ex.body, forbid_dtd=True)
-    except (SafeET.ParseError, DefusedXmlException, ValueError) as exc:
-        fail(f"answered a body that is not well-formed XML ({exc})", "an XML block in UTF-8 (4.2)", section, ex)
+    problem = body_problem(ex, parse=False)
+    if problem is None:
+        try:
+            root = SafeET.fromstring(ex.body, forbid_dtd=True)
+        except (SafeET.ParseError, DefusedXmlException, ValueError) as exc:
+            problem = _parse_problem(exc)
+    if problem is not None:  # failed outside the except: no chained parser traceback in the report
+        fail(f"answered {problem[0]}", problem[1], section, ex)
     foreign = strip_namespaces(root)
     if foreign:
         fail(
@@ -76,6 +80,41 @@ def parse_xml(ex: Exchange, section: str) -> Element:
             ex,
         )
     return root
+
+
+def body_problem(ex: Exchange, *, parse: bool = True) -> tuple[str, str] | None:
+    """(what is wrong with the body, what the spec requires) when it cannot be read as XML at all:
+    cut at the size cap, not UTF-8, and with `parse` a DTD or not well-formed; None otherwise."""
+    if ex.truncated:  # a hostile or broken device: never parse what was cut
+        return (
+            f"a body larger than the client's size cap (cut after {len(ex.body)} bytes; "
+            f"Content-Length: {ex.headers.get('Content-Length', 'none')}), not parsed",
+            "an XML block of reasonable size (4.5.3)",
+        )
+    try:
+        ex.body.decode("utf-8")
+    except UnicodeDecodeError as err:
+        bad = ex.body[err.start : err.start + 4]
+        return (
+            f"a body that is not valid UTF-8 ({err.reason}: {bad!r} at byte {err.start})",
+            "an XML block in UTF-8 (4.2, RFC 3629)",
+        )
+    if parse and ex.body.strip():
+        try:
+            SafeET.fromstring(ex.body, forbid_dtd=True)
+        except (SafeET.ParseError, DefusedXmlException, ValueError) as exc:
+            return _parse_problem(exc)
+    return None
+
+
+def _parse_problem(exc: Exception) -> tuple[str, str]:
+    if isinstance(exc, DefusedXmlException):
+        return (
+            f"XML with a document type declaration or entities ({exc!r}), which the kit refuses to expand "
+            "(entity-expansion bombs, external entities)",
+            "an XML block without DTD (4.2)",
+        )
+    return f"a body that is not well-formed XML ({exc})", "an XML block in UTF-8 (4.2)"
 
 
 def strip_namespaces(root: Element) -> set[str]:
@@ -138,7 +177,8 @@ def status_code(ex: Exchange) -> int | None:
 def status_text(ex: Exchange) -> str:
     code = status_code(ex)
     if code is None:
-        return ""
+        problem = body_problem(ex)
+        return f"with {problem[0]}" if problem else ""
     try:
         return f"with statusCode {code} ({Status(code).description})"
     except ValueError:
@@ -152,7 +192,7 @@ def check_status(ex: Exchange, expected: int | tuple[int, ...], section: str, wh
     names = " or ".join(f"{w} ({Status(w).description})" for w in wanted)
     requires = f"a ResponseStatus with statusCode {names}" + (f": {why}" if why else "")
     if code is None:
-        fail(f"answered HTTP {ex.status} without a ResponseStatus block", requires, section, ex)
+        fail(f"answered HTTP {ex.status} {status_text(ex) or 'without a ResponseStatus block'}", requires, section, ex)
     expect(code in wanted, f"answered statusCode {code} (HTTP {ex.status})", requires, section, ex)
     if code == 0:
         expect(

@@ -11,15 +11,23 @@ Rule 3: network-configuration writes (spec 9.1, resources flagged "network") are
 
 from __future__ import annotations
 
+import contextlib
+import re
 import shlex
+import socket
 import threading
 import time
-from collections.abc import Mapping
+import warnings
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import HTTPError as Urllib3Error
+from urllib3.exceptions import InsecureRequestWarning
 
 from pytest_bview.spec.resources import match
 
@@ -90,7 +98,9 @@ class Exchange:
         elif body:
             body = f"<{len(self.body)} bytes of {ctype or 'unlabelled data'}>"
         more = " (cut at the size cap)" if self.truncated else ""
-        return f"{head}{more}\n{body}" if body else head
+        if self.status is not None and 300 <= self.status < 400:
+            more += f" (redirect to {self.headers.get('Location', 'nowhere')}: not followed)"
+        return f"{head}{more}\n{body}" if body else head + more
 
 
 class Client:
@@ -115,8 +125,8 @@ class Client:
         self.max_body = max_body
         self.session = requests.Session()
         self.session.verify = verify
-        self.session.mount("http://", HTTPAdapter(pool_connections=2, pool_maxsize=4, max_retries=0))
-        self.session.mount("https://", HTTPAdapter(pool_connections=2, pool_maxsize=4, max_retries=0))
+        self.session.mount("http://", _watched_adapter())
+        self.session.mount("https://", _watched_adapter())
         self.exchanges: list[Exchange] = []
         self.all_pairs: set[tuple[str, str]] = set()  # (template, method) answered by the device
         self.network_writes = 0
@@ -124,6 +134,7 @@ class Client:
         self._last_network_write = 0.0
         self._lock = threading.Lock()
         self.read_only = False  # the readonly tier: any write is a bug of the suite, refused here
+        self.before_write: Any = None  # called once before the first write (restore.py snapshots there)
 
     def close(self) -> None:
         self.session.close()
@@ -152,6 +163,9 @@ class Client:
         if method != "GET":
             if self.read_only:
                 raise TierViolation(f"{method} {path} refused: the run is in the readonly tier")
+            if self.before_write is not None:
+                hook, self.before_write = self.before_write, None
+                hook()
             if pace:
                 self._pace(method, path)
             self.writes.append((method, path))
@@ -161,21 +175,24 @@ class Client:
         ex = Exchange(method, url, record_headers, data, user=creds[0] if creds else None, password=self.password)
         deadline = time.monotonic() + (timeout or self.timeout)
         start = time.monotonic()
+        watch = _Watch(timeout or self.timeout).start()  # Rule 1 also against a trickle (see _Watch)
+        size = 0
         try:
-            resp = self.session.request(
-                method,
-                url,
-                data=data or None,
-                headers=hdrs,
-                auth=creds,
-                stream=True,
-                timeout=(timeout or self.timeout, timeout or self.timeout),
-                allow_redirects=False,
-            )
+            with _quiet_insecure() if self.session.verify is False else contextlib.nullcontext():
+                resp = self.session.request(
+                    method,
+                    url,
+                    data=data or None,
+                    headers=hdrs,
+                    auth=creds,
+                    stream=True,
+                    timeout=(timeout or self.timeout, timeout or self.timeout),
+                    allow_redirects=False,
+                    verify=self.session.verify,  # per request: REQUESTS_CA_BUNDLE would override the session's
+                )
             ex.status, ex.reason = resp.status_code, resp.reason
             ex.headers = dict(resp.headers)
             chunks: list[bytes] = []
-            size = 0
             try:
                 for chunk in resp.iter_content(16384):
                     chunks.append(chunk)
@@ -189,23 +206,30 @@ class Client:
                             f"({size} bytes received)",
                             ex,
                         )
+                if watch.expired:  # the watchdog ended a body read to close: not a complete answer
+                    raise DeviceError(watch.message(method, path, size, ex.status), ex)
             finally:
-                if ex.truncated or time.monotonic() > deadline:
+                if ex.truncated or time.monotonic() > deadline or watch.expired:
                     resp.close()  # do not reuse a connection with unread bytes
             ex.body = b"".join(chunks)
+            del chunks  # the body once in memory, not twice
         except DeviceError as err:
             ex.error = str(err)
             raise
-        except requests.RequestException as exc:
-            ex.error = _describe(exc)
+        except (requests.RequestException, Urllib3Error, OSError) as exc:
+            ex.error = watch.message(method, path, size, ex.status, bare=True) if watch.expired else _describe(exc)
             raise DeviceError(f"{method} {path}: {ex.error}", ex) from None
         finally:
+            watch.stop()
             ex.elapsed = time.monotonic() - start
             with self._lock:
                 self.exchanges.append(ex)
                 found = match(path)
                 if found and ex.status is not None and ex.status != 401:
                     self.all_pairs.add((found[0].template, method))
+                if found and method == "PUT" and found[0].has("network"):
+                    # the device's settle window opens when it handles the write: count from its answer
+                    self._last_network_write = time.monotonic()
         return ex
 
     def _pace(self, method: str, path: str) -> None:
@@ -228,8 +252,110 @@ class Client:
         return self.request("PUT", path, body, **kw)
 
 
-def _describe(exc: requests.RequestException) -> str:
+class _Watch:
+    """Rule 1's total deadline: at expiry, shut down the socket of the request in flight.
+
+    The socket timeout bounds each read, not their sum: a device answering one byte per second
+    (status line included) would hold `requests` for hours. The watchdog wakes the blocked read;
+    the request then fails with a timeout message. (A TLS handshake is bounded per read only.)
+    """
+
+    local = threading.local()  # the watch of the request this thread is making
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.expired = False
+        self.conn: HTTPConnection | None = None
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def start(self) -> _Watch:
+        _Watch.local.current = self
+        self._timer.start()
+        return self
+
+    def stop(self) -> None:
+        self._timer.cancel()
+        _Watch.local.current = None
+
+    def _expire(self) -> None:
+        self.expired = True
+        self.shut()
+
+    def shut(self) -> None:
+        sock = getattr(self.conn, "sock", None)
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def message(self, method: str, path: str, size: int, status: int | None, *, bare: bool = False) -> str:
+        got = f"{size} bytes of body received" if status is not None else "status line and headers incomplete"
+        text = f"no complete answer within {self.seconds:g} s ({got}; --bview-timeout)"
+        return text if bare else f"{method} {path}: {text}"
+
+    @classmethod
+    def attach(cls, conn: HTTPConnection) -> None:
+        watch = getattr(cls.local, "current", None)
+        if watch is not None:
+            watch.conn = conn
+            if watch.expired:
+                watch.shut()
+
+
+class _WatchedHTTPConnection(HTTPConnection):
+    def connect(self) -> None:
+        super().connect()
+        _Watch.attach(self)
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        _Watch.attach(self)
+        super().request(*args, **kwargs)
+
+
+class _WatchedHTTPSConnection(HTTPSConnection):
+    def connect(self) -> None:
+        super().connect()
+        _Watch.attach(self)
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        _Watch.attach(self)
+        super().request(*args, **kwargs)
+
+
+class _WatchedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+@contextlib.contextmanager
+def _quiet_insecure() -> Iterator[None]:
+    """--bview-insecure was asked for: no InsecureRequestWarning for every request."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InsecureRequestWarning)
+        yield
+
+
+def _watched_adapter() -> HTTPAdapter:
+    adapter = HTTPAdapter(pool_connections=2, pool_maxsize=4, max_retries=0)
+    adapter.poolmanager.pool_classes_by_scheme = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
+    return adapter
+
+
+def _describe(exc: Exception) -> str:
     text = str(exc)
+    short = re.search(r"IncompleteRead\((\d+) bytes read, (\d+) more expected\)", text)
+    if short:
+        return (
+            f"the connection closed {short[2]} bytes before the end of the body its Content-Length "
+            f"announced ({short[1]} bytes read)"
+        )
+    if "Connection reset" in text or "ConnectionResetError" in text:
+        return "the device reset the connection (ECONNRESET) in the middle of the exchange"
+    if isinstance(exc, requests.exceptions.SSLError):
+        return f"TLS failed: {text[:300]} (certificate checks: --bview-ca FILE, or --bview-insecure to skip them)"
     if isinstance(exc, requests.ConnectTimeout):
         return f"connection timed out ({text[:200]})"
     if isinstance(exc, requests.ReadTimeout):

@@ -13,6 +13,18 @@ LEVELS = ("readonly", "reversible", "disruptive")
 BUILTIN_TIME_SCALE = 0.01
 
 
+def boolean(raw: Any) -> bool:
+    """A yes/no option: a bare flag on the command line, 1/true/yes in the environment or ini."""
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(raw)
+
+
 @dataclass(frozen=True)
 class Option:
     name: str  # without the --bview- prefix
@@ -67,6 +79,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("sim-count", "With the built-in camera: number of reference cameras to start.", int, 1),
     Option("discovery-port", "UDP port of Discovery V2 (default 5566; the built-in camera takes a free one).", int),
     Option("discovery-iface", "Send Discovery V2 as raw frames on this interface (needs root)."),
+    Option("restore-from", "Repair the camera from the journal in this directory (or file), then exit."),
     Option(
         "sim-fault",
         "With the built-in camera: switch on a fault profile (repeatable; see bview-sim --list-faults).",
@@ -74,6 +87,23 @@ OPTIONS: tuple[Option, ...] = (
         None,
         None,
         True,
+    ),
+    Option("sim-firmware", "With the built-in camera: the firmware version it reports (SoftWareVersion)."),
+    Option("firmware", "Firmware package (.pkg) for the real upgrade check of the disruptive tier (9.2.6)."),
+    Option(
+        "callback-host",
+        "Address of this machine the camera can reach: the SMTP, FTP and HTTP receivers bind to it "
+        "(default 127.0.0.1 for the built-in camera; without it a real camera's callback checks are skipped).",
+    ),
+    Option(
+        "update-expectations",
+        "Write the --bview-expectations file from this run (a baseline: later runs fail only on what is new).",
+        boolean,
+        False,
+    ),
+    Option("ca", "CA certificate (PEM file) an https camera's certificate is verified against (default: system CAs)."),
+    Option(
+        "insecure", "https without certificate verification (self-signed cameras; never the default).", boolean, False
     ),
 )
 
@@ -84,6 +114,8 @@ def add_options(parser: pytest.Parser) -> None:
         kwargs: dict[str, Any] = {"dest": opt.dest, "help": opt.help, "default": None}
         if opt.multiple:
             kwargs["action"] = "append"
+        elif opt.type is boolean:
+            kwargs["action"] = "store_true"
         else:
             kwargs["type"] = opt.type
         if opt.choices:
@@ -112,6 +144,13 @@ class Settings:
     discovery_port: int
     discovery_iface: str | None
     sim_fault: tuple[str, ...]
+    restore_from: str | None = None
+    sim_firmware: str | None = None
+    firmware: str | None = None
+    callback_host: str | None = None
+    update_expectations: bool = False
+    ca: str | None = None
+    insecure: bool = False
 
     @property
     def builtin(self) -> bool:
@@ -160,4 +199,8 @@ def resolve(config: pytest.Config) -> Settings:
         values["discovery_port"] = 0 if builtin else 5566  # concurrent built-in cameras must not hear each other
     if values["timeout"] <= 0:
         raise pytest.UsageError("--bview-timeout must be positive")
+    if values.get("ca") and not Path(values["ca"]).is_file():
+        raise pytest.UsageError(f"--bview-ca: no such file {values['ca']!r}")
+    if values.get("ca") and values.get("insecure"):
+        raise pytest.UsageError("--bview-ca and --bview-insecure contradict each other: choose one")
     return Settings(**values)

@@ -35,6 +35,10 @@ AREAS = (
 TARGET_KEY = pytest.StashKey["Any"]()
 SETTINGS_KEY = pytest.StashKey[Settings]()
 FIXTURES = ("bview", "bview_client")
+# Fleet runs (fleet.py): the `bview` fixture is parametrized indirectly with a camera label; each label
+# opens its own Target, kept here. FLEET_KEY holds the fleet (None or absent: the single-camera path).
+TARGETS_KEY = pytest.StashKey[dict[str, Any]]()
+FLEET_KEY = pytest.StashKey[Any]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -66,6 +70,9 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{level}: the test needs the {level} safety tier (--bview-level)")
     for area in AREAS:
         config.addinivalue_line("markers", f"{area}: B-View 2 area {area}")
+    config.addinivalue_line(
+        "markers", "needs_operator: needs something software cannot cause on a real camera (motion); skipped there"
+    )
     config.stash[TARGET_KEY] = None
 
 
@@ -89,6 +96,22 @@ def _target(config: pytest.Config) -> Any:
     return target
 
 
+def _camera(config: pytest.Config, label: str | None) -> Any:
+    """The single camera under test, or the fleet camera `label` (opened on first use, then kept)."""
+    if label is None:
+        return _target(config)
+    return config.stash[FLEET_KEY].target(config, label)
+
+
+def _item_target(item: pytest.Item) -> Any:
+    """The already opened Target of the item's camera, or None."""
+    callspec = getattr(item, "callspec", None)
+    label = callspec.params.get("bview") if callspec is not None else None
+    if label is None:
+        return item.config.stash.get(TARGET_KEY, None)
+    return item.config.stash.get(TARGETS_KEY, {}).get(label)
+
+
 def _wants_camera(items: list[pytest.Item]) -> bool:
     return any(set(getattr(item, "fixturenames", ())) & set(FIXTURES) for item in items)
 
@@ -104,7 +127,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def pytest_report_collectionfinish(config: pytest.Config, items: list[pytest.Item]) -> list[str]:
-    if not _wants_camera(items) or config.option.collectonly:
+    if not _wants_camera(items) or config.option.collectonly or config.stash.get(FLEET_KEY, None) is not None:
         return []
     target = _target(config)
     s = target.settings
@@ -125,8 +148,8 @@ def pytest_report_collectionfinish(config: pytest.Config, items: list[pytest.Ite
 
 @pytest.fixture(scope="session")
 def bview(request: pytest.FixtureRequest) -> Any:
-    """The camera under test (pytest_bview.target.Target)."""
-    return _target(request.config)
+    """The camera under test (pytest_bview.target.Target); in a fleet run, the test's camera."""
+    return _camera(request.config, getattr(request, "param", None))
 
 
 @pytest.fixture
@@ -140,7 +163,9 @@ def bview_client(bview: Any) -> Any:
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
     outcome = yield
     report = outcome.get_result()
-    target = item.config.stash.get(TARGET_KEY, None)
+    if call.excinfo is not None and report.failed and _is_device_error(call.excinfo.value):
+        report.longrepr = call.excinfo.getrepr(style="value")  # the device's failure is the verdict, not our stack
+    target = _item_target(item)
     if target is None or report.when != "call" or not report.failed:
         return
     exchanges = target.client.exchanges[-20:]
@@ -149,8 +174,20 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         report.sections.append(("bview exchanges", text))
 
 
+# Exceptions meaning "the device could not be talked to" (deadline, size cap, reset...): shown as their
+# message alone, never as a traceback through the kit (issue 10). Looked up only if already imported.
+DEVICE_ERRORS = (("pytest_bview.client", "DeviceError"), ("pytest_bview.media", "MediaError"))
+
+
+def _is_device_error(exc: BaseException) -> bool:
+    import sys
+
+    kinds = tuple(k for m, n in DEVICE_ERRORS if isinstance(k := getattr(sys.modules.get(m), n, None), type))
+    return bool(kinds) and isinstance(exc, kinds)
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    target = item.config.stash.get(TARGET_KEY, None)
+    target = _item_target(item)
     if target is not None:
         target.client.exchanges.clear()
 

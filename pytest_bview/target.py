@@ -7,6 +7,7 @@ ephemeral ports, its time scaled like the suite's.
 from __future__ import annotations
 
 import contextlib
+import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,7 +38,8 @@ class Target:
 
     # -- construction -------------------------------------------------------------------
     @classmethod
-    def open(cls, settings: Settings) -> Target:
+    def open(cls, settings: Settings, *, identity: Any = None) -> Target:
+        """Connect to the camera; start the built-in one (as `identity` when given: fleet runs) if no host."""
         sim = None
         if settings.builtin:
             from pytest_bview.simulator.camera import CameraOptions, CameraThread
@@ -48,6 +50,8 @@ class Target:
                     faults=settings.sim_fault,
                     discovery_port=settings.discovery_port,
                     ssdp_port=0,
+                    https=settings.scheme == "https",
+                    **(_sim_identity(settings) if identity is None else {"identity": identity}),
                 )
             ).start()
             host, port, rtsp_port = "127.0.0.1", sim.ports["http"], sim.ports["rtsp"]
@@ -61,6 +65,7 @@ class Target:
             settings.password,
             timeout=settings.timeout,
             settle=settings.settle,
+            verify=_verify(settings, sim),
         )
         client.read_only = settings.level == "readonly"
         target = cls(settings, host, port, rtsp_port, client, sim)
@@ -193,6 +198,15 @@ class Target:
         """What the speaker plays comes back on ReceiveData (the built-in camera; a lab rig otherwise)."""
         return self.sim is not None
 
+    def ssl_context(self) -> ssl.SSLContext:
+        """For a suite's own https connections: the same certificate checks as the client's."""
+        verify = self.client.session.verify
+        context = ssl.create_default_context(cafile=verify if isinstance(verify, str) else None)
+        if verify is False:  # --bview-insecure
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        return context
+
     def get_doc(self, path: str) -> dict[str, Any]:
         return self.read(path)[0]
 
@@ -212,3 +226,21 @@ def _comparable(doc: Any) -> Any:
 
 def _urlhost(host: str) -> str:
     return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
+def _sim_identity(settings: Settings) -> dict[str, Any]:
+    """CameraOptions for --bview-sim-firmware (the built-in camera reports that SoftWareVersion)."""
+    if not getattr(settings, "sim_firmware", None):
+        return {}
+    from pytest_bview.simulator.device import Identity
+
+    return {"identity": Identity(firmware=settings.sim_firmware)}
+
+
+def _verify(settings: Settings, sim: Any) -> bool | str:
+    """requests' `verify`: certificates are checked unless --bview-insecure; against --bview-ca when given,
+    else the built-in camera's own self-signed certificate (https), else the system's CAs."""
+    if settings.insecure:
+        return False
+    certificate = getattr(getattr(sim, "camera", None), "certificate", None)
+    return settings.ca or (str(certificate) if certificate else True)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import pytest
 
 from pytest_bview.checks import check_status, expect
+from pytest_bview.spec.blocks import BLOCKS
 from pytest_bview.spec.status import Status
+from pytest_bview.xmlblocks import to_xml
 
 pytestmark = [pytest.mark.system]
 
@@ -46,28 +50,136 @@ def test_filter_by_type(bview) -> None:
         )
 
 
-@pytest.mark.readonly
+@pytest.mark.reversible
 def test_at_most_1000_entries(bview) -> None:
-    """9.2.10: "The device supports up to 1000 log entries"."""
+    """9.2.10: "The device supports up to 1000 log entries" (the built-in camera's log is filled first)."""
+    if bview.sim is not None:  # fill the log to its limit, then add one more entry through the API
+        device = bview.sim.camera.device
+        entries = device.store.extra("log", [])
+        last = entries[-1]["ID"] if entries else 0
+        filler = dict(entries[-1]) if entries else {"time": "2024-01-01T00:00:00", "majorType": 1, "minorType": 5}
+        filler.update(netUser="system", hostIPAddress="", channel=1)
+        device.store.commit(extra={"log": entries + [{**filler, "ID": last + i + 1} for i in range(1000)]})
+        check_status(bview.client.put(COLOR, _color_xml(bview.read(COLOR)[0])), Status.OK, "9.6.1.3")
     logs, get = bview.read_query("/System/Logging", {"majorType": "8", "minorType": "0"})
+    entries = logs.get("Log", [])
+    expect(len(entries) <= 1000, f"returned {len(entries)} entries", "at most 1000 log entries", "9.2.10", get)
+
+
+# (id, query, what the operation is)
+MALFORMED = [
+    {"majorType": "abc", "minorType": "0"},
+    {"majorType": "9", "minorType": "0"},
+    {"majorType": "2", "minorType": "999"},
+    {"majorType": "8", "minorType": "0", "startTime": "yesterday"},
+    {"majorType": "8", "minorType": "0", "stopTime": "2025-13-01T00:00:00"},
+]
+
+
+@pytest.mark.readonly
+@pytest.mark.parametrize("query", MALFORMED, ids=["&".join(f"{k}={v}" for k, v in q.items()) for q in MALFORMED])
+def test_malformed_query_refused(bview, query: dict[str, str]) -> None:
+    """9.2.10 + 7 (ERRATA L12): a malformed majorType, minorType, startTime or stopTime gets -5."""
+    ex = bview.client.get("/System/Logging", params=query)
+    check_status(ex, Status.PARAMETER_ERROR, "9.2.10", f"the query {query} is malformed")
+
+
+def _device_now(bview) -> datetime:
+    from pytest_bview.restore import _utc
+
+    when = _utc(str(bview.read("/System/Time")[0].get("SystemTime", "")))
+    assert when is not None
+    return when.replace(tzinfo=None)
+
+
+def _add_and_delete_user(bview) -> None:
+    import secrets
+
+    name = f"bvlog{secrets.token_hex(3)}"
+    body = (
+        f'<?xml version="1.0" encoding="UTF-8"?><User><ID/><UserName>{name}</UserName>'
+        "<Password>Pw-log-1</Password><UserLevel>Normal</UserLevel><IPAddress/><MACAddress/></User>"
+    )
+    check_status(bview.client.request("POST", "/System/Users/1", body), Status.OK, "9.2.1", "adding a Normal user")
+    users = bview.read("/System/Users")[0].get("User", [])
+    for user in users:
+        if user.get("UserName") == name:
+            bview.client.request("DELETE", f"/System/Users/{int(user['ID']) + 1}")
+
+
+def _network_write(bview) -> None:
+    dns = "/Network/Interfaces/1/IPAddress/DNS"
+    doc = bview.read(dns)[0]
+    check_status(
+        bview.client.put(dns, to_xml(BLOCKS["DNS"], {"SecondaryDNS": doc.get("SecondaryDNS", "")})), Status.OK, "9.1"
+    )
+
+
+def _color_write(bview) -> None:
+    check_status(bview.client.put(COLOR, _color_xml(bview.read(COLOR)[0])), Status.OK, "9.6.1.3")
+
+
+OPERATIONS = [
+    ("add user 4/301", _add_and_delete_user, 4, 301),
+    ("delete user 4/302", _add_and_delete_user, 4, 302),
+    ("network settings 2/104", _network_write, 2, 104),
+    ("image color settings 2/111", _color_write, 2, 111),
+]
+
+
+@pytest.mark.reversible
+@pytest.mark.parametrize("op,major,minor", [o[1:] for o in OPERATIONS], ids=[o[0] for o in OPERATIONS])
+def test_operation_logged(bview, op, major: int, minor: int) -> None:
+    """9.2.10: an operation done through the API leaves an entry of its majorType/minorType."""
+    start = _device_now(bview) - timedelta(seconds=2)
+    op(bview)
+    logs, get = bview.read_query(
+        "/System/Logging",
+        {"majorType": str(major), "minorType": str(minor), "startTime": start.strftime(LOG_TIME)},
+    )
     expect(
-        len(logs.get("Log", [])) <= 1000,
-        f"returned {len(logs.get('Log', []))} entries",
-        "at most 1000 log entries",
+        logs.get("Log"),
+        f"has no {major}/{minor} entry since {start:%Y-%m-%dT%H:%M:%S}",
+        f"the operation is logged as majorType {major}, minorType {minor}",
         "9.2.10",
         get,
     )
 
 
-@pytest.mark.readonly
-def test_malformed_query_refused(bview) -> None:
-    """9.2.10 + 7: a startTime not in YYYY-MM-DDThh:mm:ss gets a non-zero statusCode."""
-    ex = bview.client.get("/System/Logging", params={"majorType": "8", "minorType": "0", "startTime": "yesterday"})
-    check_status(ex, tuple(c for c in Status if c != Status.OK), "9.2.10", "startTime 'yesterday' is malformed")
+@pytest.mark.reversible
+def test_filter_by_time(bview) -> None:
+    """9.2.10: startTime/stopTime ("YYYY-MM-DDThh:mm:ss") select exactly the entries of their window."""
+    _color_write(bview)
+    now = _device_now(bview)
+    start, stop = now - timedelta(seconds=30), now + timedelta(seconds=30)
+    logs, get = bview.read_query(
+        "/System/Logging",
+        {
+            "majorType": "8",
+            "minorType": "0",
+            "startTime": start.strftime(LOG_TIME),
+            "stopTime": stop.strftime(LOG_TIME),
+        },
+    )
+    entries = logs.get("Log", [])
+    expect(entries, "returned nothing for the last 30 s after a logged write", "the recent entries", "9.2.10", get)
+    outside = [e for e in entries if not start <= datetime.strptime(e["time"][:19], LOG_TIME) <= stop]
+    expect(
+        not outside,
+        f"returned {len(outside)} entries outside {start:%H:%M:%S}-{stop:%H:%M:%S} (e.g. {outside[:1]})",
+        "only entries between startTime and stopTime",
+        "9.2.10",
+        get,
+    )
+    later, get2 = bview.read_query(
+        "/System/Logging",
+        {"majorType": "8", "minorType": "0", "startTime": (now + timedelta(hours=1)).strftime(LOG_TIME)},
+    )
+    expect(not later.get("Log"), "returned entries from the future", "nothing after startTime", "9.2.10", get2)
+
+
+LOG_TIME = "%Y-%m-%dT%H:%M:%S"
 
 
 def _color_xml(doc: dict) -> bytes:
-    from pytest_bview.spec.blocks import BLOCKS
-    from pytest_bview.xmlblocks import to_xml
-
     return to_xml(BLOCKS["Color"], doc)

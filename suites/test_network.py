@@ -42,3 +42,35 @@ def test_network_write_too_early_is_busy(bview) -> None:
             get,
         )
         assert original  # restored by preserved()
+
+
+# A valid write per network resource that the settle rule covers (9.1: every network resource's notes)
+SETTLE_WRITES = {
+    "/Network/DDNS/Config": ("DDNSConfig", {"RefreshIntervals": "3601"}),
+    "/Network/UPNP/Config": ("UPNPConfig", {"ExportMediaPort": "8201"}),
+    "/Network/EMail": ("Email", {"RefreshIntervals": "61"}),
+    "/Network/FTP": ("FTP", {"StorageDirectory": "/settle"}),
+    "/Network/Interfaces/2/Wireless": ("ConnectionConfig", {"SSID": "Guest"}),
+}
+
+
+@pytest.mark.reversible
+@pytest.mark.parametrize("path", list(SETTLE_WRITES), ids=[f"PUT {p}" for p in SETTLE_WRITES])
+def test_paced_writes_accepted(bview, path: str) -> None:
+    """9.1: the suite leaves --bview-settle between network writes, and a device honouring "at least 5 s"
+    accepts every write so spaced (the restore at the session's end puts the values back)."""
+    block, change = SETTLE_WRITES[path]
+    first = bview.client.put(path, to_xml(BLOCKS[block], change))
+    check_status(first, Status.OK, "9.1")
+    started = time.monotonic()
+    second = bview.client.put(DNS, to_xml(BLOCKS["DNS"], {"SecondaryDNS": "192.0.2.57"}))
+    waited = time.monotonic() - started
+    check_status(second, Status.OK, "9.1", f"a network write {waited:.2f} s after the previous one (settle)")
+    expect(
+        waited >= bview.settings.settle * 0.9,
+        f"was written to {waited:.2f} s after the previous network write",
+        f"network writes at least --bview-settle ({bview.settings.settle:g} s) apart",
+        "9.1",
+        first,
+        second,
+    )

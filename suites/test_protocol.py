@@ -64,8 +64,11 @@ def _basic(bview) -> str:
 
 
 def _connection(bview) -> http.client.HTTPConnection:
-    cls = http.client.HTTPSConnection if bview.settings.scheme == "https" else http.client.HTTPConnection
-    return cls(bview.host, bview.port, timeout=bview.settings.timeout)
+    if bview.settings.scheme == "https":
+        return http.client.HTTPSConnection(
+            bview.host, bview.port, timeout=bview.settings.timeout, context=bview.ssl_context()
+        )
+    return http.client.HTTPConnection(bview.host, bview.port, timeout=bview.settings.timeout)
 
 
 @pytest.mark.readonly

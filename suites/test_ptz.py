@@ -45,3 +45,11 @@ def test_calibration_busy_window(bview) -> None:
         check_status(busy, Status.BUSY, "9.12.1", "a PTZ command during calibration")
     finally:
         time.sleep(CALIBRATION_MAX_S * bview.settings.time_scale)
+
+
+@pytest.mark.reversible
+@pytest.mark.parametrize("action", ["FocusFar", "FocusNear", "ZoomIn", "ZoomOut"])
+def test_wrong_channel(bview, action: str) -> None:
+    """9.12.2-9.12.5: "The camera only supports <ChannelID> 1" -- another channel gets -4."""
+    ex = bview.client.put(f"/PTZ/2/{action}", "Param1=2&Param2=1", headers=FORM)
+    check_status(ex, Status.WRONG_CHANNEL, "9.12", "ChannelID 2 does not exist")

@@ -53,3 +53,13 @@ def test_every_fault_names_a_check() -> None:
     for fault in FAULTS:
         assert fault.detected_by, f"fault {fault.name} names no detecting check"
         assert fault.section, f"fault {fault.name} names no spec section"
+
+
+def test_published_matrix_is_current() -> None:
+    """docs/FAULTS.md (profile -> spec section -> detecting checks, with counts) is generated, never hand-written."""
+    from pytest_bview.simulator.faults import markdown
+
+    published = ROOT / "docs" / "FAULTS.md"
+    assert published.exists() and published.read_text("utf-8") == markdown(ROOT), (
+        "docs/FAULTS.md is not the current matrix: python -m pytest_bview.simulator.faults --markdown > docs/FAULTS.md"
+    )

@@ -9,14 +9,15 @@ from __future__ import annotations
 import re
 import time
 from datetime import datetime
+from typing import Any
 from urllib.parse import parse_qs
 
 from aiohttp import web
 
 from pytest_bview.simulator import faults as F
 from pytest_bview.simulator.config import ApiError, decode, local, parse_xml
-from pytest_bview.simulator.device import MAX_USERS
-from pytest_bview.simulator.http import Ctx, handles, status_response, xml_response
+from pytest_bview.simulator.device import MAX_USERS, Caller, Device, computed
+from pytest_bview.simulator.http import MIDDLEWARES, Ctx, handles, status_response, xml_response
 from pytest_bview.spec.blocks import BLOCKS
 from pytest_bview.spec.status import Status
 
@@ -46,6 +47,65 @@ DISK_PUT_OK = F.declare(
     "9.11",
     "PUT /Disk answers 0 although the spec says it is not supported (-3)",
     ["suites/test_config.py::test_disk_put_not_supported"],
+)
+# -- issue 3: users, log ----------------------------------------------------------------------------
+USERS_T = "suites/test_users.py::"
+POST_ID_OK = F.declare(
+    "users-post-id-accepted",
+    "9.2.1",
+    "POST of a user with a non-empty <ID> is accepted",
+    [USERS_T + "test_add_user_rules"],
+)
+POST_TAGS_OK = F.declare(
+    "users-post-tags-unchecked",
+    "9.2.1",
+    "POST of a user without <IPAddress>/<MACAddress> is accepted instead of -2",
+    [USERS_T + "test_add_user_rules"],
+)
+POST_LEVEL_OK = F.declare(
+    "users-post-level-unchecked", "9.2.1", "POST may add an Adminstrator user", [USERS_T + "test_add_user_rules"]
+)
+NO_USER_LIMIT = F.declare(
+    "users-no-limit", "9.2.1", "users beyond the device's maximum (16) are added", [USERS_T + "test_user_overflow"]
+)
+PASSWORD_KEPT = F.declare(
+    "users-password-not-changed",
+    "9.2.1",
+    "PUT of a user's password answers 0 and keeps the old password",
+    [USERS_T + "test_password_change_proved_by_user_auth"],
+)
+EMPTY_PASSWORD_CLEARS = F.declare(
+    "users-empty-password-clears",
+    "9.2.1",
+    "PUT with <Password/> empty sets an empty password instead of keeping it",
+    [USERS_T + "test_empty_password_keeps"],
+)
+PUT_LEVEL_OK = F.declare(
+    "users-put-level-accepted",
+    "9.2.1",
+    "PUT with a non-empty <UserLevel> changes the level (a Normal user becomes Adminstrator)",
+    [USERS_T + "test_put_changes_only_the_password"],
+)
+DELETE_KEPT = F.declare(
+    "users-delete-not-removed", "9.2.1", "DELETE of a user answers 0 and keeps it", [USERS_T + "test_delete_removes"]
+)
+USER_LOG_MISSING = F.declare(
+    "log-user-ops-missing",
+    "9.2.10",
+    "adding and deleting users leaves no 4/301, 4/302 log entries",
+    ["suites/test_logging.py::test_operation_logged[add user 4/301]"],
+)
+LOG_TIME_UNFILTERED = F.declare(
+    "log-time-filter-ignored",
+    "9.2.10",
+    "/System/Logging ignores startTime/stopTime",
+    ["suites/test_logging.py::test_filter_by_time"],
+)
+LOG_BAD_QUERY_OK = F.declare(
+    "log-bad-query-ignored",
+    "9.2.10",
+    "malformed /System/Logging parameters are ignored instead of refused with -5",
+    ["suites/test_logging.py::test_malformed_query_refused"],
 )
 LOG_UNFILTERED = F.declare(
     "log-filter-ignored",
@@ -79,18 +139,19 @@ async def users_add(ctx: Ctx) -> web.StreamResponse:
     if ctx.params["N"] != 1:
         raise ApiError(Status.URL_ERROR, "users are added with POST /System/Users/1 (9.2.1)")
     doc, present = _user_body(ctx)
-    _require(present, "ID", "UserName", "Password", "UserLevel", "IPAddress", "MACAddress")
-    if doc.get("ID"):
+    if not ctx.camera.faults.on(POST_TAGS_OK):
+        _require(present, "ID", "UserName", "Password", "UserLevel", "IPAddress", "MACAddress")
+    if doc.get("ID") and not ctx.camera.faults.on(POST_ID_OK):
         raise ApiError(Status.PARAMETER_ERROR, "<ID> must be empty when adding a user (9.2.1)")
     name, password = doc.get("UserName", ""), doc.get("Password", "")
     if not name or not password:
         raise ApiError(Status.REQUIRED_TAG_MISSING, "<UserName> and <Password> must not be empty")
-    if doc.get("UserLevel", "Normal") not in ("", "Normal"):
+    if doc.get("UserLevel", "Normal") not in ("", "Normal") and not ctx.camera.faults.on(POST_LEVEL_OK):
         raise ApiError(Status.PARAMETER_ERROR, 'only "Normal" users can be added (9.2.1)')
     users = ctx.device.users()
     if any(u.get("UserName") == name for u in users) and not ctx.camera.faults.on(DUPLICATE_USER_OK):
         raise ApiError(Status.USER_EXISTS, f"user {name!r} exists")
-    if len(users) >= MAX_USERS:
+    if len(users) >= MAX_USERS and not ctx.camera.faults.on(NO_USER_LIMIT):
         raise ApiError(Status.USER_OVERFLOW, f"the device holds at most {MAX_USERS} users")
     new_id = max(int(u["ID"]) for u in users) + 1
     users.append(
@@ -98,13 +159,14 @@ async def users_add(ctx: Ctx) -> web.StreamResponse:
             "ID": str(new_id),
             "UserName": name,
             "Password": password,
-            "UserLevel": "Normal",
+            "UserLevel": doc.get("UserLevel") or "Normal",
             "IPAddress": "",
             "MACAddress": "",
         }
     )
     ctx.device.store.commit(resources={"/System/Users": {"User": users}})
-    ctx.device.log_event(4, 301, ctx.caller)
+    if not ctx.camera.faults.on(USER_LOG_MISSING):
+        ctx.device.log_event(4, 301, ctx.caller)
     resp = status_response(ctx.camera, ctx.url, Status.OK)
     resp.headers["Location"] = f"/System/Users/{new_id + 1}"
     return resp
@@ -114,14 +176,18 @@ async def users_add(ctx: Ctx) -> web.StreamResponse:
 async def users_update(ctx: Ctx) -> web.StreamResponse:
     doc, present = _user_body(ctx)
     _require(present, "UserLevel")
-    if doc.get("UserLevel"):
+    if doc.get("UserLevel") and not ctx.camera.faults.on(PUT_LEVEL_OK):
         raise ApiError(Status.PARAMETER_ERROR, "<UserLevel> must be empty: only the password can change (9.2.1)")
     users = ctx.device.users()
     target = next(u for u in users if int(u["ID"]) == ctx.params["N"] - 1)
     if doc.get("UserName") and doc["UserName"] != target["UserName"]:
         raise ApiError(Status.XML_URL_MISMATCH, f"<UserName> {doc['UserName']!r} is not user {ctx.params['N']}")
-    if doc.get("Password"):
+    if doc.get("UserLevel"):  # fault PUT_LEVEL_OK only
+        target["UserLevel"] = doc["UserLevel"]
+    if doc.get("Password") and not ctx.camera.faults.on(PASSWORD_KEPT):
         target["Password"] = doc["Password"]
+    elif "Password" in present and not doc.get("Password") and ctx.camera.faults.on(EMPTY_PASSWORD_CLEARS):
+        target["Password"] = ""
     ctx.device.store.commit(resources={"/System/Users": {"User": users}})
     ctx.device.log_event(4, 303, ctx.caller)
     return status_response(ctx.camera, ctx.url, Status.OK)
@@ -137,9 +203,11 @@ async def users_delete(ctx: Ctx) -> web.StreamResponse:
             raise ApiError(Status.XML_URL_MISMATCH, f"<UserName> {doc['UserName']!r} is not user {ctx.params['N']}")
     if target["ID"] == "0" and not ctx.camera.faults.on(ADMIN_DELETABLE):
         raise ApiError(Status.INVALID_OPERATION, "the admin user (ID 0) cannot be deleted (9.2.1)")
-    users.remove(target)
+    if not ctx.camera.faults.on(DELETE_KEPT):
+        users.remove(target)
     ctx.device.store.commit(resources={"/System/Users": {"User": users}})
-    ctx.device.log_event(4, 302, ctx.caller)
+    if not ctx.camera.faults.on(USER_LOG_MISSING):
+        ctx.device.log_event(4, 302, ctx.caller)
     return status_response(ctx.camera, ctx.url, Status.OK)
 
 
@@ -173,7 +241,9 @@ async def logging_query(ctx: Ctx) -> web.StreamResponse:
         start = datetime.strptime(q["startTime"], LOG_TIME) if "startTime" in q else None
         stop = datetime.strptime(q["stopTime"], LOG_TIME) if "stopTime" in q else None
     except ValueError as exc:
-        raise ApiError(Status.PARAMETER_ERROR, f"bad log query: {exc} (9.2.10)") from None
+        if not ctx.camera.faults.on(LOG_BAD_QUERY_OK):
+            raise ApiError(Status.PARAMETER_ERROR, f"bad log query: {exc} (9.2.10)") from None
+        major, minor, start, stop = 8, 0, None, None
     if major not in range(1, 9):
         raise ApiError(Status.PARAMETER_ERROR, f"majorType {major} is not 1-8 (9.2.10)")
     if major != 8 and minor != ANY_MINOR[major] and not (ANY_MINOR[major] < minor < ANY_MINOR[major] + 100):
@@ -186,7 +256,7 @@ async def logging_query(ctx: Ctx) -> web.StreamResponse:
                 continue
             if major != 8 and minor != ANY_MINOR[major] and e["minorType"] != minor:
                 continue
-        if (start and when < start) or (stop and when > stop):
+        if ((start and when < start) or (stop and when > stop)) and not ctx.camera.faults.on(LOG_TIME_UNFILTERED):
             continue
         entries.append({k: str(v) for k, v in e.items()})
     return xml_response(ctx.camera, "LogList", {"Log": entries})
@@ -203,6 +273,37 @@ async def disk_put(ctx: Ctx) -> web.StreamResponse:
 
 
 # -- 9.1.8 / 9.1.9 WiFi parameter test -----------------------------------------------------------
+
+WIFI_NEVER_READY = F.declare(
+    "wifi-test-never-ready",
+    "9.1.9",
+    "WifiParamTestStatus still answers -14 long after the 30 s of the test",
+    ["suites/test_wifi.py::test_wifi_param_test_result"],
+)
+WIFI_ALWAYS_CONNECTED = F.declare(
+    "wifi-test-always-connected",
+    "9.1.8",
+    "the WiFi test reports connected for an SSID no access point has",
+    ["suites/test_wifi.py::test_wifi_param_test_unknown_ssid"],
+)
+WIFI_SIGNAL_RANGE = F.declare(
+    "wifi-ap-signal-out-of-range",
+    "9.1.7.1.2",
+    "WIFIAccessPointList reports SignalValue 120 (valid: 0-100)",
+    ["suites/test_wifi.py::test_access_point_list_valid"],
+)
+WIRELESS_ON_WIRED = F.declare(
+    "wireless-on-wired-card",
+    "9.1.7.1.2",
+    "the wireless resources answer on the wired card 1 instead of -3 (ERRATA.md L8)",
+    ["suites/test_wifi.py::test_wireless_resources_only_on_card_2"],
+)
+PTZ_CHANNEL = F.declare(
+    "ptz-channel-unchecked",
+    "9.12",
+    "PTZ commands on ChannelID 2 are answered like channel 1 instead of -4",
+    ["suites/test_ptz.py::test_wrong_channel"],
+)
 
 
 @handles("/Network/WifiParamTest", "PUT")
@@ -231,9 +332,34 @@ async def wifi_param_test_status(ctx: Ctx) -> web.StreamResponse:
     test = ctx.device.store.extra("wifi_test")
     if test is None:
         return xml_response(ctx.camera, "WIFIStatusForTest", {"Status": "disconnect"})
-    if time.time() < test["ready_at"]:
+    if time.time() < test["ready_at"] or ctx.camera.faults.on(WIFI_NEVER_READY):
         raise ApiError(Status.BUSY, "the WiFi test runs for 30 s (9.1.8)")
-    return xml_response(ctx.camera, "WIFIStatusForTest", {"Status": test["result"]})
+    result = "connected" if ctx.camera.faults.on(WIFI_ALWAYS_CONNECTED) else test["result"]
+    return xml_response(ctx.camera, "WIFIStatusForTest", {"Status": result})
+
+
+@computed("WiFiAccessPointList")
+def _access_points(device: Device, key: str, doc: dict, caller: Caller) -> dict:
+    if device.faults.on(WIFI_SIGNAL_RANGE):
+        doc = {"AccessPoint": [{**ap, "SignalValue": "120"} for ap in doc.get("AccessPoint", [])]}
+    return doc
+
+
+@web.middleware
+async def _aliases(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Faults that answer one identifier like another: PTZ channel N as 1, wired card 1 as wireless 2."""
+    camera = request.app["camera"]
+    path = request.path
+    if camera.faults.on(PTZ_CHANNEL) and re.match(r"/PTZ/[0-9]+/", path):
+        path = re.sub(r"^/PTZ/[0-9]+/", "/PTZ/1/", path)
+    if camera.faults.on(WIRELESS_ON_WIRED) and re.match(r"/Network/Interfaces/1/(WIFI|Wireless)", path, re.I):
+        path = path.replace("/Interfaces/1/", "/Interfaces/2/", 1)
+    if path != request.path:
+        request = request.clone(rel_url=request.rel_url.with_path(path))
+    return await handler(request)
+
+
+MIDDLEWARES.append(_aliases)
 
 
 # -- 9.12 PTZ: form bodies, speed 1-10, calibration busy window -----------------------------------

@@ -41,6 +41,7 @@ class CameraOptions:
     identity: Identity = field(default_factory=Identity)
     discovery: bool = True
     media: bool = True
+    https: bool = False  # serve TLS with a self-signed certificate kept in the state directory (simulator/tls.py)
 
 
 class Camera:
@@ -57,6 +58,7 @@ class Camera:
         self._started = False
         self.extensions: dict[str, Any] = {}  # media hubs, responders... by name
         self.requests_seen: dict[str, int] = {}  # HTTP method -> count (tests prove the readonly tier)
+        self.certificate: Path | None = None  # with https: the self-signed certificate (for --bview-ca)
 
     # -- lifecycle ----------------------------------------------------------------------------
     async def start(self) -> None:
@@ -65,7 +67,14 @@ class Camera:
         opts = self.options
         self._runner = web.AppRunner(build_app(self), access_log=None, handle_signals=False)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, opts.bind, self.http_port, reuse_address=True)
+        ssl_context = None
+        if opts.https:
+            from pytest_bview.simulator.tls import server_context
+
+            if opts.state_dir is None:
+                opts.state_dir = Path(tempfile.mkdtemp(prefix="bview-sim-"))
+            ssl_context, self.certificate = server_context(opts.state_dir, opts.bind)
+        site = web.TCPSite(self._runner, opts.bind, self.http_port, reuse_address=True, ssl_context=ssl_context)
         await site.start()
         self.http_port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]  # noqa: SLF001
         self.device = Device(
@@ -96,6 +105,14 @@ class Camera:
             self._runner = None
         self._started = False
 
+    async def reboot(self, boot_seconds: float) -> None:
+        """A power cycle in-process (9.2.7): every service stops, `boot_seconds` pass, and they start
+        again on the current ports with the Device reloaded from the state directory."""
+        await self.stop()
+        self.device = None
+        await asyncio.sleep(boot_seconds)
+        await self.start()
+
     async def run_blocking(self, fn: Callable[..., T], *args: Any) -> T:
         """Run a blocking step (fsync'ing store writes) without stalling the event loop."""
         return await asyncio.get_running_loop().run_in_executor(None, fn, *args)
@@ -114,7 +131,7 @@ class Camera:
             "discovery": self.discovery_port,
             "ssdp": self.ssdp_port,
             "state_dir": str(self.options.state_dir) if self.options.state_dir else None,
-        }
+        } | ({"certificate": str(self.certificate)} if self.certificate else {})
 
 
 # Services that join the camera at start (RTSP, discovery, SSDP): `async hook(camera) -> service | None`

@@ -37,6 +37,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--user", default="admin", help="admin user name")
     p.add_argument("--password", default="admin", help="admin password (factory value)")
     p.add_argument("--no-discovery", action="store_true", help="do not answer Discovery V2 / SSDP")
+    p.add_argument(
+        "--https", action="store_true", help="serve https with a self-signed certificate (its path: 'certificate')"
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="log to stderr")
     return p
 
@@ -59,7 +62,29 @@ async def serve(options: CameraOptions) -> None:
     await camera.stop()
 
 
+def make_firmware(argv: list[str]) -> int:
+    """`bview-sim make-firmware --version 2.0.1 [--model M] -o fw.pkg`: a package of the reference camera."""
+    from pytest_bview.simulator.maintenance import make_package
+
+    p = argparse.ArgumentParser(prog="bview-sim make-firmware", description="build a firmware package (9.2.6)")
+    p.add_argument("--version", required=True, help="SoftWareVersion the package installs, e.g. 2.0.1")
+    p.add_argument("--model", default=Identity.model, help="DeviceTypeName the package is built for")
+    p.add_argument("-o", "--output", type=Path, required=True, help="the .pkg file to write")
+    args = p.parse_args(argv)
+    try:
+        data = make_package(args.model, args.version)
+    except ValueError as exc:
+        print(f"bview-sim make-firmware: {exc}", file=sys.stderr)
+        return 2
+    args.output.write_bytes(data)
+    print(f"{args.output}: {args.model} {args.version}, {len(data)} bytes")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["make-firmware"]:
+        return make_firmware(argv[1:])
     args = parser().parse_args(argv)
     if args.list_faults:
         print(list_faults())
@@ -90,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         faults=tuple(faults.names),
         identity=identity,
         discovery=not args.no_discovery,
+        https=args.https,
     )
     try:
         asyncio.run(serve(options))

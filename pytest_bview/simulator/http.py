@@ -16,9 +16,11 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 from aiohttp import web
 
@@ -38,6 +40,9 @@ log = logging.getLogger("bview.sim.http")
 REALM = "B-View"
 XML_TYPE = "application/xml; charset=UTF-8"
 NAMESPACE = "http://www.zwcloud.wang/ver10/XMLSchema"  # chapter 7's ResponseStatus sample (ERRATA.md)
+# Characters XML 1.0 cannot carry (2.2 Char): percent-encoded in requestURL (a request for /%00 must still get
+# a well-formed answer; found by fuzzing)
+NOT_XML_CHARS = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 MAX_BODY = 64 * 1024 * 1024  # firmware packages; XML bodies are capped far lower (MAX_XML_BYTES)
 
 NO_AUTH = F.declare(
@@ -144,12 +149,14 @@ def status_response(
     camera: Camera, url: str, code: Status | int, detail: str = "", http: int | None = None
 ) -> web.Response:
     code = Status(code)
-    doc = {"requestURL": url, "statusCode": str(int(code))}
+    doc = {"requestURL": NOT_XML_CHARS.sub(lambda m: quote(m[0]), url), "statusCode": str(int(code))}
     if camera.faults.on(NO_REQUEST_URL):
         doc.pop("requestURL")
     resp = xml_response(camera, "ResponseStatus", doc, http or http_status(code))
     if detail:
-        resp.headers["X-BView-Detail"] = detail.encode("ascii", "replace").decode()[:500]
+        # no control characters: a request for /%00 or /%0d%0a must not inject headers (found by fuzzing)
+        safe = re.sub(r"[\x00-\x1f\x7f]", "?", detail.encode("ascii", "replace").decode())
+        resp.headers["X-BView-Detail"] = safe[:500]
     return resp
 
 
@@ -192,6 +199,10 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
     camera: Camera = request.app["camera"]
     path = request.path
     camera.requests_seen[request.method] = camera.requests_seen.get(request.method, 0) + 1
+    if request.version.major != 1:  # only HTTP/1.x is spoken here (RFC 9110 15.6.6; found by fuzzing)
+        resp = web.Response(status=505, text="HTTP version not supported\n")
+        resp.force_close()
+        return resp
     if path.startswith("/_sim/") or path.startswith("/upnp/"):
         return await camera.sim_route(request)
     caller = authenticate(camera, request)
@@ -264,8 +275,12 @@ async def connection_policy(
     return resp
 
 
+# Extensions' middlewares, innermost last (the hostile-camera profiles of simulator/hostile.py)
+MIDDLEWARES: list[Callable[..., Awaitable[web.StreamResponse]]] = []
+
+
 def build_app(camera: Camera) -> web.Application:
-    app = web.Application(client_max_size=MAX_BODY, middlewares=[connection_policy])
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[connection_policy, *MIDDLEWARES])
     app["camera"] = camera
     app.router.add_route("*", "/{tail:.*}", dispatch)
     from pytest_bview.simulator import actions  # noqa: F401  (registers HANDLERS)

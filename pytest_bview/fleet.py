@@ -1,0 +1,577 @@
+"""Fleet runs: the suites against many cameras at once, on pytest-xdist.
+
+Rule 1: one camera's tests stay in one xdist group (`xdist_group(<label>)`, `--dist loadgroup`), so they
+        run one after another in one worker and the camera's settle and state rules hold as in a
+        single-camera run. Cameras run in parallel across workers.
+Rule 2: each camera is its own `Target` with its own settings; the `bview` fixture is parametrized
+        indirectly with the camera label (plugin.py `_camera`), and the Target is opened on first use
+        in the worker that runs the camera's group.
+Rule 3: the inventory names the environment variable holding a camera's password, never the password.
+Rule 4: while a test runs, `config.stash[plugin.TARGET_KEY]` is its camera's Target, so that the other
+        sub-plugins (reports, restore, receivers) that know one camera at a time see the right one; each
+        camera's report goes to its own directory that way.
+Rule 5: the fleet summary (`<report dir>/fleet-<UTC timestamp>/summary.html` + `summary.json`, and one
+        `results.json` per camera) is written by the xdist controller only (or by the single process
+        when xdist is not used); workers send what only they know (identity, write counts) through
+        `workeroutput`.
+
+Inventory, TOML::
+
+    [[camera]]
+    label = "door-1"
+    host = "192.168.1.46"
+    http = 80            # HTTP(S) port (also "port")
+    rtsp = 554
+    discovery = 5566
+    user = "admin"
+    password_env = "DOOR1_PASSWORD"
+
+or CSV with a header row: ``label,host,http,rtsp,discovery,user,password_env`` (only label and host are
+required; the others fall back to the --bview-* options).
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime as dt
+import html
+import json
+import os
+import re
+import tomllib
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_bview.options import OPTIONS, Settings, _raw
+from pytest_bview.plugin import AREAS, FLEET_KEY, TARGET_KEY, TARGETS_KEY, _settings
+
+LABEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+PORT_KEYS = {"http": ("http", "port"), "rtsp": ("rtsp", "rtsp_port"), "discovery": ("discovery", "discovery_port")}
+KNOWN_KEYS = {"label", "host", "user", "scheme", "password_env", "time_scale"} | {
+    k for v in PORT_KEYS.values() for k in v
+}
+SECRET_KEYS = {"password", "pass", "secret"}
+
+
+@dataclass(frozen=True)
+class Camera:
+    """One camera of the fleet: its label, its own settings, and for a built-in camera its identity."""
+
+    label: str
+    settings: Settings = field(repr=False)
+    identity: Any = None  # simulator.device.Identity of a built-in camera
+    row: dict[str, Any] | None = None  # its inventory entry
+
+
+@dataclass
+class Fleet:
+    cameras: dict[str, Camera]
+
+    def target(self, config: pytest.Config, label: str) -> Any:
+        """The Target of camera `label`, opened on first use in this process and kept (plugin.TARGETS_KEY)."""
+        targets = config.stash.setdefault(TARGETS_KEY, {})
+        found = targets.get(label)
+        if found is None:
+            from pytest_bview.target import SessionError, Target
+
+            camera = self.cameras[label]
+            try:
+                found = Target.open(camera.settings, identity=camera.identity)
+            except SessionError as err:
+                found = err  # remembered: the camera's other tests fail at once instead of waiting again
+            targets[label] = found
+        if isinstance(found, BaseException):
+            pytest.fail(f"bview: camera {label}: {found}", pytrace=False)
+        return found
+
+
+# -- building the fleet ---------------------------------------------------------------------------
+def read_inventory(path: Path) -> list[dict[str, Any]]:
+    """The rows of a TOML (`[[camera]]` tables) or CSV (header row) inventory."""
+    text = path.read_text(encoding="utf-8")
+    if path.suffix.lower() == ".csv":
+        rows = [
+            {k.strip(): (v or "").strip() for k, v in row.items() if k} for row in csv.DictReader(text.splitlines())
+        ]
+        return [{k: v for k, v in row.items() if v != ""} for row in rows if any(row.values())]
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise pytest.UsageError(f"--bview-inventory {path}: not TOML ({err}); use .csv for a CSV file") from None
+    rows = data.get("camera", data.get("cameras"))
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        raise pytest.UsageError(f"--bview-inventory {path}: expected [[camera]] tables")
+    return rows
+
+
+def _port(row: dict[str, Any], name: str, where: str) -> int | None:
+    ports = row.get("ports") if isinstance(row.get("ports"), dict) else {}
+    raw = next((row[k] for k in PORT_KEYS[name] if k in row), ports.get(name))
+    if raw is None:
+        return None
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        raise pytest.UsageError(f"{where}: {name} port {raw!r} is not a number") from None
+    if not 0 < value < 65536:
+        raise pytest.UsageError(f"{where}: {name} port {value} is not 1-65535")
+    return value
+
+
+def inventory_cameras(
+    path: Path, base: Settings, config: pytest.Config, sent: dict[str, Any] | None = None
+) -> list[Camera]:
+    """Cameras of an inventory file, each with settings derived from the session's.
+
+    `sent` is what the controller handed an xdist worker (the rows and the passwords it resolved), so
+    that a remote worker (--tx ssh=...) needs neither the file nor the environment variables.
+    """
+    explicit_scale = _explicit(config, "time-scale")
+    explicit_settle = _explicit(config, "settle")
+    rows = sent["rows"] if sent else read_inventory(path)
+    cameras = []
+    for n, row in enumerate(rows, 1):
+        where = f"--bview-inventory {path}, camera {n}"
+        secret = SECRET_KEYS & {k.lower() for k in row}
+        if secret:
+            raise pytest.UsageError(
+                f"{where}: has {sorted(secret)[0]!r}; an inventory names the environment variable holding the "
+                "password (password_env), never the password itself"
+            )
+        unknown = set(row) - KNOWN_KEYS - {"ports"}
+        if unknown:
+            raise pytest.UsageError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
+        label, host = str(row.get("label", "")), str(row.get("host", ""))
+        if not LABEL_RE.match(label):
+            raise pytest.UsageError(f"{where}: label {label!r} must be 1-64 of A-Z a-z 0-9 . _ - (it names a group)")
+        if not host:
+            raise pytest.UsageError(f"{where} ({label}): no host")
+        password = base.password
+        if sent and label in sent["passwords"]:
+            password = sent["passwords"][label]
+        elif row.get("password_env"):
+            env = str(row["password_env"])
+            if env not in os.environ:
+                raise pytest.UsageError(f"{where} ({label}): environment variable {env} (password_env) is not set")
+            password = os.environ[env]
+        scale = float(row.get("time_scale", explicit_scale if explicit_scale is not None else 1.0))
+        if scale <= 0:
+            raise pytest.UsageError(f"{where} ({label}): time_scale must be positive")
+        scheme = str(row.get("scheme", base.scheme))
+        if scheme not in ("http", "https"):
+            raise pytest.UsageError(f"{where} ({label}): scheme {scheme!r} is not http or https")
+        settings = dataclasses.replace(
+            base,
+            host=host,
+            port=_port(row, "http", where),
+            rtsp_port=_port(row, "rtsp", where),
+            discovery_port=_port(row, "discovery", where) or 5566,
+            scheme=scheme,
+            user=str(row.get("user", base.user)),
+            password=password,
+            time_scale=scale,
+            settle=float(explicit_settle) if explicit_settle is not None else 5.0 * scale,
+            sim_count=1,
+        )
+        cameras.append(Camera(label, settings, row=row))
+    labels = Counter(c.label for c in cameras)
+    twice = [label for label, k in labels.items() if k > 1]
+    if twice:
+        raise pytest.UsageError(f"--bview-inventory {path}: label {twice[0]!r} used twice")
+    if not cameras:
+        raise pytest.UsageError(f"--bview-inventory {path}: no cameras")
+    return cameras
+
+
+def sim_cameras(base: Settings) -> list[Camera]:
+    """`--bview-sim-count N` built-in cameras, each its own serial number and MAC address."""
+    from pytest_bview.simulator.device import Identity
+
+    firmware = getattr(base, "sim_firmware", None) or Identity.firmware
+    width = len(str(base.sim_count))
+    return [
+        Camera(
+            f"sim-{n:0{width}d}",
+            dataclasses.replace(base, sim_count=1),
+            Identity(serial=f"BV2F{n:08d}", mac=f"02:42:B2:F1:{n >> 8:02X}:{n & 0xFF:02X}", firmware=firmware),
+        )
+        for n in range(1, base.sim_count + 1)
+    ]
+
+
+def _explicit(config: pytest.Config, name: str) -> Any:
+    opt = next(o for o in OPTIONS if o.name == name)
+    return _raw(config, opt)
+
+
+def _fleet_requested(config: pytest.Config) -> bool:
+    inventory = _explicit(config, "inventory")
+    count = _explicit(config, "sim-count")
+    try:
+        return bool(inventory) or int(count or 1) > 1
+    except ValueError:
+        return True  # let resolve() say what is wrong
+
+
+def _is_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+# -- pytest hooks -----------------------------------------------------------------------------------
+def pytest_configure(config: pytest.Config) -> None:
+    if not _fleet_requested(config):
+        return
+    base = _settings(config)
+    if base.inventory:
+        if base.host:
+            raise pytest.UsageError("--bview-inventory and --bview-host exclude each other")
+        path = Path(base.inventory)
+        if not path.is_file() and not _is_worker(config):
+            raise pytest.UsageError(f"--bview-inventory {path}: no such file")
+        sent = config.workerinput.get("bview_fleet") if _is_worker(config) else None  # type: ignore[attr-defined]
+        cameras = inventory_cameras(path, base, config, sent)
+    elif base.sim_count > 1:
+        if base.host:
+            raise pytest.UsageError("--bview-sim-count applies to the built-in camera only (no --bview-host)")
+        cameras = sim_cameras(base)
+    else:
+        return
+    dist = getattr(config.option, "dist", "no")
+    if _is_worker(config):  # a worker parses the original command line: `-n N` alone says "load" there
+        config.option.loadgroup = True  # the controller schedules by group (below); name items to match
+    elif dist == "load":  # -n N alone: keep each camera's tests together (Rule 1)
+        config.option.dist = "loadgroup"
+    elif dist not in ("no", "loadgroup"):
+        raise pytest.UsageError(f"fleet runs need --dist loadgroup (one camera's tests in one worker), not {dist}")
+    config.stash[FLEET_KEY] = Fleet({c.label: c for c in cameras})
+    config.stash[TARGETS_KEY] = {}
+    if not _is_worker(config):
+        config.pluginmanager.register(FleetRecorder(config, base), "bview-fleet-recorder")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """xdist controller: hand each worker the inventory rows and resolved passwords (remote workers)."""
+    fleet = node.config.stash.get(FLEET_KEY, None)
+    if fleet is not None and any(c.row is not None for c in fleet.cameras.values()):
+        node.workerinput["bview_fleet"] = {
+            "rows": [c.row for c in fleet.cameras.values()],
+            "passwords": {c.label: c.settings.password for c in fleet.cameras.values()},
+        }
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    fleet = metafunc.config.stash.get(FLEET_KEY, None)
+    if fleet is None or "bview" not in metafunc.fixturenames:
+        return
+    params = [pytest.param(label, id=label, marks=pytest.mark.xdist_group(label)) for label in fleet.cameras]
+    metafunc.parametrize("bview", params, indirect=True, scope="session")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.stash.get(FLEET_KEY, None) is None:
+        return
+    for item in items:
+        label = _label(item)
+        if label is not None:
+            item.user_properties.append(("bview_camera", label))
+
+
+def _label(item: pytest.Item) -> str | None:
+    callspec = getattr(item, "callspec", None)
+    return callspec.params.get("bview") if callspec is not None else None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    fleet = item.config.stash.get(FLEET_KEY, None)
+    label = _label(item) if fleet is not None else None
+    if label is not None:  # Rule 4 (opening the camera here makes an unreachable one a setup error)
+        item.config.stash[TARGET_KEY] = fleet.target(item.config, label)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    if config.stash.get(FLEET_KEY, None) is not None:
+        config.stash[TARGET_KEY] = None  # the single-camera summary lines would name one camera of many
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if config.stash.get(FLEET_KEY, None) is None:
+        return
+    config.stash[TARGET_KEY] = None  # an alias of one of the fleet's (Rule 4): closed below
+    for target in config.stash.get(TARGETS_KEY, {}).values():
+        if not isinstance(target, BaseException):  # a camera that could not be opened
+            target.close()
+    config.stash[TARGETS_KEY] = {}
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    fleet = config.stash.get(FLEET_KEY, None)
+    if fleet is None:
+        return []
+    return [f"bview: fleet of {len(fleet.cameras)} cameras: " + ", ".join(_where(c) for c in fleet.cameras.values())]
+
+
+def _where(camera: Camera) -> str:
+    s = camera.settings
+    if s.builtin:
+        return f"{camera.label} (built-in, serial {camera.identity.serial})"
+    return f"{camera.label} ({s.scheme}://{s.host}:{s.port or (443 if s.scheme == 'https' else 80)})"
+
+
+def camera_facts(config: pytest.Config) -> dict[str, dict[str, Any]]:
+    """What this process knows of the cameras it opened (identity, address, counts): JSON-able."""
+    from pytest_bview.spec.resources import resource_methods
+
+    total = len(resource_methods())
+    facts = {}
+    for label, target in config.stash.get(TARGETS_KEY, {}).items():
+        if isinstance(target, BaseException):
+            facts[label] = {"error": str(target)}
+            continue
+        facts[label] = {
+            "identity": dict(target.identity),
+            "address": f"{target.host}:{target.port}",
+            "rtsp_port": target.rtsp_port,
+            "network_writes": target.client.network_writes,
+            "coverage": [len(target.client.all_pairs), total],
+        }
+    return facts
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    config = session.config
+    if config.stash.get(FLEET_KEY, None) is not None and _is_worker(config):
+        config.workeroutput["bview_fleet"] = camera_facts(config)  # type: ignore[attr-defined]
+
+
+# -- the controller's summary -------------------------------------------------------------------------
+def verdict_of(report: pytest.TestReport) -> str | None:
+    """The verdict one phase report gives its test, or None when the phase says nothing new."""
+    if hasattr(report, "wasxfail"):
+        return "waived" if report.skipped else "fail"  # an xpass under xfail_strict fails
+    if report.failed:
+        return "fail"
+    if report.skipped:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        try:
+            from pytest_bview.verdicts import from_skip
+
+            return from_skip(reason)[0]
+        except ImportError:
+            return "not run"
+    if report.when == "call":
+        return "pass"
+    return None
+
+
+RANK = ("fail", "pass", "waived", "inconclusive", "not supported", "not run")  # what an area shows first
+
+
+class FleetRecorder:
+    """Controller-side: gathers every test's verdict per camera, writes the fleet summary at the end."""
+
+    def __init__(self, config: pytest.Config, base: Settings) -> None:
+        self.config = config
+        self.base = base
+        self.tests: dict[tuple[str, str], dict[str, Any]] = {}  # (camera, nodeid) -> entry
+        self.facts: dict[str, dict[str, Any]] = {}
+        self.written: Path | None = None
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        props = dict(report.user_properties)
+        camera = props.get("bview_camera")
+        if camera is None:
+            return
+        nodeid = report.nodeid.split("@", 1)[0]
+        entry = self.tests.setdefault(
+            (camera, nodeid),
+            {
+                "nodeid": nodeid,
+                "areas": [a for a in AREAS if a in report.keywords] or ["other"],
+                "verdict": "not run",
+                "duration": 0.0,
+            },
+        )
+        entry["duration"] = round(entry["duration"] + report.duration, 4)
+        verdict = verdict_of(report)
+        if verdict is not None and (entry["verdict"] != "fail" or verdict == "fail"):
+            entry["verdict"] = verdict
+            if verdict == "fail" and report.longreprtext:
+                entry["message"] = report.longreprtext[-2000:]
+
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        for label, facts in (getattr(node, "workeroutput", None) or {}).get("bview_fleet", {}).items():
+            self.facts.setdefault(label, {}).update(facts)
+
+    def summary(self) -> dict[str, Any]:
+        fleet: Fleet = self.config.stash[FLEET_KEY]
+        for label, facts in camera_facts(self.config).items():  # without xdist this process ran them
+            self.facts.setdefault(label, {}).update(facts)
+        cameras = []
+        for label, camera in fleet.cameras.items():
+            tests = sorted((e for (c, _), e in self.tests.items() if c == label), key=lambda e: e["nodeid"])
+            per_area: dict[str, Counter[str]] = defaultdict(Counter)
+            for entry in tests:
+                for area in entry["areas"]:
+                    per_area[area][entry["verdict"]] += 1
+            areas = {
+                area: {"verdict": next(v for v in RANK if counts[v]) if counts else "not run", "counts": dict(counts)}
+                for area, counts in per_area.items()
+            }
+            totals = Counter(e["verdict"] for e in tests)
+            cameras.append(
+                {
+                    "label": label,
+                    "builtin": camera.settings.builtin,
+                    **self.facts.get(label, {}),
+                    "verdict": next((v for v in RANK if totals[v]), "not run"),
+                    "totals": dict(totals),
+                    "areas": areas,
+                    "tests": tests,
+                }
+            )
+        return {
+            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "level": self.base.level,
+            "areas": [a for a in (*AREAS, "other") if any(a in c["areas"] for c in cameras)],
+            "cameras": cameras,
+        }
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> Any:
+        result = yield  # after every other sessionfinish: the per-camera reports are written by then
+        if self.tests:  # else nothing ran against a camera (collection only, -k matched nothing)
+            data = self.summary()
+            reports = report_dirs(self.config)
+            for cam in data["cameras"]:
+                found = reports.get(cam.get("identity", {}).get("SerialNum", ""))
+                if found is not None:
+                    cam["report"] = str(found)
+            self.written = write_summary(data, self.base.report_dir)
+        return result
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.written is None:
+            return
+        data = json.loads((self.written / "summary.json").read_text(encoding="utf-8"))
+        for cam in data["cameras"]:
+            totals = ", ".join(f"{n} {v}" for v, n in sorted(cam["totals"].items())) or "no tests"
+            extra = ""
+            if "network_writes" in cam:
+                done, total = cam["coverage"]
+                extra = f"; network-configuration writes: {cam['network_writes']}; spec coverage: {done}/{total}"
+            terminalreporter.write_line(f"bview: {cam['label']}: {cam['verdict']} ({totals}){extra}")
+        terminalreporter.write_line(f"bview: fleet summary: {self.written / 'summary.html'}")
+
+
+def report_dirs(config: pytest.Config) -> dict[str, Path]:
+    """Serial number -> directory of the report the report package wrote for it this session, if any."""
+    try:
+        from pytest_bview.report.hooks import STATE_KEY
+    except ImportError:
+        return {}
+    collector = config.stash.get(STATE_KEY, None)
+    out = {}
+    for written in getattr(collector, "written", None) or []:
+        serial = str(written.run.identity.get("SerialNum", ""))
+        out[serial] = Path(written.directory)
+    return out
+
+
+def write_summary(data: dict[str, Any], report_dir: Path) -> Path:
+    """Write `fleet-<UTC timestamp>/` with summary.json, summary.html and <label>/results.json per camera."""
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    report_dir.mkdir(parents=True, exist_ok=True)
+    out, n = report_dir / f"fleet-{stamp}", 1
+    while True:
+        try:
+            out.mkdir()
+            break
+        except FileExistsError:
+            n += 1
+            out = report_dir / f"fleet-{stamp}-{n}"
+    for cam in data["cameras"]:
+        (out / cam["label"]).mkdir()
+        (out / cam["label"] / "results.json").write_text(json.dumps(cam, indent=1), encoding="utf-8")
+    slim = {**data, "cameras": [{k: v for k, v in c.items() if k != "tests"} for c in data["cameras"]]}
+    (out / "summary.json").write_text(json.dumps(slim, indent=1), encoding="utf-8")
+    (out / "summary.html").write_text(render_html(data), encoding="utf-8")
+    return out
+
+
+COLOURS = {
+    "pass": "#c8f0c8",
+    "fail": "#f6b8b8",
+    "waived": "#f3e2a9",
+    "inconclusive": "#e0d4f5",
+    "not supported": "#dde6ee",
+    "not run": "#eeeeee",
+}
+
+
+def render_html(data: dict[str, Any]) -> str:
+    """The camera x area table, self-contained (no script, no external resource)."""
+    e = html.escape
+    head = "".join(f"<th>{e(a)}</th>" for a in data["areas"])
+    rows = []
+    for cam in data["cameras"]:
+        ident = cam.get("identity", {})
+        who = (
+            f"<a href='{e(cam['label'])}/results.json'>{e(cam['label'])}</a><br><small>"
+            f"{e(ident.get('DeviceTypeName', '?'))} {e(ident.get('SoftWareVersion', '?'))}, serial "
+            f"{e(ident.get('SerialNum', '?'))}, {e(cam.get('address', cam.get('error', '?')))}</small>"
+        )
+        if cam.get("report"):
+            target = Path(cam["report"]) / "report.html"
+            who += f"<br><small><a href='{e(target.resolve().as_uri())}'>report</a></small>"
+        cells = []
+        for area in data["areas"]:
+            found = cam["areas"].get(area)
+            if found is None:
+                cells.append("<td class='none'>-</td>")
+                continue
+            counts = ", ".join(f"{n} {v}" for v, n in sorted(found["counts"].items()))
+            cells.append(
+                f"<td style='background:{COLOURS.get(found['verdict'], '#fff')}' title='{e(counts)}'>"
+                f"{e(found['verdict'])}<br><small>{e(counts)}</small></td>"
+            )
+        totals = ", ".join(f"{n} {v}" for v, n in sorted(cam["totals"].items()))
+        cells.append(
+            f"<td style='background:{COLOURS.get(cam['verdict'], '#fff')}'><b>{e(cam['verdict'])}</b>"
+            f"<br><small>{e(totals)}</small></td>"
+        )
+        rows.append(f"<tr><th class='cam'>{who}</th>{''.join(cells)}</tr>")
+    failures = [
+        f"<li><b>{e(cam['label'])}</b> {e(t['nodeid'])}<pre>{e(t.get('message', ''))}</pre></li>"
+        for cam in data["cameras"]
+        for t in cam["tests"]
+        if t["verdict"] == "fail"
+    ]
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>B-View 2 fleet summary {e(data["created"])}</title>
+<style>
+body {{ font-family: sans-serif; margin: 1.5em; }}
+table {{ border-collapse: collapse; }}
+th, td {{ border: 1px solid #999; padding: 4px 8px; text-align: center; vertical-align: top; }}
+th.cam {{ text-align: left; font-weight: normal; }}
+td.none {{ color: #999; }}
+pre {{ white-space: pre-wrap; font-size: 85%; background: #f6f6f6; padding: 4px; }}
+</style></head><body>
+<h1>B-View 2 fleet summary</h1>
+<p>{len(data["cameras"])} cameras, level {e(data["level"])}, finished {e(data["created"])} (UTC).</p>
+<table><tr><th>camera</th>{head}<th>all</th></tr>
+{chr(10).join(rows)}
+</table>
+<h2>Failures</h2>
+<ul>{"".join(failures) or "<li>none</li>"}</ul>
+</body></html>
+"""

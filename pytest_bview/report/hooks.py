@@ -1,0 +1,374 @@
+"""The report sub-plugin (plugin.EXTENSIONS): collects each test's verdict and evidence, writes the run.
+
+Rule 1: nothing happens unless the session uses the camera: a test is recorded only when it asks for
+        the `bview` fixtures and the Target is in `config.stash[plugin.TARGET_KEY]` (read, never opened
+        here); a session without such a test writes nothing.
+Rule 2: xdist-safe. Where a test runs (a worker, or the only process) its report gets a small JSON-able
+        attribute `bview_report`; the controller alone folds those into `config.stash[STATE_KEY]` and
+        writes the files. Per-process extras (GET shapes, the restore verdict) come back from workers
+        in `workeroutput`.
+Rule 3: the restore verdict is read from `config.stash[pytest_bview.restore.STATE_KEY]` (its
+        RestoreState; `.verdict.line()` gives "device state restored: N/N resources identical"), or
+        from a `pytest_bview.restore.RESTORE_VERDICT_KEY` holding that line as a str, when the module
+        exists and stored it before this plugin's sessionfinish (which runs last).
+Rule 4: the files are written after every other sessionfinish hook (trylast), so a restore that runs
+        there is reported.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from pytest_bview import plugin
+from pytest_bview.report.health import HealthGate
+from pytest_bview.report.model import exchange_evidence, section_of, shape_of
+from pytest_bview.verdicts import inconclusive
+
+RECORD = "bview_report"  # attribute on TestReport (crosses xdist: TestReport keeps extra attributes)
+RESTORE_MODULE = "pytest_bview.restore"
+RESTORE_KEY_NAMES = ("RESTORE_VERDICT_KEY", "STATE_KEY")  # a str, or RestoreState whose .verdict.line()
+MAX_EVIDENCE_EXCHANGES = 6
+
+
+@dataclass
+class Local:
+    """What one process (worker or the only one) gathers beside the reports."""
+
+    shapes: dict[str, dict[str, Any]] = field(default_factory=dict)  # device key -> template -> shape
+    bodies: set[bytes] = field(default_factory=set)
+    gate: HealthGate = field(default_factory=HealthGate)
+    expectations: Any = None
+    mac: str | None = None
+
+
+@dataclass
+class Collector:
+    """The controller's state: every test's phase records, per-device extras, what was written."""
+
+    started: datetime = field(default_factory=lambda: datetime.now(UTC))
+    phases: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # nodeid -> phase records
+    shapes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    restore: dict[str, str] = field(default_factory=dict)  # device key -> verdict line
+    written: list[Any] = field(default_factory=list)  # runs.Written
+    problems: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+STATE_KEY = pytest.StashKey[Collector]()
+LOCAL_KEY = pytest.StashKey[Local]()
+SEEN_KEY = pytest.StashKey[int]()
+EVENT_KEY = pytest.StashKey[str]()
+
+
+def _is_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+def device_key(identity: dict[str, str]) -> str:
+    return "|".join(identity.get(k, "") for k in ("DeviceTypeName", "SoftWareVersion", "SerialNum"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[LOCAL_KEY] = Local()
+    if not _is_worker(config):
+        config.stash[STATE_KEY] = Collector()
+        config.pluginmanager.register(Controller(config), "bview-report-controller")
+
+
+def _uses_camera(item: pytest.Item) -> bool:
+    return bool(set(getattr(item, "fixturenames", ())) & set(plugin.FIXTURES))
+
+
+def _area(node: pytest.Item) -> str:
+    for area in plugin.AREAS:
+        if node.get_closest_marker(area):
+            return area
+    return getattr(getattr(node, "module", None), "__name__", "") or node.nodeid.split("::")[0]
+
+
+@pytest.fixture(autouse=True)
+def _bview_health_gate(request: pytest.FixtureRequest) -> None:
+    """Before each area (and after a test that lost the device): is the camera healthy?"""
+    if not set(request.fixturenames) & set(plugin.FIXTURES):
+        return
+    target = request.getfixturevalue("bview")
+    local = request.config.stash[LOCAL_KEY]
+    reason, event = local.gate.before(target, _area(request.node), request.node.nodeid)
+    if local.mac is None and reason is None:
+        local.mac = _mac(target)
+    if event:
+        request.node.stash[EVENT_KEY] = event
+    if reason:
+        inconclusive(reason)
+
+
+def _mac(target: Any) -> str:
+    mark = len(target.client.exchanges)
+    try:
+        return str(target.mac)
+    except Exception:  # a device without the resource still gets a report
+        return ""
+    finally:
+        del target.client.exchanges[mark:]
+
+
+# -- where the test runs ------------------------------------------------------------------------
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()
+    target = item.config.stash.get(plugin.TARGET_KEY, None)
+    if target is None or not _uses_camera(item):
+        return
+    local = item.config.stash[LOCAL_KEY]
+    exchanges = list(target.client.exchanges)
+    seen = item.stash.get(SEEN_KEY, 0) if report.when != "setup" else 0
+    new = exchanges[seen:] if seen <= len(exchanges) else exchanges
+    item.stash[SEEN_KEY] = len(exchanges)
+    rec: dict[str, Any] = {"when": report.when, "ex": _timings(new)}
+    _absorb_shapes(local, target, new)
+    if report.when == "setup":
+        rec["identity"] = {**target.identity, "MacAddress": local.mac or ""}
+        rec.update(_describe(item))
+        if EVENT_KEY in item.stash:
+            rec["health"] = item.stash[EVENT_KEY]
+    if report.failed and call.excinfo is not None:
+        from pytest_bview.client import DeviceError
+
+        rec["message"] = _message(call.excinfo)
+        rec["evidence"] = _evidence(call.excinfo, new or exchanges, report)
+        if call.excinfo.errisinstance(DeviceError):
+            local.gate.suspect = True
+    if report.when == "call":
+        _apply_expectation(item, report, rec, local, target)
+    setattr(report, RECORD, rec)
+
+
+def _timings(exchanges: list[Any]) -> list[list[Any]]:
+    from pytest_bview.spec.resources import match
+
+    out = []
+    for ex in exchanges:
+        found = match(ex.path.split("?", 1)[0])
+        if found and ex.status is not None:
+            out.append([f"{ex.method} {found[0].template}", round(ex.elapsed * 1000, 3)])
+    return out
+
+
+def _absorb_shapes(local: Local, target: Any, exchanges: list[Any]) -> None:
+    from pytest_bview.spec.resources import match
+
+    book = local.shapes.setdefault(device_key(target.identity), {})
+    for ex in exchanges:
+        if ex.method != "GET" or ex.status != 200 or not ex.body or ex.truncated:
+            continue
+        if not ex.body.lstrip().startswith(b"<"):
+            continue
+        digest = hashlib.blake2b(ex.body, digest_size=16).digest()
+        if digest in local.bodies:
+            continue
+        local.bodies.add(digest)
+        found = match(ex.path.split("?", 1)[0])
+        shape = shape_of(ex.body) if found else None
+        if shape is None:
+            continue
+        paths, namespaces, values = shape
+        entry = book.setdefault(found[0].template, {"paths": [], "namespaces": [], "values": values})
+        entry["paths"] = sorted(set(entry["paths"]) | paths)
+        entry["namespaces"] = sorted(set(entry["namespaces"]) | namespaces)
+
+
+def _describe(item: pytest.Item) -> dict[str, str]:
+    """Spec section, resource template and method a test is aimed at, and its area."""
+    from pytest_bview.cases import Case
+    from pytest_bview.spec.resources import match
+
+    out = {"area": _area(item), "section": "", "resource": "", "method": ""}
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    case = next((v for v in params.values() if isinstance(v, Case)), None)
+    if case is not None:
+        out.update(section=case.section, resource=case.resource.template, method=case.op.method)
+        return out
+    fn = getattr(item, "function", None)
+    out["section"] = section_of(getattr(fn, "__doc__", None))
+    name = item.nodeid.partition("[")[2]
+    for method in ("GET", "PUT", "POST", "DELETE"):
+        if name.startswith(method + " /"):
+            found = match(name[len(method) + 1 :].rstrip("]").split(" ")[0].split("?")[0])
+            if found:
+                out.update(resource=found[0].template, method=method)
+                out["section"] = out["section"] or found[0].section
+    return out
+
+
+def _message(excinfo: pytest.ExceptionInfo[BaseException]) -> str:
+    finding = getattr(excinfo.value, "finding", None)
+    if finding is not None:
+        return f"device: {finding.did}\nspec {finding.section}: {finding.requires}"
+    return excinfo.exconly()[:4000]
+
+
+def _evidence(excinfo: pytest.ExceptionInfo[BaseException], exchanges: list[Any], report: Any) -> dict[str, Any]:
+    finding = getattr(excinfo.value, "finding", None)
+    chosen = list(finding.exchanges) if finding is not None and finding.exchanges else exchanges
+    out: dict[str, Any] = {"exchanges": [exchange_evidence(ex) for ex in chosen[-MAX_EVIDENCE_EXCHANGES:]]}
+    if finding is not None:
+        out.update(did=finding.did, requires=finding.requires, section=finding.section)
+    images = []
+    image = getattr(excinfo.value, "image", None)  # a media check may attach the frame it judged
+    if isinstance(image, bytes | bytearray):
+        import base64
+
+        kind = "png" if bytes(image[:4]) == b"\x89PNG" else "jpeg"
+        images.append(f"data:image/{kind};base64," + base64.b64encode(image).decode())
+    for extra in getattr(report, "extras", None) or getattr(report, "extra", None) or []:
+        if isinstance(extra, dict) and extra.get("format_type") == "image" and extra.get("content"):
+            mime = extra.get("mime_type") or "image/png"
+            images.append(f"data:{mime};base64,{extra['content']}")
+    if images:
+        out["images"] = images
+    return out
+
+
+def _apply_expectation(item: pytest.Item, report: Any, rec: dict[str, Any], local: Local, target: Any) -> None:
+    """Rule 1 of expectations.py: an expected failure becomes an xfail-like waiver."""
+    from pytest_bview.report.expectations import Expectations, ExpectationsError
+    from pytest_bview.verdicts import FAIL
+
+    if local.expectations is None:
+        try:
+            local.expectations = Expectations.load(target.settings.expectations)
+        except ExpectationsError as err:
+            pytest.exit(f"bview: {err}", returncode=4)
+    exp = local.expectations.lookup(target.model, target.firmware, item.nodeid)
+    if exp is None:
+        return
+    rec["expectation"] = exp.as_dict()
+    if exp.verdict == FAIL and report.failed:
+        report.outcome = "skipped"
+        report.wasxfail = f"waived: {exp.reason}" + (f" ({exp.link})" if exp.link else "")
+        rec["waived"] = True
+    elif exp.verdict == FAIL and report.passed:
+        rec["flags"] = ["unexpected pass"]
+
+
+# -- the controller ---------------------------------------------------------------------------------
+
+
+class Controller:
+    """Registered on the controller only: folds test reports into `config.stash[STATE_KEY]`."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        rec = getattr(report, RECORD, None)
+        collector = self.config.stash.get(STATE_KEY, None)
+        if rec is None or collector is None:
+            return
+        rec = dict(rec)
+        rec["outcome"] = report.outcome
+        rec["duration"] = report.duration
+        if report.skipped:
+            wasxfail = getattr(report, "wasxfail", None)
+            rec["skip"] = f"xfail: {wasxfail}" if wasxfail is not None else _skip_reason(report)
+        collector.phases.setdefault(report.nodeid, []).append(rec)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        """xdist: fold a worker's shapes and restore verdict into the controller's state."""
+        out = getattr(node, "workeroutput", {}).get(RECORD)
+        collector = self.config.stash.get(STATE_KEY, None)
+        if not out or collector is None:
+            return
+        _merge_shapes(collector.shapes, out.get("shapes", {}))
+        collector.restore.update(out.get("restore", {}))
+
+
+def _skip_reason(report: Any) -> str:
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple | list) and len(longrepr) == 3:
+        return str(longrepr[2])
+    return str(longrepr or "")
+
+
+def _merge_shapes(into: dict[str, dict[str, Any]], shapes: dict[str, dict[str, Any]]) -> None:
+    for key, book in shapes.items():
+        mine = into.setdefault(key, {})
+        for template, shape in book.items():
+            have = mine.setdefault(template, {"paths": [], "namespaces": [], "values": shape.get("values", {})})
+            have["paths"] = sorted(set(have["paths"]) | set(shape.get("paths", [])))
+            have["namespaces"] = sorted(set(have["namespaces"]) | set(shape.get("namespaces", [])))
+
+
+def _restore_verdict(config: pytest.Config) -> str | None:
+    """Rule 3: the restore verdict line, if pytest_bview.restore stored one."""
+    try:
+        module = importlib.import_module(RESTORE_MODULE)
+    except ImportError:
+        return None
+    for name in RESTORE_KEY_NAMES:
+        key = getattr(module, name, None)
+        value = config.stash.get(key, None) if isinstance(key, pytest.StashKey) else None
+        value = getattr(value, "verdict", value)  # RestoreState -> Verdict
+        line = getattr(value, "line", None)
+        if callable(line):
+            value = line()
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    config = session.config
+    local = config.stash.get(LOCAL_KEY, None)
+    target = config.stash.get(plugin.TARGET_KEY, None)
+    restore = _restore_verdict(config)
+    if _is_worker(config):
+        if local is not None and target is not None:
+            config.workeroutput[RECORD] = {  # type: ignore[attr-defined]
+                "shapes": local.shapes,
+                "restore": {device_key(target.identity): restore} if restore else {},
+            }
+        return
+    collector = config.stash.get(STATE_KEY, None)
+    if collector is None or not collector.phases:
+        return
+    if local is not None:
+        _merge_shapes(collector.shapes, local.shapes)
+    if restore and target is not None:
+        collector.restore[device_key(target.identity)] = restore
+    from pytest_bview.options import resolve
+    from pytest_bview.report import runs
+
+    start = time.perf_counter()
+    settings = resolve(config)
+    try:
+        collector.written = runs.write_session(collector, settings, list(config.invocation_params.args))
+    except OSError as err:
+        collector.problems.append(f"report not written: {err}")
+    collector.seconds = time.perf_counter() - start
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    collector = config.stash.get(STATE_KEY, None)
+    if collector is None:
+        return
+    for line in collector.problems:
+        terminalreporter.write_line(f"bview: {line}", red=True)
+    for written in collector.written:
+        for line in written.summary_lines():
+            terminalreporter.write_line(f"bview: {line}")
+    if collector.written:
+        terminalreporter.write_line(f"bview: report written in {collector.seconds:.2f} s")

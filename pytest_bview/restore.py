@@ -1,0 +1,585 @@
+"""Leave the camera as it was found: snapshot, journal, restore, verify (a sub-plugin of plugin.py).
+
+Rule 1: before the first PUT/POST/DELETE of a session, every readable configuration resource is
+        read and journalled to `<report-dir>/journal-<model>-<serial>.json` (written atomically),
+        so that `--bview-restore-from DIR` can repair a camera after an interrupted run.
+Rule 2: at the end of the session what differs from the snapshot is put back and every resource is
+        read again; the session ends with `device state restored: N/N resources identical` and
+        fails, naming each difference, when N/N is not reached.
+Rule 3: volatile fields (the running clock, status and capacity values, the log) are excluded by
+        name; the clock is compared as an offset to the local clock instead.
+Rule 4: network writes (9.1, "at least 5 seconds between 2 configuration requests") are batched:
+        every changed part of /Network goes back in one partial PUT /Network (6.1.1), the rest of
+        the network resources one PUT each, interleaved with the other writes so that the client's
+        pacing rarely has to wait.
+Write-only fields (passwords) are never returned by GET, so they cannot be snapshotted: a suite that
+changes one does so only where it can put it back (built-in camera) or in the disruptive tier.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_bview.spec.blocks import BLOCKS
+from pytest_bview.spec.model import DATETIME_RE
+from pytest_bview.spec.resources import BY_TEMPLATE, RESOURCES, Resource
+
+Doc = dict[str, Any]
+
+# Fields whose value changes by itself (clock, connection and disk states, capacities).
+VOLATILE = frozenset(
+    {
+        "SystemTime",
+        "State",
+        "Status",
+        "AvailableCapacity",
+        "TotalCapacity",
+        "DiskStorageAttribute",
+        "DiskFormatStatus",
+        "RTSPURI",
+    }
+)
+# Run-time resources: status, log, scan results; nothing to restore.
+RUNTIME = frozenset({"DeviceStatus", "DeviceStatusList", "LogList", "EventList", "WiFiAccessPointList"})
+USERS = "/System/Users"
+TIME = "/System/Time"
+CLOCK_TOLERANCE_S = 5.0
+STATE_KEY = pytest.StashKey["RestoreState"]()
+
+
+# -- what is snapshotted ------------------------------------------------------------------------
+
+
+def _part_heads(resource: Resource) -> set[str]:
+    return {element.split("/")[0] for element, _ in resource.parts}
+
+
+def own_fields(resource: Resource) -> set[str]:
+    """Elements a resource holds itself (not its parts'), <ID> excluded (it comes from the URL)."""
+    block = BLOCKS[resource.block] if resource.block else None
+    if block is None:
+        return set()
+    return {f.name for f in block.root.children if f.name not in _part_heads(resource) and f.name != "ID"}
+
+
+def restorable(resource: Resource) -> bool:
+    """GET and PUT of a block of its own, holding configuration (not only parts, not run-time)."""
+    return (
+        resource.block is not None
+        and resource.block not in RUNTIME
+        and resource.op("GET") is not None
+        and resource.op("PUT") is not None
+        and resource.template != "/System/Users/{N}"
+        and any(BLOCKS[resource.block].root.child(name).access != "ro" for name in own_fields(resource))  # type: ignore[union-attr]
+    )
+
+
+def snapshot_paths(target: Any) -> list[str]:
+    return [url for r in RESOURCES if restorable(r) for url in target.urls(r)]
+
+
+def comparable(doc: Any) -> Any:
+    """A document without its volatile fields (Rule 3)."""
+    if isinstance(doc, dict):
+        return {k: comparable(v) for k, v in doc.items() if k not in VOLATILE}
+    if isinstance(doc, list):
+        return [comparable(v) for v in doc]
+    return doc
+
+
+def _own(resource: Resource, doc: Doc) -> Doc:
+    heads = _part_heads(resource)
+    return {k: v for k, v in doc.items() if k not in heads}
+
+
+def differences(before: Any, after: Any, where: str = "") -> list[str]:
+    """Human-readable field differences ("Brightness 50 -> 63")."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        out = []
+        for k in sorted(set(before) | set(after)):
+            out += differences(before.get(k), after.get(k), f"{where}/{k}" if where else k)
+        return out
+    if before != after:
+        return [f"{where or 'value'} {before!r} -> {after!r}"]
+    return []
+
+
+def _utc(text: str) -> datetime | None:
+    m = DATETIME_RE.fullmatch(text.strip())
+    if not m:
+        return None
+    try:
+        when = datetime.strptime(m.group(1).replace("-", "").replace(":", ""), "%Y%m%dT%H%M%S")
+    except ValueError:
+        return None
+    tz = m.group(3)
+    if tz in (None, "Z"):
+        return when.replace(tzinfo=UTC)
+    digits = tz[1:].replace(":", "")
+    offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:4] or 0))
+    return (when - offset if tz[0] == "+" else when + offset).replace(tzinfo=UTC)
+
+
+def clock_offset(target: Any) -> float | None:
+    """Device clock minus local clock, in seconds (None when the device shows no usable time)."""
+    doc, _ = target.read(TIME)
+    when = _utc(str(doc.get("SystemTime", "")))
+    return None if when is None else (when - datetime.now(UTC)).total_seconds()
+
+
+# -- the snapshot and its journal ------------------------------------------------------------------
+
+
+@dataclass
+class Snapshot:
+    model: str
+    serial: str
+    firmware: str
+    address: str
+    taken_at: str
+    resources: dict[str, Doc] = field(default_factory=dict)
+    users: list[Doc] = field(default_factory=list)
+    clock_offset_s: float | None = None
+    restored: bool = False
+
+    def to_json(self) -> bytes:
+        return json.dumps(self.__dict__, indent=1, sort_keys=True).encode()
+
+    @classmethod
+    def load(cls, path: Path) -> Snapshot:
+        return cls(**json.loads(path.read_text("utf-8")))
+
+
+def take(target: Any) -> Snapshot:
+    """Read every restorable resource, the user list and the clock offset (Rule 1)."""
+    snap = Snapshot(
+        model=target.model,
+        serial=target.identity.get("SerialNum") or "unknown",
+        firmware=target.firmware,
+        address=f"{target.host}:{target.port}",
+        taken_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    )
+    for path in snapshot_paths(target):
+        try:
+            doc, _ = target.read(path)
+        except AssertionError:
+            continue  # the device does not offer it; its own checks say so
+        snap.resources[path] = _own(_resource(path), doc)
+    try:
+        users, _ = target.read(USERS)
+        snap.users = [{k: u.get(k) for k in ("ID", "UserName", "UserLevel")} for u in users.get("User", [])]
+    except AssertionError:
+        pass
+    if TIME in snap.resources:
+        snap.clock_offset_s = clock_offset(target)
+    return snap
+
+
+def _resource(path: str) -> Resource:
+    from pytest_bview.spec.resources import match
+
+    found = match(path)
+    assert found is not None, path
+    return found[0]
+
+
+def _safe(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text) or "unknown"
+
+
+def journal_path(report_dir: Path, model: str, serial: str) -> Path:
+    return Path(report_dir) / f"journal-{_safe(model)}-{_safe(serial)}.json"
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Temporary file in the same directory, fsync, rename: a crash leaves the old or the new journal."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+# -- restoring -----------------------------------------------------------------------------------------
+
+PARENT: dict[str, tuple[str, str]] = {child: (r.template, element) for r in RESOURCES for element, child in r.parts}
+
+
+def nest(template: str, params: dict[str, str], doc: Doc, root: str) -> Doc | None:
+    """`doc` of resource `template` as a partial document of the collection `root` (None: not under it)."""
+    while template != root:
+        if template not in PARENT:
+            return None
+        parent_template, element = PARENT[template]
+        child, parent = BY_TEMPLATE[template], BY_TEMPLATE[parent_template]
+        free = [p for p in child.params if p not in parent.params]
+        value: Any = [{"ID": params[free[0]], **doc}] if free else doc
+        for name in reversed(element.split("/")):
+            value = {name: value}
+        doc, template = value, parent_template
+    return doc
+
+
+def deep_merge(a: Doc, b: Doc) -> Doc:
+    """Merge two partial documents; list items are matched by <ID>."""
+    out = dict(a)
+    for k, v in b.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = deep_merge(out[k], v)
+        elif isinstance(v, list) and isinstance(out.get(k), list):
+            items = {str(i.get("ID")): i for i in out[k]}
+            for item in v:
+                key = str(item.get("ID"))
+                items[key] = deep_merge(items[key], item) if key in items else item
+            out[k] = list(items.values())
+        else:
+            out[k] = v
+    return out
+
+
+@dataclass
+class Verdict:
+    identical: int = 0
+    total: int = 0
+    problems: list[str] = field(default_factory=list)
+    writes: int = 0
+    network_writes: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and self.identical == self.total
+
+    def line(self) -> str:
+        return f"device state restored: {self.identical}/{self.total} resources identical"
+
+
+def _params(path: str) -> tuple[Resource, dict[str, str]]:
+    resource = _resource(path)
+    m = resource.regex.fullmatch(path)
+    assert m is not None
+    return resource, m.groupdict()
+
+
+def _put(target: Any, path: str, doc: Doc, verdict: Verdict | None = None) -> str | None:
+    """One restoring write; the problem if the device refused it."""
+    from pytest_bview.checks import status_code
+    from pytest_bview.xmlblocks import to_xml
+
+    if path == SUBSCRIPTIONS:
+        return _put_back_subscriptions(target, doc, verdict)
+    resource = _resource(path)
+    ex = target.client.put(path, to_xml(BLOCKS[resource.block], doc, include_wo=False))  # type: ignore[index]
+    if verdict is not None:
+        verdict.writes += 1
+        verdict.network_writes += resource.has("network")
+    code = status_code(ex)
+    return None if code == 0 else f"PUT {path} to restore it answered statusCode {code} (HTTP {ex.status})"
+
+
+def put_back(target: Any, path: str, doc: Doc) -> str | None:
+    """Write a snapshot document back (volatile fields left out); the problem if the device refused it."""
+    return _put(target, path, comparable(doc))
+
+
+SUBSCRIPTIONS = "/EventsNotification/SubscribedEventTypeList"
+
+
+def _put_back_subscriptions(target: Any, doc: Doc, verdict: Verdict | None) -> str | None:
+    """9.9.1: PUT subscribes the listed event types, DELETE unsubscribes them: restore by difference."""
+    from pytest_bview.checks import status_code
+    from pytest_bview.xmlblocks import to_xml
+
+    block = BLOCKS["SubscribedEventTypeList"]
+    wanted = {i.get("EventType"): i for i in doc.get("SubscribedEventType", [])}
+    now, _ = target.read(SUBSCRIPTIONS)
+    have = {i.get("EventType"): i for i in now.get("SubscribedEventType", [])}
+    problems = []
+    drop = [i for t, i in have.items() if t not in wanted]
+    add = [i for t, i in wanted.items() if t not in have]
+    for method, items in (("DELETE", drop), ("PUT", add)):
+        if not items:
+            continue
+        ex = target.client.request(method, SUBSCRIPTIONS, to_xml(block, {"SubscribedEventType": items}))
+        if verdict is not None:
+            verdict.writes += 1
+        if status_code(ex) != 0:
+            problems.append(f"{method} {SUBSCRIPTIONS} to restore it answered statusCode {status_code(ex)}")
+    return "; ".join(problems) or None
+
+
+Write = tuple[str, Doc, list[tuple[str, Doc]]]  # path, document, the single writes it stands for
+
+
+def plan(changed: dict[str, Doc]) -> list[Write]:
+    """The writes that put `changed` back: one batched /Network PUT, the rest interleaved (Rule 4)."""
+    batch: Doc = {}
+    members: list[tuple[str, Doc]] = []
+    network: list[Write] = []
+    other: list[Write] = []
+    for path, doc in changed.items():
+        resource, params = _params(path)
+        nested = nest(resource.template, params, doc, "/Network") if resource.has("network") else None
+        if nested is not None:
+            batch = deep_merge(batch, nested)
+            members.append((path, doc))
+        elif resource.has("network"):
+            network.append((path, doc, [(path, doc)]))
+        else:
+            other.append((path, doc, [(path, doc)]))
+    if len(members) == 1:
+        network.insert(0, (*members[0], members))
+    elif members:
+        network.insert(0, ("/Network", batch, members))
+    # one network write, then a share of the others, then the next network write ...
+    out: list[Write] = []
+    share = max(1, len(other) // max(1, len(network)))
+    while network or other:
+        if network:
+            out.append(network.pop(0))
+        out.extend(other[:share])
+        other = other[share:]
+    return out
+
+
+def restore(target: Any, snap: Snapshot) -> Verdict:
+    """Put back what differs from `snap`, then verify every resource by GET (Rule 2)."""
+    verdict = Verdict(total=len(snap.resources) + (1 if snap.users else 0))
+    current = _read_all(target, snap)
+    changed = {
+        p: comparable(snap.resources[p])
+        for p, doc in current.items()
+        if comparable(doc) != comparable(snap.resources[p])
+    }
+    for path, doc, singles in plan(changed):
+        problem = _put(target, path, doc, verdict)
+        if problem and len(singles) > 1:  # a device without collection PUT: one resource at a time
+            problems = [_put(target, p, d, verdict) for p, d in singles]
+            problem = "; ".join(x for x in problems if x) or None
+        if problem:
+            verdict.problems.append(problem)
+    _restore_users(target, snap, verdict)
+    _restore_clock(target, snap, verdict)
+    after = _read_all(target, snap)
+    for path, doc in snap.resources.items():
+        if path not in after:
+            verdict.problems.append(f"{path}: no longer readable")
+            continue
+        diff = differences(comparable(doc), comparable(after[path]))
+        if path == TIME and snap.clock_offset_s is not None:
+            drift = _clock_drift(target, snap)
+            if drift is not None and abs(drift) > CLOCK_TOLERANCE_S:
+                diff.append(f"SystemTime off by {drift:+.0f} s from the clock found")
+        if diff:
+            verdict.problems.append(f"{path}: " + "; ".join(diff))
+        else:
+            verdict.identical += 1
+    if snap.users:
+        diff = _user_differences(target, snap)
+        if diff:
+            verdict.problems.append(f"{USERS}: {diff}")
+        else:
+            verdict.identical += 1
+    return verdict
+
+
+def _read_all(target: Any, snap: Snapshot) -> dict[str, Doc]:
+    out = {}
+    for path in snap.resources:
+        try:
+            doc, _ = target.read(path)
+        except AssertionError:
+            continue
+        out[path] = _own(_resource(path), doc)
+    return out
+
+
+def _users(target: Any) -> list[Doc]:
+    users, _ = target.read(USERS)
+    return list(users.get("User", []))
+
+
+def _restore_users(target: Any, snap: Snapshot, verdict: Verdict) -> None:
+    """Users the session added are deleted (9.2.1: DELETE /System/Users/N, N = ID + 1)."""
+    if not snap.users:
+        return
+    known = {u["UserName"] for u in snap.users}
+    for user in sorted(_users(target), key=lambda u: -int(u.get("ID", 0))):
+        if user.get("UserName") not in known and str(user.get("ID")) != "0":
+            ex = target.client.request("DELETE", f"/System/Users/{int(user['ID']) + 1}")
+            verdict.writes += 1
+            if ex.status != 200:
+                verdict.problems.append(f"DELETE of user {user.get('UserName')!r} answered HTTP {ex.status}")
+
+
+def _user_differences(target: Any, snap: Snapshot) -> str:
+    now = {u.get("UserName"): u.get("UserLevel") for u in _users(target)}
+    was = {u["UserName"]: u.get("UserLevel") for u in snap.users}
+    extra, missing = sorted(set(now) - set(was)), sorted(set(was) - set(now))
+    out = []
+    if extra:
+        out.append(f"users added and not removed: {', '.join(map(str, extra))}")
+    if missing:
+        out.append(f"users removed (cannot be recreated: passwords are write-only): {', '.join(missing)}")
+    return "; ".join(out)
+
+
+def _clock_drift(target: Any, snap: Snapshot) -> float | None:
+    now = clock_offset(target)
+    return None if now is None or snap.clock_offset_s is None else now - snap.clock_offset_s
+
+
+def _restore_clock(target: Any, snap: Snapshot, verdict: Verdict) -> None:
+    """The clock went on running: set it to the local clock plus the offset found (9.2.1)."""
+    drift = _clock_drift(target, snap) if TIME in snap.resources else None
+    if drift is None or abs(drift) <= CLOCK_TOLERANCE_S:
+        return
+    when = datetime.now(UTC) + timedelta(seconds=snap.clock_offset_s or 0.0)
+    problem = _put(target, TIME, {"SystemTime": when.strftime("%Y-%m-%dT%H:%M:%SZ")}, verdict)
+    if problem:
+        verdict.problems.append(problem)
+
+
+# -- the plugin ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class RestoreState:
+    snapshot: Snapshot | None = None
+    journal: Path | None = None
+    verdict: Verdict | None = None
+    armed: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+def _state(config: pytest.Config) -> RestoreState:
+    if STATE_KEY not in config.stash:
+        config.stash[STATE_KEY] = RestoreState()
+    return config.stash[STATE_KEY]
+
+
+def _target_of(config: pytest.Config) -> Any:
+    from pytest_bview.plugin import TARGET_KEY
+
+    return config.stash.get(TARGET_KEY, None)
+
+
+def _snapshot_now(config: pytest.Config, target: Any) -> None:
+    """The client's before-write hook: snapshot and journal (Rule 1), off the record of the test."""
+    state = _state(config)
+    client = target.client
+    exchanges, pairs = list(client.exchanges), set(client.all_pairs)
+    try:
+        snap = take(target)
+    finally:
+        client.exchanges[:], client.all_pairs = exchanges, pairs
+    path = journal_path(target.settings.report_dir, snap.model, snap.serial)
+    if path.exists():
+        try:
+            if not Snapshot.load(path).restored:  # an interrupted run's journal: the camera may be dirty
+                aside = path.with_name(f"{path.stem}.interrupted-{int(time.time())}.json")
+                os.replace(path, aside)
+                state.notes.append(f"bview: an earlier run did not restore the camera; its journal is kept as {aside}")
+        except (ValueError, TypeError, OSError):
+            pass
+    write_atomically(path, snap.to_json())
+    state.snapshot, state.journal = snap, path
+
+
+def _arm(config: pytest.Config) -> None:
+    state = _state(config)
+    target = _target_of(config)
+    if state.armed or target is None or target.settings.level == "readonly":
+        return
+    state.armed = True
+    target.client.before_write = lambda: _snapshot_now(config, target)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    _arm(item.config)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_call(item: pytest.Item) -> None:
+    _arm(item.config)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """--bview-restore-from DIR: repair the camera from its journal and exit."""
+    from pytest_bview.plugin import _settings, _target
+
+    config = session.config
+    try:
+        settings = _settings(config)
+    except pytest.UsageError:
+        return  # reported where the camera is opened
+    if not settings.restore_from:
+        return
+    if settings.level == "readonly":
+        raise pytest.UsageError("--bview-restore-from writes to the camera: it cannot run with --bview-level readonly")
+    target = _target(config)
+    source = Path(settings.restore_from)
+    path = source if source.is_file() else journal_path(source, target.model, target.identity.get("SerialNum", ""))
+    if not path.exists():
+        pytest.exit(f"bview: no journal for {target.model} {target.identity.get('SerialNum')} at {path}", returncode=4)
+    snap = Snapshot.load(path)
+    verdict = restore(target, snap)
+    _report(config, verdict)
+    if verdict.ok:
+        snap.restored = True
+        write_atomically(path, snap.to_json())
+    pytest.exit(f"bview: restored from {path}: {verdict.line()}", returncode=0 if verdict.ok else 1)
+
+
+def _report(config: pytest.Config, verdict: Verdict) -> None:
+    writer = config.pluginmanager.get_plugin("terminalreporter")
+    if writer is None:
+        return
+    writer.write_line(verdict.line(), green=verdict.ok, red=not verdict.ok, bold=not verdict.ok)
+    for problem in verdict.problems:
+        writer.write_line(f"  NOT RESTORED {problem}", red=True)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Rule 2: restore, verify, and fail the session when the camera is not as it was found."""
+    state = _state(session.config)
+    target = _target_of(session.config)
+    if state.snapshot is None or target is None or state.verdict is not None:
+        return
+    try:
+        state.verdict = restore(target, state.snapshot)
+    except Exception as exc:  # the camera went away: say so, keep the journal for --bview-restore-from
+        state.verdict = Verdict(total=len(state.snapshot.resources), problems=[f"restore aborted: {exc}"])
+    if state.verdict.ok and state.journal is not None:
+        state.snapshot.restored = True
+        write_atomically(state.journal, state.snapshot.to_json())
+    elif session.exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    state = _state(config)
+    for note in state.notes:
+        terminalreporter.write_line(note, yellow=True)
+    if state.verdict is not None:
+        _report(config, state.verdict)
+        if not state.verdict.ok and state.journal is not None:
+            terminalreporter.write_line(
+                f"  repair with: pytest --bview-host ... --bview-restore-from {state.journal.parent}", red=True
+            )

@@ -1,0 +1,814 @@
+"""Maintenance of the reference camera: reboot (9.2.7), factory default (9.2.8), firmware upgrade
+(9.2.6), configuration file (9.2.3 /System/DeviceConfigFile), automatic maintenance (9.2.4
+DeviceAutoMaintenance), format (9.10.4, 9.11) and the restart after /Network/Port and /Network/P2P
+("the device will be restarted after saving the configuration", 9.1.4, 9.1.5).
+
+Rule 1: answer first, then act. A restart is a task started after the ResponseStatus is on the wire;
+        it goes through `Camera.reboot`: every service stops, the scaled boot time passes, they start
+        again on the ports /Network/Port names and the Device is reloaded from the state directory.
+Rule 2: a refused package or configuration file changes nothing: it is checked whole before anything
+        is written, and an import is one `Store.replace` (atomic: old or new, never a mix).
+Rule 3: what the camera is survives everything: the installed firmware version (store extra
+        "firmware"), and through a factory default or a configuration import the admin password and
+        the wired network identity (address, DHCP, ports) (ERRATA.md L15-L20).
+
+Package format (`make_package`, `bview-sim make-firmware`): a 104-byte header, then the content.
+
+    offset size  field
+    0      8     magic b"BVFWPKG2"
+    8      2     header version (1), big-endian
+    10     2     header size (104)
+    12     32    model (DeviceTypeName), ASCII, NUL-padded
+    44     16    version (SoftWareVersion, digits and dots), ASCII, NUL-padded
+    60     8     content length in bytes
+    68     32    SHA-256 of the content
+    100    4     CRC-32 of bytes 0-99
+
+Configuration file format (GET/PUT /System/DeviceConfigFile): b"BVCONF01", payload length (4 bytes,
+big-endian), SHA-256 of the payload (32 bytes), payload = zlib of JSON lines: first a meta object
+(model, serial, firmware), then one [path, document] per stored resource in path order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hashlib
+import json
+import logging
+import re
+import struct
+import time
+import weakref
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from aiohttp import web
+
+from pytest_bview.simulator import faults as F
+from pytest_bview.simulator.camera import STARTUP_HOOKS, Camera
+from pytest_bview.simulator.config import ApiError, decode, parse_xml
+from pytest_bview.simulator.device import COMPUTED, ON_COMMIT, Caller, Device, computed, parse_iso8601
+from pytest_bview.simulator.factory import USERS, factory_defaults
+from pytest_bview.simulator.http import MIDDLEWARES, Ctx, handles, status_response, xml_response
+from pytest_bview.spec.blocks import BLOCKS
+from pytest_bview.spec.resources import match
+from pytest_bview.spec.status import Status
+from pytest_bview.xmlblocks import to_xml
+
+log = logging.getLogger("bview.sim.maintenance")
+
+BOOT_S = 20.0  # a camera takes about 20 s from power-on to answering HTTP
+FLASH_S = 60.0  # writing a package to flash before the reboot that activates it
+FORMAT_S = 30.0  # quick format of the SD card (9.10.4)
+MAINTENANCE_TICK_S = 30.0  # how often the auto-maintenance scheduler looks at the clock (9.2.4)
+ANSWER_FIRST_S = 0.05  # let the ResponseStatus reach the client before the services stop
+
+# The wired network identity: kept through a factory default and a configuration import (ERRATA.md L16)
+NETWORK_IDENTITY = (
+    "/Network/Port",
+    "/Network/Interfaces/1/IPAddress",
+    "/Network/Interfaces/1/IPAddress/DHCP",
+)
+DEVICE_INFO = "/System/DeviceInfo"
+DEVICE_INFO_WRITABLE = ("DeviceName",)  # 9.2.4: "only <DeviceName> can be set"
+# extras a factory default keeps: the flash (firmware), the real-time clock, the log
+FACTORY_KEEPS_EXTRA = ("firmware", "clock_offset_s", "log")
+RESTART_KEYS = ("/Network/Port", "/Network/P2P")  # 9.1.4, 9.1.5 "restarted after saving"
+
+# -- fault profiles --------------------------------------------------------------------------------------
+REBOOT_LOSES = F.declare(
+    "reboot-loses-setting",
+    "9.2.7",
+    "a reboot puts /Images/1/Color back to its factory values",
+    ["suites/test_disruptive.py::test_reboot"],
+)
+REBOOT_IGNORED = F.declare(
+    "reboot-ignored",
+    "9.2.7",
+    "PUT /System/Reboot answers 0 and the camera never goes away",
+    ["suites/test_disruptive.py::test_reboot"],
+)
+FACTORY_KEEPS_USER = F.declare(
+    "factory-default-keeps-user",
+    "9.2.8",
+    "a factory default leaves the Normal users behind",
+    ["suites/test_disruptive.py::test_factory_default"],
+)
+FACTORY_KEEPS_STREAMS = F.declare(
+    "factory-default-keeps-streams",
+    "9.2.8",
+    "a factory default leaves the stream configuration (chapter 8 defaults) as it was",
+    ["suites/test_disruptive.py::test_factory_default"],
+)
+FW_HEADER_ONLY = F.declare(
+    "firmware-header-only",
+    "9.2.6",
+    "only the package header is checked: truncated and corrupt packages are installed",
+    [
+        "suites/test_disruptive.py::test_bad_firmware_refused[truncated]",
+        "suites/test_disruptive.py::test_bad_firmware_refused[corrupt]",
+    ],
+)
+FW_MODEL_OK = F.declare(
+    "firmware-model-unchecked",
+    "9.2.6",
+    "a package built for another model is installed",
+    ["suites/test_disruptive.py::test_bad_firmware_refused[wrong-model]"],
+)
+FW_EMPTY_OK = F.declare(
+    "firmware-empty-accepted",
+    "9.2.6",
+    "an empty setting_file answers statusCode 0",
+    ["suites/test_disruptive.py::test_bad_firmware_refused[empty]"],
+)
+FW_NEGATIVE = F.declare(
+    "firmware-negative-status",
+    "7",
+    "a refused package answers -5 instead of a statusCode greater than zero (chapter 7 note)",
+    ["suites/test_disruptive.py::test_bad_firmware_refused"],
+)
+FW_REFUSAL_RESETS = F.declare(
+    "firmware-refusal-resets-config",
+    "9.2.6",
+    "refusing a package puts the image settings back to factory values",
+    ["suites/test_disruptive.py::test_bad_firmware_refused"],
+)
+FW_VERSION_STAYS = F.declare(
+    "firmware-version-unchanged",
+    "9.2.6",
+    "a valid package answers 0 and reboots, but SoftWareVersion stays the old one",
+    ["suites/test_disruptive.py::test_firmware_upgrade"],
+)
+CFG_HALF = F.declare(
+    "configfile-half-applied",
+    "9.2.3",
+    "a corrupt configuration file is applied up to the point where it breaks",
+    ["suites/test_disruptive.py::test_config_file_corrupt_refused"],
+)
+CFG_INCOMPLETE = F.declare(
+    "configfile-import-incomplete",
+    "9.2.3",
+    "importing a configuration file skips the image settings",
+    ["suites/test_disruptive.py::test_config_file_round_trip"],
+)
+CFG_FOREIGN_OK = F.declare(
+    "configfile-foreign-accepted",
+    "9.2.3",
+    "a configuration file of another model is imported",
+    ["suites/test_disruptive.py::test_config_file_foreign_refused"],
+)
+PORT_NOT_APPLIED = F.declare(
+    "port-change-not-applied",
+    "9.1.4",
+    "after a new HTTP port the camera comes back on the old one while /Network/Port names the new one",
+    ["suites/test_disruptive.py::test_http_port_change"],
+)
+RESTART_LOSES = F.declare(
+    "restart-loses-network-write",
+    "9.1.5",
+    "the restart after saving /Network/P2P happens before the write is stored: the change is lost",
+    ["suites/test_disruptive.py::test_p2p_change_survives_restart"],
+)
+MAINT_IGNORED = F.declare(
+    "automaintenance-ignored",
+    "9.2.4",
+    "the automatic maintenance restart never happens",
+    ["suites/test_disruptive.py::test_auto_maintenance[everyday]"],
+)
+MAINT_MASK_IGNORED = F.declare(
+    "automaintenance-weekmask-ignored",
+    "9.2.4",
+    "everyweek restarts on every day, whatever <WeekDayMask> says",
+    ["suites/test_disruptive.py::test_auto_maintenance[everyweek-other-day]"],
+)
+FORMAT_STUCK = F.declare(
+    "format-never-finishes",
+    "9.11",
+    "after /Record/Format/Call DiskFormatStatus stays 'formatting'",
+    ["suites/test_disruptive.py::test_format"],
+)
+FORMAT_CAPACITY_STALE = F.declare(
+    "format-capacity-stale",
+    "9.11",
+    "after a format AvailableCapacity stays 0 instead of the free space of the empty disk",
+    ["suites/test_disruptive.py::test_format"],
+)
+
+
+# ======================================================================================================
+# Firmware packages
+# ======================================================================================================
+
+PKG_MAGIC = b"BVFWPKG2"
+PKG_HEADER = struct.Struct(">8sHH32s16sQ32sI")
+PKG_HEADER_VERSION = 1
+VERSION_RE = re.compile(r"[0-9]+(\.[0-9]+){1,3}")
+
+
+# Chapter 7: "For the upgrade: any return value greater than zero indicates an update failure."
+UPGRADE_EMPTY = 1  # no setting_file, or an empty one
+UPGRADE_TRUNCATED = 2  # shorter than its header or its content length
+UPGRADE_CORRUPT = 3  # bad magic, header CRC, version, SHA-256 or trailing bytes
+UPGRADE_WRONG_MODEL = 4  # built for another DeviceTypeName
+UPGRADE_BAD_REQUEST = 5  # not multipart/form-data
+UPGRADE_BUSY = 6  # an upgrade is being installed
+
+
+class PackageError(Exception):
+    def __init__(self, code: int, detail: str) -> None:
+        super().__init__(detail)
+        self.code, self.detail = code, detail
+
+
+@dataclass(frozen=True)
+class Package:
+    model: str
+    version: str
+    content: bytes
+
+
+def _fixed(text: str, size: int, what: str) -> bytes:
+    raw = text.encode("ascii")
+    if not raw or len(raw) > size or b"\0" in raw:
+        raise ValueError(f"{what} {text!r} must be 1-{size} ASCII characters")
+    return raw.ljust(size, b"\0")
+
+
+def make_package(model: str, version: str, content: bytes | None = None) -> bytes:
+    """A firmware package of the reference camera (header above + content)."""
+    if not VERSION_RE.fullmatch(version):
+        raise ValueError(f"version {version!r} is not digits and dots (e.g. 2.0.1)")
+    if content is None:
+        seed = hashlib.sha256(f"{model} {version}".encode()).digest()
+        content = f"B-View reference firmware {model} {version}\n".encode() + seed * 2048  # 64 KiB
+    head = PKG_HEADER.pack(
+        PKG_MAGIC,
+        PKG_HEADER_VERSION,
+        PKG_HEADER.size,
+        _fixed(model, 32, "model"),
+        _fixed(version, 16, "version"),
+        len(content),
+        hashlib.sha256(content).digest(),
+        0,
+    )
+    head = head[:-4] + struct.pack(">I", zlib.crc32(head[:-4]))
+    return head + content
+
+
+def parse_package(data: bytes, model: str, *, header_only: bool = False, any_model: bool = False) -> Package:
+    """Check a package whole; raise PackageError with a positive code (chapter 7 note) if it is not good."""
+    if not data:
+        raise PackageError(UPGRADE_EMPTY, "the setting_file is empty")
+    if len(data) < PKG_HEADER.size:
+        if not data.startswith(PKG_MAGIC[: len(data)]):
+            raise PackageError(UPGRADE_CORRUPT, "not a firmware package of this camera (magic)")
+        raise PackageError(UPGRADE_TRUNCATED, f"{len(data)} bytes: shorter than the {PKG_HEADER.size}-byte header")
+    magic, hver, hsize, raw_model, raw_version, length, digest, crc = PKG_HEADER.unpack_from(data)
+    if magic != PKG_MAGIC or hver != PKG_HEADER_VERSION or hsize != PKG_HEADER.size:
+        raise PackageError(UPGRADE_CORRUPT, "not a firmware package of this camera (magic/header version)")
+    if zlib.crc32(data[: PKG_HEADER.size - 4]) != crc:
+        raise PackageError(UPGRADE_CORRUPT, "header checksum mismatch")
+    try:
+        pkg_model = raw_model.rstrip(b"\0").decode("ascii")
+        version = raw_version.rstrip(b"\0").decode("ascii")
+    except UnicodeDecodeError:
+        raise PackageError(UPGRADE_CORRUPT, "model or version is not ASCII") from None
+    if not VERSION_RE.fullmatch(version):
+        raise PackageError(UPGRADE_CORRUPT, f"version {version!r} is not digits and dots")
+    if pkg_model != model and not any_model:
+        raise PackageError(UPGRADE_WRONG_MODEL, f"package for {pkg_model!r}, this camera is {model!r}")
+    content = data[PKG_HEADER.size :]
+    if not header_only:
+        if len(content) < length:
+            raise PackageError(UPGRADE_TRUNCATED, f"content {len(content)} bytes of {length}")
+        if len(content) > length:
+            raise PackageError(UPGRADE_CORRUPT, f"{len(content) - length} bytes after the content")
+        if hashlib.sha256(content).digest() != digest:
+            raise PackageError(UPGRADE_CORRUPT, "SHA-256 of the content does not match the header")
+    return Package(pkg_model, version, content)
+
+
+# ======================================================================================================
+# Configuration files
+# ======================================================================================================
+
+CFG_MAGIC = b"BVCONF01"
+CFG_HEADER = struct.Struct(">8sI32s")
+MAX_CONFIG_BYTES = 4 * 1024 * 1024
+
+
+class ConfigFileError(Exception):
+    def __init__(self, code: Status, detail: str) -> None:
+        super().__init__(detail)
+        self.code, self.detail = code, detail
+
+
+def export_config(resources: Mapping[str, Any], meta: Mapping[str, str]) -> bytes:
+    """The opaque configuration file: the stored resources (passwords included) with the device's identity."""
+    lines = [json.dumps(dict(meta), sort_keys=True)]
+    lines += [json.dumps([key, resources[key]], sort_keys=True) for key in sorted(resources)]
+    payload = zlib.compress("\n".join(lines).encode("utf-8"), 9)
+    return CFG_HEADER.pack(CFG_MAGIC, len(payload), hashlib.sha256(payload).digest()) + payload
+
+
+def read_config(data: bytes, *, verify: bool = True) -> tuple[dict[str, Any], list[tuple[str, Any]]]:
+    """(meta, [(path, document)]) of a configuration file; ConfigFileError(-1) when it is damaged."""
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigFileError(Status.MEMORY_OVERFLOW, f"{len(data)} bytes: not a configuration file of this camera")
+    if len(data) < CFG_HEADER.size or data[:8] != CFG_MAGIC:
+        raise ConfigFileError(Status.XML_URL_MISMATCH, "not a configuration file of this camera")
+    _, length, digest = CFG_HEADER.unpack_from(data)
+    payload = data[CFG_HEADER.size :]
+    if verify:
+        if len(payload) != length:
+            raise ConfigFileError(Status.XML_URL_MISMATCH, f"payload of {len(payload)} bytes, header says {length}")
+        if hashlib.sha256(payload).digest() != digest:
+            raise ConfigFileError(Status.XML_URL_MISMATCH, "checksum mismatch: the file is damaged")
+    try:
+        text = zlib.decompress(payload).decode("utf-8")
+        meta, *rows = (json.loads(line) for line in text.split("\n"))
+    except (zlib.error, UnicodeDecodeError, ValueError) as exc:
+        raise ConfigFileError(Status.XML_URL_MISMATCH, f"the file cannot be decoded ({exc})") from None
+    if not isinstance(meta, dict) or not all(isinstance(r, list) and len(r) == 2 for r in rows):
+        raise ConfigFileError(Status.XML_URL_MISMATCH, "the file's structure is not a configuration")
+    return meta, [(str(k), v) for k, v in rows]
+
+
+def _read_config_partially(data: bytes) -> list[tuple[str, Any]]:
+    """Fault CFG_HALF: what a streaming importer decodes before it meets the damage."""
+    out: list[tuple[str, Any]] = []
+    try:
+        text = zlib.decompressobj().decompress(data[CFG_HEADER.size :]).decode("utf-8", "ignore")
+    except zlib.error:
+        return out
+    for line in text.split("\n")[1:]:
+        try:
+            key, doc = json.loads(line)
+        except ValueError:
+            break
+        out.append((str(key), doc))
+    return out
+
+
+def validate_resource(key: str, doc: Any) -> str | None:
+    """A problem of one imported document (unknown path, not its block, values outside the domains)."""
+    if key == USERS:
+        users = doc.get("User") if isinstance(doc, dict) else None
+        if not isinstance(users, list) or not any(isinstance(u, dict) and u.get("ID") == "0" for u in users):
+            return "the user list has no admin (ID 0)"
+        return None
+    found = match(key)
+    if found is None or not found[0].block or not isinstance(doc, dict):
+        return f"{key}: not a configuration resource"
+    block = BLOCKS[found[0].block]
+    try:
+        decoded = decode(block, parse_xml(to_xml(block, doc, include_wo=True)))
+    except (ApiError, ValueError, TypeError, KeyError, AttributeError) as exc:
+        return f"{key}: {exc}"
+    return f"{key}: {'; '.join(decoded.errors)}" if decoded.errors else None
+
+
+def keep_identity(imported: dict[str, Any], current: Mapping[str, Any]) -> dict[str, Any]:
+    """What an import or a factory default must not take away (ERRATA.md L16)."""
+    out = dict(imported)
+    for key in NETWORK_IDENTITY:
+        if key in current:
+            out[key] = current[key]
+    info = dict(current.get(DEVICE_INFO, {}))
+    for name in DEVICE_INFO_WRITABLE:
+        if name in imported.get(DEVICE_INFO, {}):
+            info[name] = imported[DEVICE_INFO][name]
+    out[DEVICE_INFO] = info
+    for key, doc in current.items():  # MAC addresses belong to the hardware
+        if key.endswith("/IPAddress") and key in out and "MacAddress" in doc:
+            out[key] = {**out[key], "MacAddress": doc["MacAddress"]}
+    return out
+
+
+# ======================================================================================================
+# Restarts
+# ======================================================================================================
+
+_PENDING: weakref.WeakKeyDictionary[Device, str] = weakref.WeakKeyDictionary()
+
+
+def restarting(camera: Camera) -> bool:
+    task = camera.extensions.get("restart_task")
+    return task is not None and not task.done()
+
+
+def schedule_restart(camera: Camera, why: str, *, before: Any = None, delay: float = ANSWER_FIRST_S) -> None:
+    """Rule 1: restart after the answer is sent; `before` (async) runs first (flashing, reset)."""
+    if restarting(camera):
+        return
+
+    async def run() -> None:
+        await asyncio.sleep(delay)
+        if before is not None:
+            await before()
+        log.info("restart: %s", why)
+        await restart(camera)
+
+    camera.extensions["restart_task"] = asyncio.get_running_loop().create_task(run())
+
+
+async def restart(camera: Camera) -> None:
+    """One restart through Camera.reboot on the ports /Network/Port names (Rule 1)."""
+    device = camera.device
+    assert device is not None
+    old = (camera.http_port, camera.rtsp_port, camera.discovery_port)
+    port = device.store.get("/Network/Port") or {}
+    claimed = dict(port)
+    if not camera.faults.on(PORT_NOT_APPLIED):
+        camera.http_port = int(port.get("HTTP") or camera.http_port)
+        camera.rtsp_port = int(port.get("RTP") or camera.rtsp_port)
+        if camera.extensions.get("discovery_claimed") not in (None, port.get("Discovery")):
+            camera.discovery_port = int(port["Discovery"])
+    if camera.faults.on(REBOOT_LOSES):
+        device.store.commit(
+            resources={"/Images/1/Color": factory_defaults(device.identity_mapping())["/Images/1/Color"]}
+        )
+    boot = device.scaled(BOOT_S)
+    try:
+        await camera.reboot(boot)
+    except OSError as exc:  # the new port is taken: come back where we were and say so in /Network/Port
+        log.error("restart on ports %s failed (%s); back on %s", camera.ports, exc, old)
+        await camera.stop()
+        camera.http_port, camera.rtsp_port, camera.discovery_port = old
+        await camera.start()
+    if camera.faults.on(PORT_NOT_APPLIED) and camera.device is not None:
+        camera.device.store.commit(resources={"/Network/Port": claimed})  # claims the port it ignored
+
+
+def _watch_restart_keys(key: str) -> None:
+    previous = ON_COMMIT.get(key)
+
+    def hook(device: Device, doc: dict[str, Any]) -> None:
+        if previous is not None:
+            previous(device, doc)
+        if device.store.get(key) != doc:
+            _PENDING[device] = key
+
+    ON_COMMIT[key] = hook
+
+
+for _key in RESTART_KEYS:
+    _watch_restart_keys(_key)
+
+
+@web.middleware
+async def boot_gate(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Answer 503 in the instant between the HTTP socket and the Device coming up; restart after a
+    request that saved a restart resource (9.1.4, 9.1.5)."""
+    camera: Camera = request.app["camera"]
+    if camera.device is None:
+        return web.Response(status=503, text="booting\n", headers={"Retry-After": "1"})
+    resp = await handler(request)
+    why = _PENDING.pop(camera.device, None)
+    if why is not None:
+        if camera.faults.on(RESTART_LOSES) and why == "/Network/P2P":
+            camera.device.store.commit(resources={why: factory_defaults(camera.device.identity_mapping())[why]})
+        schedule_restart(camera, f"{why} saved")
+    return resp
+
+
+MIDDLEWARES.append(boot_gate)
+
+
+async def start_maintenance(camera: Camera) -> Any:
+    """At every start: the installed firmware is what DeviceInfo reports; then the scheduler."""
+    device = camera.device
+    assert device is not None
+    installed = (device.store.extra("firmware") or {}).get("version")
+    if installed:
+        device.identity = dataclasses.replace(device.identity, firmware=installed)
+    info = device.store.get(DEVICE_INFO) or {}
+    if info.get("SoftWareVersion") != device.identity.firmware:
+        device.store.commit(resources={DEVICE_INFO: {**info, "SoftWareVersion": device.identity.firmware}})
+    camera.extensions["discovery_claimed"] = (device.store.get("/Network/Port") or {}).get("Discovery")
+    scheduler = AutoMaintenance(camera)
+    scheduler.start()
+    return scheduler
+
+
+STARTUP_HOOKS.append(start_maintenance)
+
+
+def _ok(ctx: Ctx) -> web.Response:
+    return status_response(ctx.camera, ctx.url, Status.OK)
+
+
+# -- 9.2.7 /System/Reboot ---------------------------------------------------------------------------------
+
+
+@handles("/System/Reboot", "PUT")
+async def reboot(ctx: Ctx) -> web.StreamResponse:
+    if restarting(ctx.camera):
+        raise ApiError(Status.BUSY, "the camera is already restarting")
+    ctx.device.log_event(1, 6, ctx.caller)  # remote reboot
+    if not ctx.camera.faults.on(REBOOT_IGNORED):
+        schedule_restart(ctx.camera, "PUT /System/Reboot")
+    return _ok(ctx)
+
+
+# -- 9.2.8 /System/FactoryDefault -------------------------------------------------------------------------
+
+
+def factory_state(device: Device) -> dict[str, Any]:
+    """The whole state after a factory default (ERRATA.md L15): factory resources, admin only with
+    its current password, the wired network identity and the flash/clock/log kept."""
+    snap = device.store.snapshot()
+    resources = keep_identity(factory_defaults(device.identity_mapping()), snap["resources"])
+    admin = next(u for u in device.users() if u.get("ID") == "0")
+    factory_admin = resources[USERS]["User"][0]
+    resources[USERS] = {"User": [{**factory_admin, "Password": admin.get("Password", "")}]}
+    if device.faults.on(FACTORY_KEEPS_USER):
+        resources[USERS] = snap["resources"][USERS]
+    if device.faults.on(FACTORY_KEEPS_STREAMS):
+        for key, doc in snap["resources"].items():
+            if key.startswith("/Streams/"):
+                resources[key] = doc
+    extra = {k: v for k, v in snap["extra"].items() if k in FACTORY_KEEPS_EXTRA}
+    return {"resources": resources, "extra": extra}
+
+
+@handles("/System/FactoryDefault", "PUT")
+async def factory_default(ctx: Ctx) -> web.StreamResponse:
+    if restarting(ctx.camera):
+        raise ApiError(Status.BUSY, "the camera is restarting")
+    device = ctx.device
+    state = factory_state(device)
+    await ctx.camera.run_blocking(device.store.replace, state)
+    device.log_event(2, 108, ctx.caller)  # restore default settings
+    schedule_restart(ctx.camera, "factory default")
+    return _ok(ctx)
+
+
+# -- 9.2.6 /System/FirmwareUpgrade ------------------------------------------------------------------------
+
+
+def upgrade_refused(ctx: Ctx, code: int, detail: str) -> web.Response:
+    """A ResponseStatus with a statusCode greater than zero (chapter 7 note)."""
+    if ctx.camera.faults.on(FW_REFUSAL_RESETS):
+        ctx.device.store.commit(
+            resources={"/Images/1/Color": factory_defaults(ctx.device.identity_mapping())["/Images/1/Color"]}
+        )
+    if ctx.camera.faults.on(FW_NEGATIVE):
+        return status_response(ctx.camera, ctx.url, Status.PARAMETER_ERROR, detail)
+    resp = xml_response(ctx.camera, "ResponseStatus", {"requestURL": ctx.url, "statusCode": str(code)}, 400)
+    resp.headers["X-BView-Detail"] = detail.encode("ascii", "replace").decode()[:500]
+    return resp
+
+
+class _Unpaused:
+    """The flow-control side of a StreamReader fed from memory."""
+
+    _reading_paused = False
+
+    def pause_reading(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def resume_reading(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+
+async def setting_file(ctx: Ctx) -> bytes | None:
+    """The `setting_file` part of a multipart/form-data body (aiohttp's reader); None if absent."""
+    from aiohttp import MultipartReader
+    from aiohttp.streams import StreamReader
+
+    stream = StreamReader(_Unpaused(), 2**16, loop=asyncio.get_running_loop())  # type: ignore[arg-type]
+    stream.feed_data(ctx.body)
+    stream.feed_eof()
+    reader = MultipartReader(ctx.request.headers, stream)
+    while True:
+        part = await reader.next()
+        if part is None:
+            return None
+        if getattr(part, "name", None) == "setting_file":
+            return bytes(await part.read(decode=False))  # type: ignore[union-attr]
+        await part.release()
+
+
+@handles("/System/FirmwareUpgrade", "PUT")
+async def firmware_upgrade(ctx: Ctx) -> web.StreamResponse:
+    camera, device = ctx.camera, ctx.device
+    if restarting(camera):
+        return upgrade_refused(ctx, UPGRADE_BUSY, "an upgrade or restart is in progress")
+    if not ctx.request.headers.get("Content-Type", "").lower().startswith("multipart/form-data"):
+        return upgrade_refused(ctx, UPGRADE_BAD_REQUEST, "the package must come as multipart/form-data (9.2.6)")
+    try:
+        data = await setting_file(ctx)
+    except (ValueError, AssertionError, RuntimeError) as exc:
+        return upgrade_refused(ctx, UPGRADE_BAD_REQUEST, f"malformed multipart body: {exc}")
+    if not data and camera.faults.on(FW_EMPTY_OK):
+        return _ok(ctx)
+    if data is None:
+        return upgrade_refused(ctx, UPGRADE_EMPTY, 'no form field name="setting_file" (9.2.6)')
+    try:
+        pkg = await camera.run_blocking(
+            lambda: parse_package(
+                data,
+                device.identity.model,
+                header_only=camera.faults.on(FW_HEADER_ONLY),
+                any_model=camera.faults.on(FW_MODEL_OK),
+            )
+        )
+    except PackageError as err:
+        log.warning("firmware refused: %s", err.detail)
+        return upgrade_refused(ctx, err.code, err.detail)
+
+    async def install() -> None:
+        await asyncio.sleep(device.scaled(FLASH_S))
+        if not camera.faults.on(FW_VERSION_STAYS):
+            device.store.commit(extra={"firmware": {"version": pkg.version, "installed_at": time.time()}})
+        device.log_event(1, 1, ctx.caller)  # system upgrade
+
+    schedule_restart(camera, f"firmware {pkg.version}", before=install)
+    return _ok(ctx)
+
+
+# -- 9.2.3 /System/DeviceConfigFile -----------------------------------------------------------------------
+
+
+def config_meta(device: Device) -> dict[str, str]:
+    ident = device.identity
+    return {"model": ident.model, "serial": ident.serial, "firmware": ident.firmware, "format": "1"}
+
+
+@handles("/System/DeviceConfigFile", "GET")
+async def config_file_get(ctx: Ctx) -> web.StreamResponse:
+    device = ctx.device
+    body = export_config(device.store.snapshot()["resources"], config_meta(device))
+    device.log_event(2, 119, ctx.caller)  # export parameters
+    name = f"{device.identity.model}-{device.identity.serial}.cfg"
+    return web.Response(
+        body=body,
+        content_type="application/octet-stream",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+def import_config(device: Device, data: bytes) -> None:
+    """Check the whole file, then replace the configuration at once (Rule 2)."""
+    if device.faults.on(CFG_HALF):
+        try:
+            read_config(data)
+        except ConfigFileError:
+            rows = _read_config_partially(data)
+            good = {k: v for k, v in rows if k in device.store.keys() and validate_resource(k, v) is None}
+            if good:
+                device.store.commit(resources=good)
+            raise
+    meta, rows = read_config(data)
+    if meta.get("model") != device.identity.model and not device.faults.on(CFG_FOREIGN_OK):
+        raise ConfigFileError(
+            Status.INVALID_OPERATION,
+            f"configuration of a {meta.get('model')!r}; this camera is a {device.identity.model!r}",
+        )
+    current = device.store.snapshot()["resources"]
+    imported: dict[str, Any] = {}
+    for key, doc in rows:
+        if key not in current:
+            raise ConfigFileError(Status.PARAMETER_ERROR, f"{key}: not a resource of this camera")
+        problem = validate_resource(key, doc)
+        if problem:
+            raise ConfigFileError(Status.PARAMETER_ERROR, problem)
+        imported[key] = doc
+    missing = sorted(set(current) - set(imported))
+    if missing:
+        raise ConfigFileError(Status.REQUIRED_TAG_MISSING, f"the file lacks {', '.join(missing[:5])}")
+    resources = keep_identity(imported, current)
+    if device.faults.on(CFG_INCOMPLETE):
+        resources.update({k: v for k, v in current.items() if k.startswith("/Images/")})
+    device.store.replace({"resources": resources, "extra": device.store.snapshot()["extra"]})
+    for key, doc in resources.items():
+        if current.get(key) != doc:
+            for listener in device.listeners:
+                listener(key, doc)
+
+
+@handles("/System/DeviceConfigFile", "PUT")
+async def config_file_put(ctx: Ctx) -> web.StreamResponse:
+    try:
+        await ctx.camera.run_blocking(import_config, ctx.device, ctx.body)
+    except ConfigFileError as err:
+        raise ApiError(err.code, err.detail) from None
+    ctx.device.log_event(2, 118, ctx.caller)  # import parameters
+    return _ok(ctx)
+
+
+# -- 9.10.4 /Record/Format/Call, 9.11 /Disk ---------------------------------------------------------------
+
+DISK_FORMAT = "disk_format"
+
+
+@handles("/Record/Format/Call", "PUT")
+async def format_call(ctx: Ctx) -> web.StreamResponse:
+    job = ctx.device.store.extra(DISK_FORMAT) or {}
+    if time.time() < float(job.get("until", 0)):
+        raise ApiError(Status.BUSY, "the disk is being formatted")
+    until = time.time() + ctx.device.scaled(FORMAT_S)
+    ctx.device.store.commit(extra={DISK_FORMAT: {"until": until}})
+    ctx.device.log_event(7, 601, ctx.caller)  # format partition
+    return _ok(ctx)
+
+
+if "DiskList" not in COMPUTED:
+
+    @computed("DiskList")
+    def _disk_list(device: Device, key: str, doc: dict[str, Any], caller: Caller) -> dict[str, Any]:
+        """9.11: DiskFormatStatus and the capacities follow a format (formatting, then formatted)."""
+        job = device.store.extra(DISK_FORMAT)
+        if not job:
+            return doc
+        formatting = time.time() < float(job["until"]) or device.faults.on(FORMAT_STUCK)
+        for disk in doc.get("Disk", []):
+            if formatting:
+                disk.update(DiskFormatStatus="formatting", AvailableCapacity="0", DiskStorageAttribute="writing")
+            else:
+                free = "0" if device.faults.on(FORMAT_CAPACITY_STALE) else disk.get("TotalCapacity", "0")
+                disk.update(DiskFormatStatus="formatted", AvailableCapacity=free, DiskStorageAttribute="idle")
+        return doc
+
+
+# -- 9.2.4 /System/DeviceAutoMaintenance ------------------------------------------------------------------
+
+AUTO_MAINTENANCE = "/System/DeviceAutoMaintenance"
+
+
+def maintenance_due(doc: Mapping[str, Any], since: datetime, now: datetime, *, ignore_mask: bool = False) -> bool:
+    """Whether a restart instant of the AutoMaintenance block lies in (since, now] (device local time).
+
+    everyday: MaintenanceTime's time of day, every day; everyweek: the same on the days whose
+    <WeekDayMask> digit is 1 ("0000000", the week starting on Sunday); once: MaintenanceTime itself.
+    """
+    if str(doc.get("Enable", "false")).lower() not in ("true", "1"):
+        return False
+    try:
+        when = parse_iso8601(str(doc.get("MaintenanceTime", ""))).replace(tzinfo=None)
+    except ApiError:
+        return False
+    mode = doc.get("Mode")
+    if mode == "once":
+        return since < when <= now
+    mask = str(doc.get("WeekDayMask", "")).strip()
+    day = since.date()
+    while day <= now.date():
+        instant = datetime.combine(day, when.time())
+        sunday_first = (day.weekday() + 1) % 7
+        on_day = mode == "everyday" or ignore_mask or (len(mask) == 7 and mask[sunday_first] == "1")
+        if since < instant <= now and on_day:
+            return True
+        day += timedelta(days=1)
+    return False
+
+
+class AutoMaintenance:
+    """The scheduler: looks at the device clock every scaled 30 s and restarts when due."""
+
+    def __init__(self, camera: Camera) -> None:
+        self.camera = camera
+        self.task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self.task = asyncio.get_running_loop().create_task(self.run())
+
+    async def run(self) -> None:
+        device = self.camera.device
+        assert device is not None
+        tick = max(0.05, device.scaled(MAINTENANCE_TICK_S))
+        since = device.now().replace(tzinfo=None)
+        while True:
+            await asyncio.sleep(tick)
+            now = device.now().replace(tzinfo=None)
+            doc = device.store.get(AUTO_MAINTENANCE) or {}
+            ignore_mask = device.faults.on(MAINT_MASK_IGNORED)
+            if maintenance_due(doc, since, now, ignore_mask=ignore_mask) and not device.faults.on(MAINT_IGNORED):
+                device.log_event(1, 4, None)  # normal shutdown, then the restart
+                schedule_restart(self.camera, "automatic maintenance", delay=0)
+                return
+            since = now
+
+    async def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            try:
+                await self.task
+            except (asyncio.CancelledError, Exception):
+                pass
+
+
+__all__ = [
+    "make_package",
+    "parse_package",
+    "PackageError",
+    "export_config",
+    "read_config",
+    "ConfigFileError",
+    "maintenance_due",
+]

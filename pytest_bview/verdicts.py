@@ -1,0 +1,44 @@
+"""Verdicts beyond pass and fail, as a test states them and as the report counts them.
+
+Rule 1: "not supported" means the device says it lacks the feature (DeviceInfo TwoWayAudio false, no
+        wireless interface, no disk, no PTZ); "inconclusive" means the check could not run (timeout,
+        unhealthy device). Neither is a failure; both are pytest skips whose reason starts with the
+        verdict and a colon, so they survive xdist and any other pytest plugin unchanged.
+Rule 2: "waived" is a failure the expectations file (--bview-expectations) lists for this model and
+        firmware; it shows like an xfail. Everything else skipped is "not run" (tier, -k, ...).
+"""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+import pytest
+
+PASS = "pass"
+FAIL = "fail"
+WAIVED = "waived"
+NOT_SUPPORTED = "not supported"
+INCONCLUSIVE = "inconclusive"
+NOT_RUN = "not run"
+VERDICTS = (PASS, FAIL, WAIVED, NOT_SUPPORTED, INCONCLUSIVE, NOT_RUN)
+
+
+def not_supported(reason: str) -> NoReturn:
+    """End the test: the device says it lacks this feature (not a failure)."""
+    pytest.skip(f"{NOT_SUPPORTED}: {reason}")
+
+
+def inconclusive(reason: str) -> NoReturn:
+    """End the test: the check could not run (not a failure, not a pass)."""
+    pytest.skip(f"{INCONCLUSIVE}: {reason}")
+
+
+def from_skip(reason: str) -> tuple[str, str]:
+    """(verdict, reason) of a skip reason, e.g. "not supported: no PTZ" -> ("not supported", "no PTZ")."""
+    text = reason.strip()
+    if text.startswith("Skipped: "):
+        text = text[len("Skipped: ") :]
+    for verdict in (NOT_SUPPORTED, INCONCLUSIVE):
+        if text.lower().startswith(verdict + ":"):
+            return verdict, text[len(verdict) + 1 :].strip()
+    return NOT_RUN, text

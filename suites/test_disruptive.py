@@ -1,0 +1,825 @@
+"""The disruptive tier: reboot (9.2.7), factory default (9.2.8), firmware upgrade (9.2.6), configuration
+file (9.2.3 /System/DeviceConfigFile), automatic maintenance (9.2.4 DeviceAutoMaintenance), network
+identity (9.1.4 /Network/Port, 9.1.5 /Network/P2P) and format (9.10.4, 9.11).
+
+Each operation is checked for what it does and for what it must not lose, and each test leaves the
+camera as it found it (verified), or fails saying what it could not put back. Every wait has a
+deadline scaled by --bview-time-scale; the health gate after a restart is DeviceInfo answering again
+and, if RTSP answered before, a DESCRIBE of the main stream.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import socket
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+import requests
+
+from pytest_bview.checks import check_status, expect, fail, status_code
+from pytest_bview.client import Client, Exchange
+from pytest_bview.spec.blocks import BLOCKS
+from pytest_bview.spec.resources import RESOURCES, Instances
+from pytest_bview.spec.status import Status
+from pytest_bview.spec.streams import STREAMS
+from pytest_bview.xmlblocks import to_xml
+
+pytestmark = [pytest.mark.disruptive]
+
+COLOR = "/Images/1/Color"
+RECORD = "/Record"
+OSD = "/Pictures/1/OSD"
+INFO = "/System/DeviceInfo"
+PORT = "/Network/Port"
+P2P = "/Network/P2P"
+MAINTENANCE = "/System/DeviceAutoMaintenance"
+CONFIG_FILE = "/System/DeviceConfigFile"
+TEST_COLOR = {"Mode": "manual", "Brightness": "61", "Contrast": "39", "Saturation": "57"}
+# device-imposed durations at time scale 1 (a camera that takes longer is broken, not slow)
+GO_DOWN_S = 60.0  # from the answer to the services going away
+COME_BACK_S = 300.0  # from going away to answering again
+FLASH_S = 600.0  # writing a firmware package before its reboot
+FORMAT_S = 600.0
+MAINTENANCE_LEAD_S = 120.0  # how far ahead of the device clock a maintenance restart is scheduled
+RUNTIME = frozenset({"DeviceStatus", "DeviceStatusList", "LogList", "EventList"})
+
+
+def scaled(bview, seconds: float, floor: float) -> float:
+    return max(floor, seconds * bview.settings.time_scale)
+
+
+# -- configuration snapshots -------------------------------------------------------------------------------
+
+
+def config_paths() -> list[str]:
+    """Every resource that holds configuration of its own (GET and PUT of a block, no parts)."""
+    out = []
+    for r in RESOURCES:
+        if r.block and not r.parts and r.block not in RUNTIME and r.op("GET") and r.op("PUT"):
+            out.extend(Instances().expand(r))
+    return [*out, "/System/Users"]
+
+
+def volatile(path: str, doc: Any) -> Any:
+    """Fields that change by themselves (the clock)."""
+    if isinstance(doc, dict):
+        return {k: volatile(path, v) for k, v in doc.items() if k != "SystemTime"}
+    if isinstance(doc, list):
+        return [volatile(path, v) for v in doc]
+    return doc
+
+
+def snapshot(bview, client: Client | None = None) -> dict[str, Any]:
+    """path -> document of every configuration resource the camera answers."""
+    client = client or bview.client
+    out: dict[str, Any] = {}
+    for path in config_paths():
+        ex = client.get(path)
+        if ex.status == 200:
+            out[path] = volatile(path, _doc(ex, path))
+    return out
+
+
+def _doc(ex: Exchange, path: str) -> Any:
+    from pytest_bview.checks import read_block
+    from pytest_bview.spec.resources import match
+
+    found = match(path)
+    assert found is not None and found[0].block
+    return read_block(ex, found[0].block, found[0].section)
+
+
+def differences(before: dict[str, Any], after: dict[str, Any], ignore: tuple[str, ...] = ()) -> list[str]:
+    out = []
+    for path in sorted(set(before) | set(after)):
+        a, b = before.get(path), after.get(path)
+        if isinstance(a, dict) and isinstance(b, dict):
+            a = {k: v for k, v in a.items() if f"{path}#{k}" not in ignore}
+            b = {k: v for k, v in b.items() if f"{path}#{k}" not in ignore}
+        if a != b:
+            out.append(f"{path}: {_short(a)} -> {_short(b)}")
+    return out
+
+
+def _short(doc: Any) -> str:
+    text = repr(doc)
+    return text if len(text) < 300 else text[:297] + "..."
+
+
+# -- the health gate -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Restart:
+    went_away: bool
+    down_s: float | None  # from the request to the first failed probe
+    http_s: float | None  # from the request to DeviceInfo answering again
+    rtsp_s: float | None  # ... and an RTSP DESCRIBE answering 200
+    port: int
+
+    def figure(self) -> str:
+        def f(x: float | None) -> str:
+            return "never" if x is None else f"{x:.3f} s"
+
+        return f"went away: {self.went_away}, DeviceInfo back after {f(self.http_s)}, RTSP after {f(self.rtsp_s)}"
+
+
+def answers(bview, port: int, timeout: float = 2.0) -> bool:
+    """DeviceInfo answers 200 on `port` (a fresh connection each time)."""
+    try:
+        r = requests.get(
+            f"{bview.settings.scheme}://{_host(bview)}:{port}/System/DeviceInfo",
+            auth=(bview.settings.user, bview.settings.password),
+            timeout=timeout,
+            headers={"Connection": "close"},
+            verify=False,
+        )
+        return r.status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def rtsp_answers(bview, timeout: float = 2.0) -> bool:
+    from pytest_bview.media import MediaError, rtsp_describe
+
+    try:
+        status, _, _ = rtsp_describe(bview.rtsp_url(1), bview.settings.user, bview.settings.password, timeout)
+    except (MediaError, OSError):
+        return False
+    return status == 200
+
+
+def wait_restart(
+    bview, t0: float, *, port: int | None = None, rtsp: bool = True, down_within: float | None = None
+) -> Restart:
+    """Watch the camera go away (within `down_within`) and come back (DeviceInfo, then RTSP)."""
+    port = port or bview.port
+    down_deadline = t0 + (down_within if down_within is not None else scaled(bview, GO_DOWN_S, 3.0))
+    poll = min(0.02, 0.5 * bview.settings.time_scale) if bview.settings.time_scale < 1 else 0.5
+    down_s = None
+    while time.monotonic() < down_deadline:
+        if not answers(bview, port, timeout=1.0):
+            down_s = time.monotonic() - t0
+            break
+        time.sleep(poll)
+    up_deadline = time.monotonic() + scaled(bview, COME_BACK_S, 5.0)
+    http_s = rtsp_s = None
+    while time.monotonic() < up_deadline:
+        if answers(bview, port):
+            http_s = time.monotonic() - t0
+            break
+        time.sleep(poll)
+    if http_s is not None and rtsp:
+        while time.monotonic() < up_deadline:
+            if rtsp_answers(bview):
+                rtsp_s = time.monotonic() - t0
+                break
+            time.sleep(poll)
+    return Restart(down_s is not None, down_s, http_s, rtsp_s, port)
+
+
+def expect_back(bview, r: Restart, section: str, what: str, rtsp: bool, *exchanges: Exchange | None) -> None:
+    expect(
+        r.http_s is not None,
+        f"did not answer GET /System/DeviceInfo on port {r.port} within "
+        f"{scaled(bview, COME_BACK_S, 5.0):g} s after {what}",
+        "the camera comes back after a restart",
+        section,
+        *exchanges,
+    )
+    expect(
+        not rtsp or r.rtsp_s is not None,
+        f"answers HTTP again but RTSP DESCRIBE {bview.rtsp_url(1)} does not, after {what}",
+        "the streams come back with the camera (chapter 8)",
+        section,
+        *exchanges,
+    )
+
+
+def report(record_property, name: str, value: float | None, text: str) -> None:
+    record_property(name, value)
+    print(f"bview: {text}")
+
+
+# -- firmware packages -----------------------------------------------------------------------------------------
+
+
+def multipart(data: bytes, filename: str = "bview-test.pkg") -> tuple[bytes, dict[str, str]]:
+    """9.2.6: multipart/form-data with the field setting_file."""
+    boundary = "bview" + secrets.token_hex(12)
+    body = (
+        (
+            f"--{boundary}\r\n"
+            f'Content-Disposition: form-data; name="setting_file"; filename="{filename}"\r\n'
+            "Content-Type: application/octet-stream\r\n\r\n"
+        ).encode()
+        + data
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    return body, {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+
+
+def upload(bview, data: bytes) -> Exchange:
+    body, headers = multipart(data)
+    return bview.client.put("/System/FirmwareUpgrade", body, headers=headers, timeout=max(60.0, bview.timeout))
+
+
+def bumped(version: str) -> str:
+    parts = [int(p) if p.isdigit() else 0 for p in version.split(".")] or [0]
+    parts[-1] += 1
+    return ".".join(map(str, parts)) if len(parts) > 1 else f"{parts[0]}.0.1"
+
+
+def reference_package(model: str, version: str) -> bytes:
+    from pytest_bview.simulator.maintenance import make_package
+
+    return make_package(model, version)
+
+
+def software_version(bview) -> str:
+    return str(bview.read(INFO)[0].get("SoftWareVersion", ""))
+
+
+# ==============================================================================================================
+# 9.2.7 Reboot
+# ==============================================================================================================
+
+
+@pytest.mark.system
+def test_reboot(bview, record_property) -> None:
+    """9.2.7: the camera goes away and comes back (DeviceInfo, RTSP DESCRIBE); nothing is lost."""
+    with bview.preserved(COLOR):
+        bview.write(COLOR, TEST_COLOR)
+        before = snapshot(bview)
+        rtsp = rtsp_answers(bview)
+        t0 = time.monotonic()
+        ex = bview.client.put("/System/Reboot")
+        check_status(ex, Status.OK, "9.2.7")
+        r = wait_restart(bview, t0, rtsp=rtsp)
+        report(record_property, "reboot_seconds", r.http_s, f"reboot: {r.figure()}")
+        expect(
+            r.went_away,
+            f"answered 0 to PUT /System/Reboot and kept answering for {scaled(bview, GO_DOWN_S, 3.0):g} s",
+            "the camera reboots",
+            "9.2.7",
+            ex,
+        )
+        expect_back(bview, r, "9.2.7", "PUT /System/Reboot", rtsp, ex)
+        lost = differences(before, snapshot(bview))
+        expect(
+            not lost, f"changed after the reboot: {'; '.join(lost)}", "a reboot keeps the configuration", "9.2.7", ex
+        )
+
+
+# ==============================================================================================================
+# 9.2.8 Factory default
+# ==============================================================================================================
+
+
+def export_config(bview) -> bytes | None:
+    ex = bview.client.get(CONFIG_FILE)
+    return ex.body if ex.status == 200 and ex.body and not ex.truncated and status_code(ex) is None else None
+
+
+def restore(bview, before: dict[str, Any], config_file: bytes | None, section: str, *exchanges: Exchange) -> None:
+    """Put the pre-test configuration back (the configuration file, then resource by resource) and verify."""
+    if config_file is not None:
+        ex = bview.client.put(CONFIG_FILE, config_file, headers={"Content-Type": "application/octet-stream"})
+        if status_code(ex) == 0:
+            wait_restart(bview, time.monotonic(), down_within=scaled(bview, 1.0, 0.3))
+    now = snapshot(bview)
+    for path, doc in before.items():
+        if path != "/System/Users" and now.get(path) != doc:
+            bview.write(path, doc)
+    left = differences(before, snapshot(bview))
+    expect(
+        not left,
+        f"could not be put back as found: {'; '.join(left)}",
+        "the suite restores the pre-test configuration (DeviceConfigFile, then PUT per resource)",
+        section,
+        *exchanges,
+    )
+
+
+def stream_defaults_differences(bview) -> list[str]:
+    """Chapter 8: "Default value are indicated by * or in brackets"."""
+    out = []
+    for sid, spec in STREAMS.items():
+        path = f"/Streams/1/{sid}"
+        ex = bview.client.get(path)
+        if ex.status != 200:
+            continue
+        doc = _doc(ex, path)
+        wanted = {
+            "ResolutionWidth": str(spec.default_resolution[0]),
+            "ResolutionHeigth": str(spec.default_resolution[1]),
+            "FrameRate": str(spec.default_frame_rate_field),
+        }
+        if spec.default_bitrate_kbps is not None:
+            wanted["Bitrate"] = str(spec.default_bitrate_kbps)
+        out += [f"{path} {k} {doc.get(k)!r} (default {v})" for k, v in wanted.items() if doc.get(k) != v]
+    return out
+
+
+def documented_differences(bview) -> list[str]:
+    """With the built-in camera: every resource holds the value the reference camera documents
+    (simulator/factory.py), except what a factory default keeps (ERRATA.md L15)."""
+    from pytest_bview.simulator.factory import factory_defaults
+    from pytest_bview.simulator.maintenance import NETWORK_IDENTITY
+
+    device = bview.sim.camera.device
+    documented = factory_defaults(device.identity_mapping())
+    out = []
+    for path, doc in snapshot(bview).items():
+        if path in NETWORK_IDENTITY or path in (INFO, "/System/Users") or path not in documented:
+            continue
+        want = documented[path]
+        out += [
+            f"{path} {k} {doc[k]!r} (documented {want[k]!r})"
+            for k in want
+            if k in doc and k != "SystemTime" and doc[k] != want[k]
+        ]
+    return out
+
+
+@contextlib.contextmanager
+def extra_user(bview) -> Iterator[str]:
+    name = f"bv{secrets.token_hex(3)}"
+    body = (
+        f'<?xml version="1.0" encoding="UTF-8"?><User><ID/><UserName>{name}</UserName>'
+        f"<Password>Pw{secrets.token_hex(4)}</Password><UserLevel>Normal</UserLevel><IPAddress/><MACAddress/></User>"
+    )
+    check_status(bview.client.request("POST", "/System/Users/1", body), Status.OK, "9.2.1", "adding a Normal user")
+    yield name
+
+
+@pytest.mark.system
+def test_factory_default(bview, record_property) -> None:
+    """9.2.8: every resource returns to its documented default (chapter 8 streams, users reduced to
+    the admin); then the suite restores the pre-test configuration and verifies it."""
+    before = snapshot(bview)
+    config_file = export_config(bview)
+    ex = None
+    try:
+        bview.write(COLOR, TEST_COLOR)
+        bview.write("/Streams/1/1", {"ResolutionWidth": "1024", "ResolutionHeigth": "768", "Bitrate": "4096"})
+        with extra_user(bview) as name:
+            t0 = time.monotonic()
+            ex = bview.client.put("/System/FactoryDefault")
+            check_status(ex, Status.OK, "9.2.8")
+            r = wait_restart(bview, t0)
+            report(record_property, "factory_default_seconds", r.http_s, f"factory default: {r.figure()}")
+            expect_back(bview, r, "9.2.8", "PUT /System/FactoryDefault", False, ex)
+            users, get = bview.read("/System/Users")
+            names = [u.get("UserName") for u in users.get("User", [])]
+            expect(
+                [u.get("ID") for u in users.get("User", [])] == ["0"],
+                f"has the users {names} after a factory default (the test added {name!r})",
+                "users reduced to the admin (ID 0) (ERRATA.md L15)",
+                "9.2.8",
+                ex,
+                get,
+            )
+            streams = stream_defaults_differences(bview)
+            expect(not streams, f"holds {'; '.join(streams)}", "the chapter 8 stream defaults", "8", ex)
+            color, get = bview.read(COLOR)
+            expect(
+                any(color.get(k) != v for k, v in TEST_COLOR.items()),
+                f"still holds the test's image settings {TEST_COLOR}",
+                "factory values",
+                "9.2.8",
+                ex,
+                get,
+            )
+            if bview.sim is not None:
+                rest = documented_differences(bview)
+                expect(not rest, f"holds {'; '.join(rest[:10])}", "the documented factory values", "9.2.8", ex)
+    finally:
+        restore(bview, before, config_file, "9.2.8", *([ex] if ex else []))
+
+
+# ==============================================================================================================
+# 9.2.6 Firmware upgrade
+# ==============================================================================================================
+
+
+def _corrupt(data: bytes) -> bytes:
+    """Flip bytes inside the content (past any header), as a bad download does."""
+    out = bytearray(data)
+    for at in (len(out) * 2 // 3, len(out) - 5):
+        out[at] ^= 0x5A
+    return bytes(out)
+
+
+BAD_PACKAGES = ("truncated", "corrupt", "wrong-model", "empty")
+
+
+def bad_package(bview, kind: str) -> bytes:
+    if bview.settings.firmware:
+        with open(bview.settings.firmware, "rb") as f:
+            good = f.read()
+    else:
+        good = reference_package(bview.model, bumped(bview.firmware))
+    if kind == "truncated":
+        return good[: len(good) // 2]
+    if kind == "corrupt":
+        return _corrupt(good)
+    if kind == "wrong-model":
+        return reference_package("BVIEW-OTHER-MODEL", bumped(bview.firmware))
+    return b""
+
+
+@pytest.mark.system
+@pytest.mark.parametrize("kind", BAD_PACKAGES)
+def test_bad_firmware_refused(bview, kind: str) -> None:
+    """9.2.6 + 7 note: a truncated, corrupt, wrong-model or empty package is refused with a statusCode
+    greater than zero, and the camera keeps running on its old version with its configuration intact."""
+    with bview.preserved(COLOR):
+        bview.write(COLOR, TEST_COLOR)
+        version = software_version(bview)
+        before = snapshot(bview)
+        t0 = time.monotonic()
+        ex = upload(bview, bad_package(bview, kind))
+        code = status_code(ex)
+        # a camera that took it would now flash and reboot: give it the time to, then look again
+        r = wait_restart(bview, t0, rtsp=False, down_within=scaled(bview, 120.0, 1.5))
+        expect_back(bview, r, "9.2.6", f"uploading a {kind} package", False, ex)
+        expect(
+            code is not None and code > 0,
+            f"answered statusCode {code} (HTTP {ex.status}) to a {kind} package",
+            "an update failure: a statusCode greater than zero (chapter 7 note)",
+            "9.2.6",
+            ex,
+        )
+        now = software_version(bview)
+        expect(now == version, f"reports SoftWareVersion {now!r} (was {version!r})", "the old version", "9.2.6", ex)
+        lost = differences(before, snapshot(bview))
+        expect(not lost, f"changed: {'; '.join(lost)}", "a refused package changes nothing", "9.2.6", ex)
+
+
+@pytest.mark.system
+def test_firmware_upgrade(bview, record_property) -> None:
+    """9.2.6: a valid package answers 0, the camera reboots and reports the new SoftWareVersion,
+    configuration intact. Runs with --bview-firmware FILE, or with the built-in camera (reference
+    packages, then back to the old version)."""
+    old = software_version(bview)
+    if bview.settings.firmware:
+        with open(bview.settings.firmware, "rb") as f:
+            package, target_version = f.read(), None
+    elif bview.sim is not None:
+        target_version = bumped(old)
+        package = reference_package(bview.model, target_version)
+    else:
+        pytest.skip("no firmware package: give one with --bview-firmware FILE")
+    before = snapshot(bview)
+    t0 = time.monotonic()
+    ex = upload(bview, package)
+    check_status(ex, Status.OK, "9.2.6", "a valid package for this model")
+    r = wait_restart(bview, t0, down_within=scaled(bview, FLASH_S, 5.0))
+    report(
+        record_property, "upgrade_seconds", r.http_s, f"firmware upgrade to {target_version or 'FILE'}: {r.figure()}"
+    )
+    expect(r.went_away, "accepted the package and never restarted", "the upgrade reboots the camera", "9.2.6", ex)
+    expect_back(bview, r, "9.2.6", "a firmware upgrade", True, ex)
+    new = software_version(bview)
+    expect(
+        new != old and (target_version is None or new == target_version),
+        f"reports SoftWareVersion {new!r} after the upgrade (was {old!r}, package {target_version or 'FILE'})",
+        "the new SoftWareVersion after the reboot the upgrade causes",
+        "9.2.6",
+        ex,
+    )
+    lost = differences(before, snapshot(bview), ignore=(f"{INFO}#SoftWareVersion",))
+    expect(not lost, f"lost configuration in the upgrade: {'; '.join(lost)}", "configuration intact", "9.2.6", ex)
+    if bview.sim is not None:  # back to the version found
+        t1 = time.monotonic()
+        back = upload(bview, reference_package(bview.model, old))
+        check_status(back, Status.OK, "9.2.6", "reinstalling the version found")
+        expect_back(
+            bview, wait_restart(bview, t1, down_within=scaled(bview, FLASH_S, 5.0)), "9.2.6", "a downgrade", True
+        )
+        expect(software_version(bview) == old, "did not go back to the old version", "leave as found", "9.2.6", back)
+    else:
+        print(f"bview: the camera now runs {new} (was {old}); the suite cannot downgrade it")
+
+
+# ==============================================================================================================
+# 9.2.3 Configuration file
+# ==============================================================================================================
+
+
+CHANGES = {
+    COLOR: TEST_COLOR,
+    RECORD: {"PreRecord": "11", "DelayRecord": "13"},
+    OSD: {"DisplayName": {"Name": "bview config file"}},
+    INFO: {"DeviceName": "bview-config-file"},
+}
+
+
+def config_file(bview) -> bytes:
+    data = export_config(bview)
+    if data is None:
+        ex = bview.client.exchanges[-1]
+        fail(f"answered HTTP {ex.status} without a file", "GET gives the configuration file", "9.2.3", ex)
+    return data
+
+
+def put_config(bview, data: bytes) -> Exchange:
+    return bview.client.put(CONFIG_FILE, data, headers={"Content-Type": "application/octet-stream"})
+
+
+@pytest.mark.system
+def test_config_file_round_trip(bview) -> None:
+    """9.2.3: PUT of the file GET gave restores that configuration exactly (after changing things)."""
+    with bview.preserved(*CHANGES):
+        before = snapshot(bview)
+        data = config_file(bview)
+        for path, change in CHANGES.items():
+            bview.write(path, change)
+        changed = differences(before, snapshot(bview))
+        assert changed, "the test's changes did not change anything"
+        t0 = time.monotonic()
+        ex = put_config(bview, data)
+        check_status(ex, Status.OK, "9.2.3", "the file this camera exported")
+        wait_restart(bview, t0, down_within=scaled(bview, 1.0, 0.3))  # a camera may restart after an import
+        after = snapshot(bview)
+        left = differences(before, after)
+        expect(not left, f"differs after the import: {'; '.join(left)}", "the configuration of the file", "9.2.3", ex)
+
+
+@pytest.mark.system
+@pytest.mark.parametrize("damage", ["truncated", "bit-flips"])
+def test_config_file_corrupt_refused(bview, damage: str) -> None:
+    """9.2.3 + 7: a damaged configuration file is refused (statusCode < 0) and changes nothing."""
+    with bview.preserved(*CHANGES):
+        data = config_file(bview)
+        for path, change in CHANGES.items():
+            bview.write(path, change)
+        before = snapshot(bview)
+        bad = data[: len(data) * 2 // 3] if damage == "truncated" else _corrupt(data)
+        ex = put_config(bview, bad)
+        code = status_code(ex)
+        expect(
+            code is not None and code < 0,
+            f"answered statusCode {code} (HTTP {ex.status}) to a {damage} configuration file",
+            "a ResponseStatus with an error code (chapter 7)",
+            "9.2.3",
+            ex,
+        )
+        left = differences(before, snapshot(bview))
+        expect(not left, f"changed: {'; '.join(left)}", "a refused file changes nothing", "9.2.3", ex)
+
+
+@pytest.mark.system
+def test_config_file_foreign_refused(bview) -> None:
+    """9.2.3: a configuration file of another model is refused and changes nothing (ERRATA.md L17).
+    Built-in camera only: the file is opaque, a foreign one needs the reference camera's format."""
+    if bview.sim is None:
+        pytest.skip("a foreign configuration file can only be made for the built-in camera")
+    from pytest_bview.simulator.maintenance import export_config as pack
+    from pytest_bview.simulator.maintenance import read_config
+
+    with bview.preserved(*CHANGES):
+        meta, rows = read_config(config_file(bview))
+        for path, change in CHANGES.items():
+            bview.write(path, change)
+        before = snapshot(bview)
+        foreign = pack(dict(rows), {**meta, "model": "BVIEW-OTHER-MODEL"})
+        ex = put_config(bview, foreign)
+        code = status_code(ex)
+        expect(
+            code is not None and code < 0,
+            f"answered statusCode {code} to a file of another model",
+            "refused",
+            "9.2.3",
+            ex,
+        )
+        left = differences(before, snapshot(bview))
+        expect(not left, f"changed: {'; '.join(left)}", "a refused file changes nothing", "9.2.3", ex)
+
+
+# ==============================================================================================================
+# Network identity: 9.1.4 /Network/Port, 9.1.5 /Network/P2P ("the device will be restarted after saving")
+# ==============================================================================================================
+
+
+def free_port(bview) -> int:
+    if bview.sim is None:
+        return 8080 if bview.port != 8080 else 8081
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _host(bview) -> str:
+    return f"[{bview.host}]" if ":" in bview.host else bview.host
+
+
+def client_at(bview, port: int) -> Client:
+    s = bview.settings
+    return Client(f"{s.scheme}://{_host(bview)}:{port}", s.user, s.password, timeout=s.timeout, settle=s.settle)
+
+
+@pytest.mark.network
+def test_http_port_change(bview, record_property) -> None:
+    """9.1.4: a new HTTP port in /Network/Port takes effect after the restart; the camera answers there
+    within the deadline. Watchdog: if it does not, the suite restores the old port through whatever
+    still reaches the camera, and says so."""
+    original, _ = bview.read(PORT)
+    old_port, new_port = bview.port, free_port(bview)
+    deadline = scaled(bview, GO_DOWN_S + COME_BACK_S, 5.0)
+    t0 = time.monotonic()
+    ex = bview.write(PORT, {**original, "HTTP": str(new_port)})
+    r = wait_restart(bview, t0, port=new_port, rtsp=False, down_within=0.0)
+    report(record_property, "port_change_seconds", r.http_s, f"HTTP port {old_port} -> {new_port}: {r.figure()}")
+    if r.http_s is not None:
+        other = client_at(bview, new_port)
+        try:
+            now = _doc(other.get(PORT), PORT)
+            time.sleep(bview.settings.settle)
+            t1 = time.monotonic()
+            back = other.put(PORT, to_xml(BLOCKS["Port"], original))
+            check_status(back, Status.OK, "9.1.4", "restoring the HTTP port")
+        finally:
+            other.close()
+        expect_back(
+            bview, wait_restart(bview, t1, port=old_port, rtsp=False, down_within=0.0), "9.1.4", "restore", False
+        )
+        expect(
+            now.get("HTTP") == str(new_port),
+            f"answers on {new_port} but /Network/Port says HTTP {now.get('HTTP')}",
+            "the port it listens on",
+            "9.1.4",
+            ex,
+        )
+    else:
+        reached = [p for p in (old_port,) if answers(bview, p)]
+        if reached:
+            stuck = client_at(bview, reached[0])
+            try:
+                claimed = _doc(stuck.get(PORT), PORT).get("HTTP")
+                time.sleep(bview.settings.settle)
+                t1 = time.monotonic()
+                stuck.put(PORT, to_xml(BLOCKS["Port"], original))
+            finally:
+                stuck.close()
+            wait_restart(bview, t1, port=old_port, rtsp=False, down_within=scaled(bview, 1.0, 0.3))
+            fail(
+                f"did not answer on the new HTTP port {new_port} within {deadline:g} s; it still answers on "
+                f"{old_port} while /Network/Port says HTTP {claimed} (watchdog: restored HTTP {old_port} through it)",
+                "the camera comes back on the port it saved (the device restarts after saving)",
+                "9.1.4",
+                ex,
+            )
+        fail(
+            f"did not answer on {new_port} nor on {old_port} within {deadline:g} s (watchdog: nothing reaches "
+            "the camera; restore it by hand)",
+            "the camera comes back on the port it saved",
+            "9.1.4",
+            ex,
+        )
+    after, get = bview.read(PORT)
+    expect(after == original, f"holds {after} after the restore", f"{original}", "9.1.4", get)
+
+
+@pytest.mark.network
+def test_p2p_change_survives_restart(bview) -> None:
+    """9.1.5: "the device will be restarted after saving": the new P2P setting is there after the restart."""
+    original, _ = bview.read(P2P)
+    flipped = "false" if original.get("Enable") == "true" else "true"
+    try:
+        t0 = time.monotonic()
+        ex = bview.write(P2P, {"Enable": flipped, "UUID": original.get("UUID", "")})
+        r = wait_restart(bview, t0, rtsp=False)
+        expect_back(bview, r, "9.1.5", "saving /Network/P2P", False, ex)
+        after, get = bview.read(P2P)
+        expect(
+            after.get("Enable") == flipped,
+            f"holds Enable {after.get('Enable')!r} after the restart (saved {flipped!r})",
+            "the saved configuration survives the restart it causes",
+            "9.1.5",
+            ex,
+            get,
+        )
+    finally:
+        time.sleep(bview.settings.settle)
+        t1 = time.monotonic()
+        bview.write(P2P, {"Enable": original.get("Enable", "false"), "UUID": original.get("UUID", "")})
+        wait_restart(bview, t1, rtsp=False)
+    after, get = bview.read(P2P)
+    expect(after == original, f"holds {after} after the restore", f"{original}", "9.1.5", get)
+
+
+# ==============================================================================================================
+# 9.2.4 Automatic maintenance
+# ==============================================================================================================
+
+
+def device_clock(bview) -> datetime:
+    """The device's local wall clock (the digits of SystemTime, its zone set aside)."""
+    import re
+
+    doc, _ = bview.read("/System/Time")
+    digits = re.sub(r"[^0-9T]", "", str(doc.get("SystemTime", "")).split("+")[0].split("Z")[0])
+    return datetime.strptime(digits[:15], "%Y%m%dT%H%M%S")
+
+
+@pytest.mark.system
+@pytest.mark.parametrize("mode", ["everyday", "everyweek", "once", "everyweek-other-day"])
+def test_auto_maintenance(bview, record_property, mode: str) -> None:
+    """9.2.4: the camera restarts at MaintenanceTime (everyday; everyweek on the <WeekDayMask> days, the
+    week starting on Sunday; once), and not on a day the mask leaves out."""
+    lead = scaled(bview, MAINTENANCE_LEAD_S, 3.0)
+    with bview.preserved(MAINTENANCE):
+        when = device_clock(bview) + timedelta(seconds=lead)
+        today = (when.weekday() + 1) % 7  # Sunday first
+        mask = ["0"] * 7
+        if mode == "everyweek":
+            mask[today] = "1"
+        elif mode == "everyweek-other-day":
+            mask = ["1"] * 7
+            mask[today] = "0"
+        doc = {
+            "Enable": "true",
+            "Mode": mode.split("-")[0],
+            "WeekDayMask": "".join(mask),
+            "MaintenanceTime": when.strftime("%Y%m%dT%H%M%S"),
+        }
+        t0 = time.monotonic()
+        ex = bview.write(MAINTENANCE, doc)
+        window = lead + scaled(bview, GO_DOWN_S, 2.0)
+        r = wait_restart(bview, t0, rtsp=False, down_within=window)
+        if mode == "everyweek-other-day":
+            expect(
+                not r.went_away,
+                f"restarted at {doc['MaintenanceTime']} although WeekDayMask {doc['WeekDayMask']} leaves the day out",
+                "everyweek restarts only on the days of the mask",
+                "9.2.4",
+                ex,
+            )
+            return
+        report(record_property, f"maintenance_{mode}_seconds", r.down_s, f"auto maintenance {mode}: {r.figure()}")
+        expect(
+            r.went_away,
+            f"did not restart within {window:g} s of {doc['MaintenanceTime']} ({doc['Mode']}, mask {doc['WeekDayMask']})",
+            "the automatic restart at MaintenanceTime",
+            "9.2.4",
+            ex,
+        )
+        expect_back(bview, r, "9.2.4", "the automatic maintenance restart", False, ex)
+
+
+# ==============================================================================================================
+# 9.10.4 Format, 9.11 Disk
+# ==============================================================================================================
+
+
+@pytest.mark.record
+@pytest.mark.disk
+def test_format(bview, record_property) -> None:
+    """9.10.4 + 9.11: Record/Format/Call takes the disk through formatting to formatted; the free space
+    follows (an empty disk: AvailableCapacity close to TotalCapacity)."""
+    before, _ = bview.read("/Disk")
+    if not before.get("Disk"):
+        pytest.skip("the camera has no disk")
+    t0 = time.monotonic()
+    ex = bview.client.put("/Record/Format/Call")
+    check_status(ex, Status.OK, "9.10.4")
+    deadline = t0 + scaled(bview, FORMAT_S, 5.0)
+    seen: list[str] = []
+    disk: dict[str, Any] = {}
+    get = None
+    while time.monotonic() < deadline:
+        doc, get = bview.read("/Disk")
+        disk = doc["Disk"][0]
+        status = str(disk.get("DiskFormatStatus"))
+        if not seen or seen[-1] != status:
+            seen.append(status)
+        if status in ("formatted", "format failure") and (len(seen) > 1 or time.monotonic() - t0 > 0.5):
+            break
+        time.sleep(min(0.05, max(0.01, bview.settings.time_scale)))
+    took = time.monotonic() - t0
+    report(record_property, "format_seconds", took, f"format: {' -> '.join(seen)} in {took:.3f} s")
+    expect(
+        seen and seen[-1] == "formatted",
+        f"DiskFormatStatus went {' -> '.join(seen)} within {scaled(bview, FORMAT_S, 5.0):g} s",
+        "formatting, then formatted",
+        "9.11",
+        ex,
+        get,
+    )
+    total, free = int(disk.get("TotalCapacity", "0") or 0), int(disk.get("AvailableCapacity", "0") or 0)
+    expect(
+        total > 0 and 0.9 * total <= free <= total,
+        f"reports AvailableCapacity {free} MB of {total} MB after the format",
+        "the free space of an empty disk",
+        "9.11",
+        ex,
+        get,
+    )
