@@ -501,6 +501,10 @@ FAULT_SYMPTOMS = {
     sim.FIRMWARE_DISAGREES: lambda t: _probe(t).fields()["DeviceVersion"] != sim.FakeCamera().facts["DeviceVersion"],
     sim.AUTH_NOT_CHECKED: lambda t: t.request(d.GET_NET_CONFIG, MAC, WRONG, timeout=1).head.ReplyMsg == 0,
     sim.MAC_FILTER_IGNORED: lambda t: t.request(d.GET_NET_CONFIG, OTHER_MAC, RIGHT, timeout=0.5) is not None,
+    sim.PROBE_IGNORED: lambda t: not t.probe(timeout=0.3) and t.probe(timeout=0.3, mac=MAC) != [],
+    sim.REPLY_NOT_WELL_FORMED: lambda t: bool(_probe(t).deviations) and _probe(t).config_length_ok,
+    sim.PORT_OUT_OF_RANGE: lambda t: not 1 <= int(_probe(t).fields()["ManagerHostPort"]) <= 65535,
+    sim.NET_CONFIG_EMPTY: lambda t: not t.request(d.GET_NET_CONFIG, MAC, RIGHT, timeout=1).body.NetworkInterfaceList,
 }
 
 

@@ -17,7 +17,7 @@ from aiohttp import web
 from pytest_bview.simulator import faults as F
 from pytest_bview.simulator.config import ApiError, decode, local, parse_xml
 from pytest_bview.simulator.device import MAX_USERS, Caller, Device, computed
-from pytest_bview.simulator.http import MIDDLEWARES, Ctx, handles, status_response, xml_response
+from pytest_bview.simulator.http import CAMERA, MIDDLEWARES, Ctx, handles, status_response, xml_response
 from pytest_bview.spec.blocks import BLOCKS
 from pytest_bview.spec.status import Status
 
@@ -348,7 +348,7 @@ def _access_points(device: Device, key: str, doc: dict, caller: Caller) -> dict:
 @web.middleware
 async def _aliases(request: web.Request, handler: Any) -> web.StreamResponse:
     """Faults that answer one identifier like another: PTZ channel N as 1, wired card 1 as wireless 2."""
-    camera = request.app["camera"]
+    camera = request.app[CAMERA]
     path = request.path
     if camera.faults.on(PTZ_CHANNEL) and re.match(r"/PTZ/[0-9]+/", path):
         path = re.sub(r"^/PTZ/[0-9]+/", "/PTZ/1/", path)
@@ -366,6 +366,12 @@ MIDDLEWARES.append(_aliases)
 
 PTZ_SPEED = F.declare(
     "ptz-speed-unchecked", "9.12.2", "PTZ speed Param2=11 is accepted", ["suites/test_ptz.py::test_speed_out_of_range"]
+)
+PTZ_STOP_REFUSED = F.declare(
+    "ptz-stop-refused",
+    "9.12",
+    "Param1=2 (stop) of FocusFar/FocusNear/ZoomIn/ZoomOut is refused with -5: the firmware knows only start",
+    ["suites/test_ptz.py::test_start_stop"],
 )
 
 
@@ -388,7 +394,7 @@ async def ptz_goto(ctx: Ctx) -> web.StreamResponse:
 
 async def ptz_move(ctx: Ctx) -> web.StreamResponse:
     form = _form(ctx)
-    if form.get("Param1") not in ("1", "2"):
+    if form.get("Param1") not in ("1", "2") or (form.get("Param1") == "2" and ctx.camera.faults.on(PTZ_STOP_REFUSED)):
         raise ApiError(Status.PARAMETER_ERROR, "Param1 must be 1 (start) or 2 (stop) (9.12)")
     speed = form.get("Param2", "1")
     if not re.fullmatch(r"[0-9]+", speed) or not 1 <= int(speed) <= 10:

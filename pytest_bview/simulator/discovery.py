@@ -76,6 +76,30 @@ MAC_FILTER_IGNORED = fault_registry.declare(
     "answers requests addressed to another DeviceMac",
     [_SUITE + "test_request_for_another_mac_gets_no_answer"],
 )
+PROBE_IGNORED = fault_registry.declare(
+    "discovery-probe-ignored",
+    "10",
+    "a 100 probe to every device (empty DeviceMac) gets no answer; only requests naming the camera's MAC do",
+    [_SUITE + "test_probe_finds_the_camera"],
+)
+REPLY_NOT_WELL_FORMED = fault_registry.declare(
+    "discovery-reply-not-well-formed",
+    "4.2",
+    "replies leave <Head ...> open as the spec's samples do (not well-formed XML; ConfigLength still right)",
+    [_SUITE + "test_reply_is_well_formed"],
+)
+PORT_OUT_OF_RANGE = fault_registry.declare(
+    "discovery-port-out-of-range",
+    "10",
+    "the probe reply's ManagerHostPort is 70000, no port (the field no REST resource mirrors)",
+    [_SUITE + "test_reply_fields_are_valid"],
+)
+NET_CONFIG_EMPTY = fault_registry.declare(
+    "discovery-102-no-interfaces",
+    "10",
+    "the 102 reply's <NetworkInterfaceList> is empty: no interface is described",
+    [_SUITE + "test_102_returns_net_config"],
+)
 SSDP_NO_ANSWER = fault_registry.declare(
     "ssdp-no-answer",
     "5",
@@ -177,6 +201,8 @@ class DiscoveryResponder:
         )
         if not (wildcard or d.same_mac(msg.cfg.DeviceMac, own_mac) or self.faults.on(MAC_FILTER_IGNORED)):
             return None
+        if wildcard and command == d.PROBE and self.faults.on(PROBE_IGNORED):
+            return None
         handler = self._table.get(command) if command is not None else None
         reply, body = handler(msg) if handler is not None else (d.REPLY_UNSUPPORTED, None)
         facts = self.facts()
@@ -190,6 +216,8 @@ class DiscoveryResponder:
                 command if command is not None else -1, str(facts["DeviceMac"]), reply, body,
                 config_length=after_head, **kw,
             )  # fmt: skip
+        if self.faults.on(REPLY_NOT_WELL_FORMED):
+            out = _head_left_open(out)
         return out
 
     def _authorised(self, msg: d.Message, required: bool) -> bool:
@@ -200,12 +228,17 @@ class DiscoveryResponder:
         return bool(self.camera.check_credentials(msg.auth.UserName, msg.auth.UserPassword))
 
     def _probe(self, msg: d.Message) -> tuple[int, d.Body | None]:
-        return d.REPLY_OK, d.body_from_dict(d.DeviceProbeConfig, self.facts())
+        facts = self.facts()
+        if self.faults.on(PORT_OUT_OF_RANGE):
+            facts["ManagerHostPort"] = 70000
+        return d.REPLY_OK, d.body_from_dict(d.DeviceProbeConfig, facts)
 
     def _get_net_config(self, msg: d.Message) -> tuple[int, d.Body | None]:
         if not self._authorised(msg, required=True):
             return d.REPLY_AUTH_FAILED, None
         facts = {k: v for k, v in self.facts().items() if k != "DeviceMac"}  # the 102 sample has none
+        if self.faults.on(NET_CONFIG_EMPTY):
+            facts["interfaces"] = []
         return d.REPLY_OK, d.body_from_dict(d.DeviceProbeNetConfig, facts)
 
     def _set_device_config(self, msg: d.Message) -> tuple[int, d.Body | None]:
@@ -255,6 +288,18 @@ class _Datagrams(asyncio.DatagramProtocol):
 
     def error_received(self, exc: Exception) -> None:
         log.debug("discovery: %s", exc)
+
+
+def _head_left_open(out: bytes) -> bytes:
+    """Fault REPLY_NOT_WELL_FORMED: `<Head ... />` written `<Head ...>`, ConfigLength the new length (Rule 3)."""
+    length = len(out)
+    for _ in range(3):  # the length's own digits may change the length
+        opened = re.sub(rb'ConfigLength="\d+"', b'ConfigLength="%d"' % length, out, count=1)
+        opened = re.sub(rb"(<Head [^>]*?) />", rb"\1>", opened, count=1)
+        if len(opened) == length:
+            break
+        length = len(opened)
+    return opened
 
 
 def _next_mac(mac: str) -> str:

@@ -54,7 +54,7 @@ from pytest_bview.simulator import faults as F
 from pytest_bview.simulator import http as sim_http
 from pytest_bview.simulator.config import ApiError, Doc, decode, parse_xml
 from pytest_bview.simulator.device import COMPUTED, Caller, Device, computed
-from pytest_bview.simulator.http import Ctx, handles, status_response, xml_response
+from pytest_bview.simulator.http import CAMERA, Ctx, handles, status_response, xml_response
 from pytest_bview.spec.blocks import BLOCKS
 from pytest_bview.spec.status import Status
 
@@ -837,7 +837,7 @@ async def download_video(request: web.Request, handler: Any) -> web.StreamRespon
     """9.10.2: "saved into a file located in /download/video/" -- served to an authenticated client."""
     if not request.path.startswith(VIDEO_DIR) or request.method not in ("GET", "HEAD"):
         return await handler(request)
-    camera: Camera = request.app["camera"]
+    camera: Camera = request.app[CAMERA]
     if sim_http.authenticate(camera, request) is None:
         return sim_http.unauthorized(camera, request.path)
     eng = ENGINES.get(camera.device)

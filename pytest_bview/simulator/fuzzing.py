@@ -195,9 +195,9 @@ def http_requests(draw: st.DrawFn) -> bytes:
     writes = method not in ("GET", "HEAD", "OPTIONS", "TRACE", "get")
     pool = [SAFE_URLS, TRAVERSALS, UPLOAD_URLS] + ([DISRUPTIVE_URLS] if not writes else [])
     url = draw(st.one_of(st.sampled_from(SAFE_URLS), st.sampled_from(draw(st.sampled_from(pool)))))
-    if draw(st.integers(0, 9)) == 0:  # a template parameter or segment mutated
-        parts = url.split("/")
-        i = draw(st.integers(1, max(1, len(parts) - 1)))
+    parts = url.split("/")
+    if len(parts) > 1 and draw(st.integers(0, 9)) == 0:  # a template parameter or segment mutated
+        i = draw(st.integers(1, len(parts) - 1))
         parts[i] = draw(st.sampled_from(["0", "-1", "2", "99999999999999999999", "abc", "", "%00", "1.0", " 1"]))
         url = "/".join(parts)
     upload = url in UPLOAD_URLS

@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from pytest_bview.simulator import faults as F
-from pytest_bview.simulator.http import MIDDLEWARES, NAMESPACE
+from pytest_bview.simulator.http import CAMERA, MIDDLEWARES, NAMESPACE
 
 if TYPE_CHECKING:
     from pytest_bview.simulator.camera import Camera
@@ -283,6 +283,8 @@ ABORTS = {RESET}  # attacks that end the connection themselves
 
 
 def _attack_for(camera: Camera, request: web.Request) -> tuple[str, Attack] | None:
+    if not camera.faults:  # the conformant camera: nothing to look up on every request
+        return None
     names = [n for n in ATTACKS if camera.faults.on(n)]
     if not names or request.path.startswith(("/_sim/", "/upnp/")):
         return None
@@ -299,7 +301,7 @@ def _attack_for(camera: Camera, request: web.Request) -> tuple[str, Attack] | No
 @web.middleware
 async def hostile(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Answer with the attack of the profile that is on; the connection is not reused afterwards."""
-    camera: Camera = request.app["camera"]
+    camera: Camera = request.app[CAMERA]
     chosen = _attack_for(camera, request)
     if chosen is None:
         return await handler(request)

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
+import json
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -25,8 +27,8 @@ from urllib.parse import quote
 from aiohttp import web
 
 from pytest_bview.simulator import faults as F
-from pytest_bview.simulator.config import MAX_XML_BYTES, ApiError
-from pytest_bview.simulator.device import ADMIN_LEVEL, Caller, Device
+from pytest_bview.simulator.config import MAX_XML_BYTES, ApiError, concrete
+from pytest_bview.simulator.device import ADMIN_LEVEL, COMPUTED, Caller, Device
 from pytest_bview.spec.blocks import BLOCKS
 from pytest_bview.spec.resources import Resource, match
 from pytest_bview.spec.status import Status, http_status
@@ -44,6 +46,7 @@ NAMESPACE = "http://www.zwcloud.wang/ver10/XMLSchema"  # chapter 7's ResponseSta
 # a well-formed answer; found by fuzzing)
 NOT_XML_CHARS = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 MAX_BODY = 64 * 1024 * 1024  # firmware packages; XML bodies are capped far lower (MAX_XML_BYTES)
+CAMERA: web.AppKey[Camera] = web.AppKey("camera", "Camera")  # request.app[CAMERA] (no NotAppKeyWarning)
 
 NO_AUTH = F.declare(
     "auth-not-required",
@@ -140,9 +143,35 @@ def handles(template: str, *methods: str) -> Callable[[Handler], Handler]:
 
 
 def xml_response(camera: Camera, block: str, doc: dict, status: int = 200) -> web.Response:
+    return _xml_reply(camera, _xml_body(block, doc), status)
+
+
+def _xml_reply(camera: Camera, body: bytes, status: int = 200) -> web.Response:
     content_type = "text/html" if camera.faults.on(WRONG_CONTENT_TYPE) else XML_TYPE
-    body = to_xml(BLOCKS[block], doc, include_wo=True, namespace=NAMESPACE)
     return web.Response(status=status, body=body, headers={"Content-Type": content_type})
+
+
+_BODIES: dict[tuple[str, str], bytes] = {}  # (block, repr of the document) -> its XML; bounded below
+_STR = {str}
+
+
+def _xml_body(block: str, doc: dict) -> bytes:
+    """`to_xml` of a reply, remembered: a camera mostly answers documents it answered before (issue 9).
+    Only JSON-shaped documents are remembered: their repr stands for everything `to_xml` reads."""
+    if not (type(doc) is dict and {*map(type, doc), *map(type, doc.values())} <= _STR):  # not flat strings
+        try:
+            json.dumps(doc)
+        except (TypeError, ValueError, RecursionError):
+            return to_xml(BLOCKS[block], doc, include_wo=True, namespace=NAMESPACE)
+    key = (block, repr(doc))
+    body = _BODIES.get(key)
+    if body is None:
+        body = to_xml(BLOCKS[block], doc, include_wo=True, namespace=NAMESPACE)
+        if len(body) <= 8192:
+            if len(_BODIES) >= 512:
+                _BODIES.clear()
+            _BODIES[key] = body
+    return body
 
 
 def status_response(
@@ -170,6 +199,7 @@ def unauthorized(camera: Camera, url: str) -> web.Response:
 # -- the request pipeline ------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=256)  # a pure function of the header, which a client repeats on every request
 def basic_credentials(header: str | None) -> tuple[str, str] | None:
     if not header or not header[:6].lower() == "basic ":
         return None
@@ -196,7 +226,7 @@ def authenticate(camera: Camera, request: web.Request) -> Caller | None:
 
 
 async def dispatch(request: web.Request) -> web.StreamResponse:
-    camera: Camera = request.app["camera"]
+    camera: Camera = request.app[CAMERA]
     path = request.path
     camera.requests_seen[request.method] = camera.requests_seen.get(request.method, 0) + 1
     if request.version.major != 1:  # only HTTP/1.x is spoken here (RFC 9110 15.6.6; found by fuzzing)
@@ -246,9 +276,7 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
         if handler is not None:
             return await handler(ctx)
         if request.method == "GET" and resource.block:
-            return xml_response(
-                camera, resource.block, camera.device.output(resource, camera.device.read(resource, params, caller))
-            )
+            return _xml_reply(camera, _get_body(camera, resource, params, caller))
         if request.method == "PUT" and resource.block:
             await camera.run_blocking(camera.device.write, resource, params, body, caller)
             return status_response(camera, path, Status.OK)
@@ -262,11 +290,34 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
         return status_response(camera, path, Status.SDK_CALL_FAILED, "internal error", 500)
 
 
+_GET_BODIES: dict[tuple[str, str], tuple[dict, bytes]] = {}  # (template, store key) -> (stored document, XML)
+
+
+def _get_body(camera: Camera, resource: Resource, params: dict[str, int], caller: Caller) -> bytes:
+    """The XML a generic GET answers. On a conformant camera (no fault), for a block stored as such (no parts,
+    no computed fields) that XML depends on the stored document alone: it is remembered with that document
+    and served while the store still holds it (a commit puts new documents in place, see state.py)."""
+    device = camera.device
+    if camera.faults or resource.parts or resource.block in COMPUTED or resource.template == "/System/Users/{N}":
+        return _xml_body(resource.block, device.output(resource, device.read(resource, params, caller)))  # type: ignore[arg-type]
+    key = concrete(resource, params)
+    stored = device.store.view(key)  # before the read: a commit in between only makes the entry stale
+    hit = _GET_BODIES.get((resource.template, key))
+    if hit is not None and stored is not None and hit[0] is stored:
+        return hit[1]
+    body = _xml_body(resource.block, device.output(resource, device.read(resource, params, caller)))  # type: ignore[arg-type]
+    if stored is not None:
+        if len(_GET_BODIES) >= 512:
+            _GET_BODIES.clear()
+        _GET_BODIES[(resource.template, key)] = (stored, body)
+    return body
+
+
 @web.middleware
 async def connection_policy(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
-    camera: Camera = request.app["camera"]
+    camera: Camera = request.app[CAMERA]
     resp = await handler(request)
     if camera.faults.on(NO_KEEPALIVE):
         resp.force_close()
@@ -281,7 +332,7 @@ MIDDLEWARES: list[Callable[..., Awaitable[web.StreamResponse]]] = []
 
 def build_app(camera: Camera) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY, middlewares=[connection_policy, *MIDDLEWARES])
-    app["camera"] = camera
+    app[CAMERA] = camera
     app.router.add_route("*", "/{tail:.*}", dispatch)
     from pytest_bview.simulator import actions  # noqa: F401  (registers HANDLERS)
 

@@ -53,7 +53,7 @@ from pytest_bview.simulator.camera import STARTUP_HOOKS, Camera
 from pytest_bview.simulator.config import ApiError, decode, parse_xml
 from pytest_bview.simulator.device import COMPUTED, ON_COMMIT, Caller, Device, computed, parse_iso8601
 from pytest_bview.simulator.factory import USERS, factory_defaults
-from pytest_bview.simulator.http import MIDDLEWARES, Ctx, handles, status_response, xml_response
+from pytest_bview.simulator.http import CAMERA, MIDDLEWARES, Ctx, handles, status_response, xml_response
 from pytest_bview.spec.blocks import BLOCKS
 from pytest_bview.spec.resources import match
 from pytest_bview.spec.status import Status
@@ -464,11 +464,11 @@ for _key in RESTART_KEYS:
 async def boot_gate(request: web.Request, handler: Any) -> web.StreamResponse:
     """Answer 503 in the instant between the HTTP socket and the Device coming up; restart after a
     request that saved a restart resource (9.1.4, 9.1.5)."""
-    camera: Camera = request.app["camera"]
+    camera: Camera = request.app[CAMERA]
     if camera.device is None:
         return web.Response(status=503, text="booting\n", headers={"Retry-After": "1"})
     resp = await handler(request)
-    why = _PENDING.pop(camera.device, None)
+    why = _PENDING.pop(camera.device, None) if _PENDING else None  # (an empty check is cheaper: every request)
     if why is not None:
         if camera.faults.on(RESTART_LOSES) and why == "/Network/P2P":
             camera.device.store.commit(resources={why: factory_defaults(camera.device.identity_mapping())[why]})

@@ -31,6 +31,18 @@ STREAM_RANGE_UNCHECKED = F.declare(
     "StreamConfig values outside the chapter 8 table (resolution, frame rate, bitrate) are accepted",
     ["suites/test_streams.py::test_out_of_range_rejected"],
 )
+RESOLUTION_MISSING = F.declare(
+    "streams-resolution-missing",
+    "8",
+    "the middle resolution of each stream's chapter 8 list (main 1024x768, sub 640x360) is refused with -5",
+    ["suites/test_streams.py::test_every_resolution_accepted"],
+)
+CAPABILITY_INCOMPLETE = F.declare(
+    "streams-capability-incomplete",
+    "9.4.1.1",
+    "CapabilityV2 offers only the 1920x1080 main-stream resolution, not 1024x768 and 640x512",
+    ["suites/test_streams.py::test_capability_lists_the_stream_table"],
+)
 TRANSPORT_LOOPBACK = F.declare(
     "transport-internal-address",
     "9.4.1.2.1",
@@ -122,7 +134,7 @@ def _stream_rule(stream_id: int) -> Any:
         if device.faults.on(STREAM_RANGE_UNCHECKED):
             return
         size = (_int(doc, "ResolutionWidth"), _int(doc, "ResolutionHeigth", "ResolutionHeight"))
-        if size not in spec.resolutions:
+        if size not in spec.resolutions or (device.faults.on(RESOLUTION_MISSING) and size == spec.resolutions[1]):
             allowed = ", ".join(f"{w}x{h}" for w, h in spec.resolutions)
             raise ApiError(Status.PARAMETER_ERROR, f"{size[0]}x{size[1]} is not a {spec.name} resolution ({allowed})")
         rate = _int(doc, "FrameRate")
@@ -160,6 +172,14 @@ def _transport(device: Device, key: str, doc: dict[str, Any], caller: Caller) ->
     if device.faults.on(TRANSPORT_PORT):
         uri = uri.replace(f":{device.rtsp_port}/", ":554/" if device.rtsp_port != 554 else ":8554/", 1)
     doc["RTSPURI"] = uri
+    return doc
+
+
+@computed("StreamCapability")
+def _capability(device: Device, key: str, doc: dict[str, Any], caller: Caller) -> dict[str, Any]:
+    if device.faults.on(CAPABILITY_INCOMPLETE):
+        mains = (doc.get("MainStreamCapabilityList") or {}).get("MainStreamCapability") or []
+        doc = {**doc, "MainStreamCapabilityList": {"MainStreamCapability": mains[:1]}}
     return doc
 
 

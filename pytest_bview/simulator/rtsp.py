@@ -39,6 +39,12 @@ SDP_NO_SPROP = declare(
     "DESCRIBE's SDP lacks sprop-parameter-sets",
     detected_by=["suites/test_media.py::test_sdp"],
 )
+UDP_UNSUPPORTED = declare(
+    "rtsp-udp-unsupported",
+    "8",
+    "SETUP with RTP over UDP gets 461 Unsupported Transport: only interleaved TCP is served",
+    detected_by=["suites/test_media.py::test_udp_transport"],
+)
 DESCRIBE_NO_AUTH = declare(
     "rtsp-describe-no-auth",
     "8",
@@ -457,6 +463,8 @@ class RtspServer:
             proto = parts[0].upper()
             params = {k.lower(): v for k, _, v in (p.partition("=") for p in parts[1:])}
             if "multicast" in params or proto not in ("RTP/AVP", "RTP/AVP/UDP", "RTP/AVP/TCP"):
+                continue
+            if proto != "RTP/AVP/TCP" and self.faults.on(UDP_UNSUPPORTED):
                 continue
             if proto == "RTP/AVP/TCP":
                 m = re.fullmatch(r"(\d{1,3})(?:-(\d{1,3}))?", params.get("interleaved", "0-1"))

@@ -10,7 +10,8 @@ Rule 2: a dependent field ("applicable only if <Mode> is manual") may be *change
         -5, never silently dropped, so that a client learns its value was not applied.
 Rule 3: each rule has one fault profile that switches it off (`RULE_FAULTS`), caught by the
         suite case named after the rule; each spec domain the issue lists has one fault that stops
-        checking it (`DOMAIN_FAULTS`: decode errors under matching element paths are excused).
+        checking it (`DOMAIN_FAULTS`: decode errors under matching element paths are excused), or
+        checks it laxly (`LAX_DOMAIN_FAULTS`: some values outside the domain are let through).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any
 
 from pytest_bview.simulator import faults as F
 from pytest_bview.simulator.config import Doc, rule
-from pytest_bview.simulator.device import DOMAIN_FAULTS, RULE_FAULTS
+from pytest_bview.simulator.device import DOMAIN_FAULTS, LAX_DOMAIN_FAULTS, ON_COMMIT, RULE_FAULTS, Device
 from pytest_bview.simulator.factory import DDNS_PROVIDERS
 from pytest_bview.spec.model import DATETIME_RE
 
@@ -439,3 +440,75 @@ _domain(
     r"^DST/WeekMode(Start|Stop)$",
     "PUT /System/DST 9.2.3 WeekModeStart month-week-day-hour-minute-second",
 )
+
+
+def _lax_domain(name: str, section: str, doc: str, paths: str, values: str, *checks: str) -> str:
+    """A fault that lets some values outside one spec domain through: those matching `values` under `paths`."""
+    fault = F.declare(name, section, doc, checks)
+    LAX_DOMAIN_FAULTS[fault] = (re.compile(paths), re.compile(values))
+    return fault
+
+
+_lax_domain(
+    "ntp-timezone-offset-optional",
+    "9.2.2",
+    "a TimeZone without its UTC offset (a bare name such as EST) is accepted: the parser takes the offset as optional",
+    r"^NTP/TimeZone$",
+    r"[A-Za-z]{3,}",
+    "suites/test_time.py::test_ntp_time_zone_refused",
+)
+_lax_domain(
+    "dst-week-ranges-unchecked",
+    "9.2.3",
+    "WeekModeStart/Stop of six numbers are accepted whatever their ranges (month 13, week 6, day 8, hour 24)",
+    r"^DST/WeekMode(Start|Stop)$",
+    r"[0-9]{1,2}(-[0-9]{1,2}){5}",
+    "suites/test_time.py::test_dst_week_format_refused",
+)
+
+
+# -- 9.2.2 NTP, 9.2.3 DST: what the firmware stores -------------------------------------------------
+
+NTP_TIMEZONE_BYTES = 32  # the faulty firmware's buffer, NUL included
+NTP_TIMEZONE_TRUNCATED = F.declare(
+    "ntp-timezone-truncated",
+    "9.2.2",
+    f"TimeZone is kept in a {NTP_TIMEZONE_BYTES}-byte buffer: longer POSIX strings (the spec's EST and CET "
+    f"examples with their DST rules) are accepted but come back cut to {NTP_TIMEZONE_BYTES - 1} characters",
+    ["suites/test_time.py::test_ntp_time_zone_accepted"],
+)
+DST_WEEK_NOT_STORED = F.declare(
+    "dst-week-mode-not-stored",
+    "9.2.3",
+    "WeekModeStart/WeekModeStop are answered 0 but not stored (the firmware keeps only the date mode fields)",
+    ["suites/test_time.py::test_dst_date_and_week_modes"],
+)
+
+
+def _on_commit(key: str, fn: Callable[[Device, Doc], None]) -> None:
+    """Run `fn` on the document about to be stored under `key`, after any hook registered before."""
+    previous = ON_COMMIT.get(key)
+
+    def hook(device: Device, doc: Doc) -> None:
+        if previous is not None:
+            previous(device, doc)
+        fn(device, doc)
+
+    ON_COMMIT[key] = hook
+
+
+def _ntp_stored(device: Device, doc: Doc) -> None:
+    if device.faults.on(NTP_TIMEZONE_TRUNCATED):
+        doc["TimeZone"] = str(doc.get("TimeZone", ""))[: NTP_TIMEZONE_BYTES - 1]
+
+
+def _dst_stored(device: Device, doc: Doc) -> None:
+    if device.faults.on(DST_WEEK_NOT_STORED):
+        old = device.store.get("/System/DST") or {}
+        for name in ("WeekModeStart", "WeekModeStop"):
+            if name in old:
+                doc[name] = old[name]
+
+
+_on_commit("/System/NTP", _ntp_stored)
+_on_commit("/System/DST", _dst_stored)

@@ -11,6 +11,7 @@ Rule 3: the spec's annotations map one to one: req/opt/dep -> `presence`, ro/wo/
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field, replace
 from typing import Literal
@@ -55,10 +56,17 @@ class Field:
         return self.max_occurs != 1
 
     def child(self, name: str) -> Field | None:
+        try:
+            return self._children_by_name.get(name)
+        except TypeError:  # an unhashable name names no child
+            return None
+
+    @functools.cached_property  # child() runs for every element of every document read or written
+    def _children_by_name(self) -> dict[str, Field]:
+        by_name: dict[str, Field] = {}
         for c in self.children:
-            if c.name == name:
-                return c
-        return None
+            by_name.setdefault(c.name, c)  # the first of a name, as a scan finds it
+        return by_name
 
     def walk(self, prefix: str = "") -> list[tuple[str, Field]]:
         """All descendant fields with their slash paths relative to this one."""

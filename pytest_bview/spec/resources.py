@@ -17,6 +17,7 @@ Rule 2: flags carry the notes that change how a client must treat the resource:
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -68,11 +69,11 @@ class Resource:
     def methods(self) -> tuple[str, ...]:
         return tuple(o.method for o in self.ops)
 
-    @property
+    @functools.cached_property  # computed once per row: routing asks on every request
     def params(self) -> tuple[str, ...]:
         return tuple(re.findall(r"{(\w+)}", self.template))
 
-    @property
+    @functools.cached_property
     def regex(self) -> re.Pattern[str]:
         pattern = re.sub(r"\\{(\w+)\\}", r"(?P<\1>[^/]+)", re.escape(self.template))
         return re.compile(pattern + r"/?", re.IGNORECASE)
@@ -566,6 +567,12 @@ class Instances:
 
 def match(path: str) -> tuple[Resource, dict[str, str]] | None:
     """The resource a request path addresses, with its template parameters; most specific first."""
+    found = _match(path)
+    return None if found is None else (found[0], dict(found[1]))
+
+
+@functools.lru_cache(maxsize=4096)  # the table is constant; a camera sees few distinct paths (fuzzing: bounded)
+def _match(path: str) -> tuple[Resource, tuple[tuple[str, str], ...]] | None:
     best: tuple[Resource, dict[str, str]] | None = None
     for r in RESOURCES:
         m = r.regex.fullmatch(path)
@@ -574,4 +581,4 @@ def match(path: str) -> tuple[Resource, dict[str, str]] | None:
         # a literal segment beats a parameter ("/Streams/1/4/ReceiveData" over "{StreamID}/...")
         if best is None or len(r.params) < len(best[0].params):
             best = (r, m.groupdict())
-    return best
+    return None if best is None else (best[0], tuple(best[1].items()))
