@@ -302,24 +302,24 @@ class _Watch:
                 watch.shut()
 
 
-class _WatchedHTTPConnection(HTTPConnection):
+class _Watched:
+    """Mixin: the connection registers with the request's watchdog when it connects or sends."""
+
     def connect(self) -> None:
-        super().connect()
-        _Watch.attach(self)
+        super().connect()  # type: ignore[misc]
+        _Watch.attach(self)  # type: ignore[arg-type]
 
     def request(self, *args: Any, **kwargs: Any) -> None:
-        _Watch.attach(self)
-        super().request(*args, **kwargs)
+        _Watch.attach(self)  # type: ignore[arg-type]
+        super().request(*args, **kwargs)  # type: ignore[misc]
 
 
-class _WatchedHTTPSConnection(HTTPSConnection):
-    def connect(self) -> None:
-        super().connect()
-        _Watch.attach(self)
+class _WatchedHTTPConnection(_Watched, HTTPConnection):
+    pass
 
-    def request(self, *args: Any, **kwargs: Any) -> None:
-        _Watch.attach(self)
-        super().request(*args, **kwargs)
+
+class _WatchedHTTPSConnection(_Watched, HTTPSConnection):
+    pass
 
 
 class _WatchedHTTPPool(HTTPConnectionPool):

@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -30,6 +29,7 @@ from typing import Any
 
 import pytest
 
+from pytest_bview.simulator.state import atomic_write
 from pytest_bview.spec.blocks import BLOCKS
 from pytest_bview.spec.model import DATETIME_RE
 from pytest_bview.spec.resources import BY_TEMPLATE, RESOURCES, Resource
@@ -202,18 +202,8 @@ def journal_path(report_dir: Path, model: str, serial: str) -> Path:
 
 
 def write_atomically(path: Path, data: bytes) -> None:
-    """Temporary file in the same directory, fsync, rename: a crash leaves the old or the new journal."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """A crash leaves the old or the new journal (the camera's own atomic write serves both)."""
+    atomic_write(path, data)
 
 
 # -- restoring -----------------------------------------------------------------------------------------
