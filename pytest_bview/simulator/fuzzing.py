@@ -453,7 +453,7 @@ def _exchange(
             if not chunk:
                 return answer, None
             answer += chunk
-            if _complete(answer):
+            if _complete(answer, head_only=raw[:5].upper() == b"HEAD "):
                 return answer, None  # a keep-alive answer is complete at its Content-Length
         return answer, f"no complete answer within {ANSWER_SECONDS:g} s ({len(answer)} bytes)"
     except TimeoutError:
@@ -462,12 +462,18 @@ def _exchange(
         sock.close()
 
 
-def _complete(answer: bytes) -> bool:
-    """A whole answer: its header block and as many body bytes as its Content-Length (0 if absent)."""
+def _complete(answer: bytes, *, head_only: bool = False) -> bool:
+    """A whole answer: its header block and as many body bytes as its Content-Length (0 if absent).
+
+    The answer to HEAD is its header block alone (RFC 9110 9.3.2)."""
     head, sep, body = answer.partition(b"\r\n\r\n")
     if not sep:
         return False
+    if head_only:
+        return True
     fields = {k.strip().lower(): v.strip() for k, _, v in (h.partition(b":") for h in head.split(b"\r\n")[1:])}
+    if b"multipart/x-mixed-replace" in fields.get(b"content-type", b"").lower():
+        return True  # the MJPEG stream (9.4.1.2.2) never ends by design: its start is the answer
     if b"chunked" in fields.get(b"transfer-encoding", b"").lower():
         return body.endswith(b"0\r\n\r\n")
     length = fields.get(b"content-length", b"0")
@@ -517,8 +523,10 @@ def _judge_http(answer: bytes) -> tuple[str | None, bool]:
     if tag != "ResponseStatus":
         return None, code == 200
     text = (root.findtext("{*}statusCode") or root.findtext("statusCode") or "").strip()
+    url = (root.findtext("{*}requestURL") or root.findtext("requestURL") or "").strip()
     try:
-        Status(int(text))
+        if not (url.lower() == "/system/firmwareupgrade" and int(text) > 0):  # chapter 7 note: upgrade codes > 0
+            Status(int(text))
     except ValueError:
         return f"answered a ResponseStatus with statusCode {text!r}, not one of chapter 7", False
     return None, code == 200 and int(text) == 0

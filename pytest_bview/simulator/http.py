@@ -13,6 +13,7 @@ Paths under /_sim/ and /upnp/ are the simulator's own and cannot collide with th
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import functools
@@ -45,6 +46,7 @@ NAMESPACE = "http://www.zwcloud.wang/ver10/XMLSchema"  # chapter 7's ResponseSta
 # Characters XML 1.0 cannot carry (2.2 Char): percent-encoded in requestURL (a request for /%00 must still get
 # a well-formed answer; found by fuzzing)
 NOT_XML_CHARS = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+BODY_TIMEOUT_S = 30.0  # a whole request body must arrive within this (real seconds: a network limit)
 MAX_BODY = 64 * 1024 * 1024  # firmware packages; XML bodies are capped far lower (MAX_XML_BYTES)
 CAMERA: web.AppKey[Camera] = web.AppKey("camera", "Camera")  # request.app[CAMERA] (no NotAppKeyWarning)
 
@@ -268,7 +270,16 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
         return status_response(camera, path, Status.MEMORY_OVERFLOW, "request body too large", 413)
     try:
         params = camera.device.check_params(resource, raw_params)
-        body = await request.read() if request.can_read_body else b""
+        # an operation without inbound data never waits for a body (a GET announcing a huge chunk
+        # must still be answered); a body that trickles in is cut off after BODY_TIMEOUT_S
+        body = b""
+        if request.can_read_body and op.inbound is not None:
+            try:
+                body = await asyncio.wait_for(request.read(), BODY_TIMEOUT_S)
+            except TimeoutError:
+                return status_response(
+                    camera, path, Status.XML_URL_MISMATCH, f"request body not complete within {BODY_TIMEOUT_S:g} s", 408
+                )
         if op.inbound and op.inbound in BLOCKS and len(body) > MAX_XML_BYTES:
             raise ApiError(Status.MEMORY_OVERFLOW, f"XML body of {len(body)} bytes")
         ctx = Ctx(camera, request, resource, params, caller, body)
