@@ -62,5 +62,7 @@ def cases(
                 marks = [getattr(pytest.mark, tier(r, op))]
                 if r.area:
                     marks.append(getattr(pytest.mark, r.area))
+                if r.has("wireless"):
+                    marks.append(pytest.mark.wireless)  # features.py: "not supported" without a WiFi card
                 out.append(pytest.param(case, id=case.id, marks=marks))
     return out

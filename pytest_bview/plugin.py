@@ -31,6 +31,7 @@ AREAS = (
     "discovery",
     "protocol",
     "schema",
+    "wireless",
 )
 TARGET_KEY = pytest.StashKey["Any"]()
 SETTINGS_KEY = pytest.StashKey[Settings]()
@@ -51,6 +52,7 @@ EXTENSIONS = (
     "pytest_bview.receivers",  # SMTP, FTP and HTTP receivers for outbound channels (issue 6)
     "pytest_bview.report.hooks",  # per-firmware reports (issue 8)
     "pytest_bview.fleet",  # inventories and xdist fleets (issue 9)
+    "pytest_bview.features",  # optional features the device lacks -> "not supported"
 )
 
 

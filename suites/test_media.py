@@ -313,6 +313,7 @@ def test_snapshot_size(bview: Any) -> None:
 # -- 9.8 two-way audio --------------------------------------------------------------------------------------------
 
 
+@pytest.mark.audio
 def test_twoway_audio_loopback(bview: Any) -> None:
     """9.8: G.711 mu-law sent with SendData comes back on ReceiveData at the same pitch (loopback rig)."""
     if not getattr(bview, "audio_loopback", False):
