@@ -74,11 +74,63 @@ def changed(bview: Any, path: str, edit: Callable[[dict[str, Any]], None]) -> It
         yield doc
 
 
+@contextlib.contextmanager
+def frame_evidence(*probes: media.StreamProbe | None) -> Iterator[None]:
+    """A failing picture check carries the last decoded frame it judged (embedded in report.html)."""
+    try:
+        yield
+    except AssertionError as exc:
+        frame = next((p.rgb for p in reversed(probes) if p is not None and p.rgb is not None), None)
+        if frame is not None:
+            import io
+
+            from PIL import Image
+
+            out = io.BytesIO()
+            Image.fromarray(frame).save(out, format="JPEG", quality=70)
+            exc.image = out.getvalue()  # type: ignore[attr-defined]
+        raise
+
+
 def _http_url(bview: Any, path: str) -> str:
     return bview.client.base_url + path
 
 
+_EVIDENCE: list[Any] | None = None  # the running test's pytest-html extras (the frames it judged)
+
+
+@pytest.fixture(autouse=True)
+def _frames_as_evidence(extras: list[Any]) -> Iterator[None]:
+    """Every decoded frame a check looks at goes to the report as evidence (shown for failed checks)."""
+    global _EVIDENCE
+    _EVIDENCE = extras
+    yield
+    _EVIDENCE = None
+
+
+def _keep_frame(seen: media.StreamProbe) -> None:
+    if _EVIDENCE is None or seen.rgb is None or len(_EVIDENCE) >= 4:
+        return
+    import base64
+    import io
+
+    from PIL import Image
+    from pytest_html import extras as html_extras
+
+    out = io.BytesIO()
+    Image.fromarray(seen.rgb).save(out, format="JPEG", quality=60)
+    _EVIDENCE.append(html_extras.jpg(base64.b64encode(out.getvalue()).decode(), name=seen.url))
+
+
 def probe(
+    bview: Any, stream_id: int = 1, seconds: float = PROBE_SECONDS, transport: str = "tcp", **kwargs: Any
+) -> media.StreamProbe:
+    seen = _probe(bview, stream_id, seconds, transport, **kwargs)
+    _keep_frame(seen)
+    return seen
+
+
+def _probe(
     bview: Any, stream_id: int = 1, seconds: float = PROBE_SECONDS, transport: str = "tcp", **kwargs: Any
 ) -> media.StreamProbe:
     return media.probe_stream(
@@ -151,10 +203,11 @@ def test_resolution(bview: Any, stream_id: int) -> None:
     """9.4.1.2: the decoded picture has the configured ResolutionWidth x ResolutionHeigth."""
     config = stream_config(bview, stream_id)
     seen = probe(bview, stream_id, 1.0)
-    assert seen.sizes == {(config["width"], config["height"])}, (
-        f"stream {stream_id} decodes as {sorted(seen.sizes)}, configured {config['width']}x{config['height']}. "
-        f"{reproduce(bview, stream_id)}"
-    )
+    with frame_evidence(seen):
+        assert seen.sizes == {(config["width"], config["height"])}, (
+            f"stream {stream_id} decodes as {sorted(seen.sizes)}, configured {config['width']}x{config['height']}. "
+            f"{reproduce(bview, stream_id)}"
+        )
 
 
 @pytest.mark.readonly

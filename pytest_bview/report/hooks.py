@@ -123,7 +123,7 @@ def _mac(target: Any) -> str:
 # -- where the test runs ------------------------------------------------------------------------
 
 
-@pytest.hookimpl(hookwrapper=True)
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)  # outermost: sees pytest-html's extras on the report
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
     outcome = yield
     report = outcome.get_result()

@@ -352,7 +352,7 @@ class Picture:
 def encoded_size(settings: VideoSettings, faults: FaultSet = NO_FAULTS) -> tuple[int, int]:
     """The size the encoder actually uses for `settings`."""
     if faults.on(WRONG_RESOLUTION):
-        return (settings.width * 3 // 4) & ~1, (settings.height * 3 // 4) & ~1
+        return (settings.width * 3 // 4) & ~15, (settings.height * 3 // 4) & ~15  # macroblock-aligned
     return settings.width & ~1, settings.height & ~1
 
 
