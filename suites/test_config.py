@@ -328,6 +328,19 @@ WRITE_ONLY: list[tuple[str, tuple[str, ...]]] = [
 # -- helpers -----------------------------------------------------------------------------------------
 
 
+def expect_unchanged(bview, path: str, before: dict[str, Any], *exchanges: Any) -> None:
+    """7: a refused request changes nothing — the next GET equals the document read before it."""
+    after, get = bview.read(path)
+    expect(
+        comparable(after) == comparable(before),
+        f"changed {path}: {'; '.join(differences(comparable(before), comparable(after)))}",
+        "a refused request changes nothing",
+        "7",
+        *exchanges,
+        get,
+    )
+
+
 def resource_of(path: str) -> Resource:
     found = match(path)
     assert found is not None and found[0].block, path
@@ -590,15 +603,7 @@ def test_out_of_domain_rejected(bview, path: str, change: dict[str, Any], rule: 
     try:
         check_status(ex, Status.PARAMETER_ERROR, r.section, f"{rule}: the value is outside the domain")
         if readable:
-            after, get = bview.read(path)
-            expect(
-                comparable(after) == comparable(before),
-                f"changed {path}: {'; '.join(differences(comparable(before), comparable(after)))}",
-                "a refused request changes nothing",
-                "7",
-                ex,
-                get,
-            )
+            expect_unchanged(bview, path, before, ex)
     finally:
         if readable and not r.has("network") and comparable(read(bview, path)) != comparable(before):
             put_back(bview, path, before)
@@ -619,15 +624,7 @@ def test_dependent_fields(bview, case: tuple) -> None:
         before = read(bview, path)
         ex = put(bview, path, body)
         check_status(ex, Status.PARAMETER_ERROR, r.section, why)
-        after, get = bview.read(path)
-        expect(
-            comparable(after) == comparable(before),
-            f"changed {path}: {'; '.join(differences(comparable(before), comparable(after)))}",
-            "a refused request changes nothing",
-            "7",
-            ex,
-            get,
-        )
+        expect_unchanged(bview, path, before, ex)
 
 
 PUTTABLE = [
@@ -648,10 +645,7 @@ def test_malformed_body_refused(bview, path: str) -> None:
         ex = bview.client.put(path, body)
         check_status(ex, Status.XML_URL_MISMATCH, "7", f"{what} in the body of PUT {path}")
     if before is not None:
-        after, get = bview.read(path)
-        expect(
-            comparable(after) == comparable(before), f"changed {path}", "a refused request changes nothing", "7", get
-        )
+        expect_unchanged(bview, path, before, ex)
 
 
 @pytest.mark.reversible

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from pytest_bview.simulator.camera import CameraThread
+from tests._camera import camera_args
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -17,19 +18,7 @@ def test_audio_checks_not_supported_without_two_way_audio(pytester: pytest.Pytes
         info = store.get("/System/DeviceInfo")
         store.commit(resources={"/System/DeviceInfo": {**info, "TwoWayAudio": "false"}})
         result = pytester.runpytest_inprocess(
-            str(ROOT / "suites/test_streams.py::test_audio_needs_open"),
-            f"--rootdir={ROOT}",
-            "--bview-host",
-            "127.0.0.1",
-            "--bview-port",
-            str(cam.ports["http"]),
-            "--bview-rtsp-port",
-            str(cam.ports["rtsp"]),
-            "--bview-time-scale",
-            "0.01",
-            "-rs",
-            "-p",
-            "no:cacheprovider",
+            str(ROOT / "suites/test_streams.py::test_audio_needs_open"), f"--rootdir={ROOT}", *camera_args(cam, "-rs")
         )
     result.assert_outcomes(skipped=1)
     result.stdout.fnmatch_lines(["*not supported: the device has no two-way audio*"])

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from pytest_bview.simulator.camera import CameraThread
+from tests._camera import camera_args
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -128,21 +129,7 @@ def test_readonly_tier_sends_no_writes(pytester: pytest.Pytester) -> None:
     """--bview-level readonly: the whole suite runs and the camera sees no PUT, POST or DELETE."""
     with CameraThread(time_scale=0.01) as cam:
         result = pytester.runpytest_inprocess(
-            str(ROOT / "suites"),
-            f"--rootdir={ROOT}",
-            "--bview-host",
-            "127.0.0.1",
-            "--bview-port",
-            str(cam.ports["http"]),
-            "--bview-rtsp-port",
-            str(cam.ports["rtsp"]),
-            "--bview-time-scale",
-            "0.01",
-            "--bview-level",
-            "readonly",
-            "-q",
-            "-p",
-            "no:cacheprovider",
+            str(ROOT / "suites"), f"--rootdir={ROOT}", *camera_args(cam, "--bview-level", "readonly", "-q")
         )
         seen = dict(cam.camera.requests_seen)
     assert result.ret == 0, result.stdout.str()[-3000:]
