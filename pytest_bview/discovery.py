@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import ipaddress
 import re
 import select
 import socket
@@ -817,3 +818,15 @@ def ssdp_search(
     finally:
         sock.close()
     return answers
+
+
+def local_interface(host: str) -> str | None:
+    """Send the multicast out of the interface that routes to the camera (loopback for a local camera)."""
+    return "127.0.0.1" if ipaddress.ip_address(host).is_loopback else None
+
+
+def transport_for(target: Any) -> SocketTransport | RawTransport:
+    """The transport that reaches the camera under test: raw frames on --bview-discovery-iface, else sockets."""
+    if target.discovery_iface:
+        return RawTransport(target.discovery_iface, port=target.discovery_port)
+    return SocketTransport(port=target.discovery_port, interface=local_interface(target.host))

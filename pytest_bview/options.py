@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,6 +92,11 @@ OPTIONS: tuple[Option, ...] = (
     Option("sim-firmware", "With the built-in camera: the firmware version it reports (SoftWareVersion)."),
     Option("firmware", "Firmware package (.pkg) for the real upgrade check of the disruptive tier (9.2.6)."),
     Option(
+        "spare-address",
+        "A free address in the camera's subnet the disruptive tier may move it to for a while (9.1.7.1.1); "
+        "without it a real camera's address change is skipped (the built-in camera picks a free loopback one).",
+    ),
+    Option(
         "callback-host",
         "Address of this machine the camera can reach: the SMTP, FTP and HTTP receivers bind to it "
         "(default 127.0.0.1 for the built-in camera; without it a real camera's callback checks are skipped).",
@@ -147,6 +153,7 @@ class Settings:
     restore_from: str | None = None
     sim_firmware: str | None = None
     firmware: str | None = None
+    spare_address: str | None = None
     callback_host: str | None = None
     update_expectations: bool = False
     ca: str | None = None
@@ -203,4 +210,9 @@ def resolve(config: pytest.Config) -> Settings:
         raise pytest.UsageError(f"--bview-ca: no such file {values['ca']!r}")
     if values.get("ca") and values.get("insecure"):
         raise pytest.UsageError("--bview-ca and --bview-insecure contradict each other: choose one")
+    if values.get("spare_address"):
+        try:
+            ipaddress.ip_address(values["spare_address"])
+        except ValueError:
+            raise pytest.UsageError(f"--bview-spare-address: {values['spare_address']!r} is not an address") from None
     return Settings(**values)

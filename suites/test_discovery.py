@@ -69,15 +69,8 @@ PORT_FIELDS = ("DeviceDetectPort", "ManagerHostPort", "CommandPort", "MediaPort"
 # --------------------------------------------------------------------------- helpers shared by the checks
 
 
-def transport(bview: Any) -> d.SocketTransport | d.RawTransport:
-    if bview.discovery_iface:
-        return d.RawTransport(bview.discovery_iface, port=bview.discovery_port)
-    return d.SocketTransport(port=bview.discovery_port, interface=_local_interface(bview.host))
-
-
-def _local_interface(host: str) -> str | None:
-    """Send the multicast out of the interface that routes to the camera (loopback for a local camera)."""
-    return "127.0.0.1" if ipaddress.ip_address(host).is_loopback else None
+transport = d.transport_for
+_local_interface = d.local_interface
 
 
 def reproduce(bview: Any, command: int, mac: str | None = None, auth: bool = False) -> str:

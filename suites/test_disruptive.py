@@ -11,6 +11,7 @@ and, if RTSP answered before, a DESCRIBE of the main stream.
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import secrets
 import socket
 import time
@@ -22,6 +23,7 @@ from typing import Any
 import pytest
 import requests
 
+from pytest_bview import relocate
 from pytest_bview.checks import check_status, expect, fail, status_code
 from pytest_bview.client import Client, Exchange
 from pytest_bview.spec.blocks import BLOCKS
@@ -161,7 +163,7 @@ def wait_restart(
     """Watch the camera go away (within `down_within`) and come back (DeviceInfo, then RTSP)."""
     port = port or bview.port
     down_deadline = t0 + (down_within if down_within is not None else scaled(bview, GO_DOWN_S, 3.0))
-    poll = min(0.02, 0.5 * bview.settings.time_scale) if bview.settings.time_scale < 1 else 0.5
+    poll = poll_s(bview)
     down_s = None
     while time.monotonic() < down_deadline:
         if not answers(bview, port, timeout=1.0):
@@ -182,6 +184,10 @@ def wait_restart(
                 break
             time.sleep(poll)
     return Restart(down_s is not None, down_s, http_s, rtsp_s, port)
+
+
+def poll_s(bview) -> float:
+    return min(0.02, 0.5 * bview.settings.time_scale) if bview.settings.time_scale < 1 else 0.5
 
 
 def expect_back(bview, r: Restart, section: str, what: str, rtsp: bool, *exchanges: Exchange | None) -> None:
@@ -621,9 +627,10 @@ def _host(bview) -> str:
     return f"[{bview.host}]" if ":" in bview.host else bview.host
 
 
-def client_at(bview, port: int) -> Client:
-    s = bview.settings
-    return Client(f"{s.scheme}://{_host(bview)}:{port}", s.user, s.password, timeout=s.timeout, settle=s.settle)
+def client_at(bview, port: int, host: str | None = None) -> Client:
+    s, host = bview.settings, host or bview.host
+    url = f"{s.scheme}://{f'[{host}]' if ':' in host else host}:{port}"
+    return Client(url, s.user, s.password, timeout=s.timeout, settle=s.settle)
 
 
 @pytest.mark.network
@@ -714,6 +721,213 @@ def test_p2p_change_survives_restart(bview) -> None:
         wait_restart(bview, t1, rtsp=False)
     after, get = bview.read(P2P)
     expect(after == original, f"holds {after} after the restore", f"{original}", "9.1.5", get)
+
+
+# ==============================================================================================================
+# Network identity: 9.1.7.1.1 IPAddress, 9.1.7.1.1.1 DHCP, under the rollback watchdog (pytest_bview/relocate.py)
+# ==============================================================================================================
+
+WIRED = relocate.WIRED
+DHCP = WIRED + "/DHCP"
+
+
+def spare_address(bview, current: dict[str, Any]) -> str:
+    """--bview-spare-address, or for the built-in camera a free loopback address in its /24."""
+    net = ipaddress.ip_network(f"{current.get('ipAddress')}/{current.get('SubnetMask')}", strict=False)
+    spare = bview.settings.spare_address
+    if spare is None and bview.sim is None:
+        pytest.skip("give --bview-spare-address (a free address in the camera's subnet) to test an address change")
+    for _ in range(50):
+        if spare is not None:
+            break
+        candidate = str(net.network_address + 2 + secrets.randbelow(max(1, min(net.num_addresses - 4, 250))))
+        with socket.socket() as s:
+            s.settimeout(0.5)
+            if candidate != current.get("ipAddress") and s.connect_ex((candidate, bview.port)) != 0:
+                spare = candidate
+    if spare is None or ipaddress.ip_address(spare) not in net or spare == current.get("ipAddress"):
+        pytest.skip(f"the spare address {spare} is not another address of the camera's subnet {net}")
+    return spare
+
+
+def _dhcp_on(doc: dict[str, Any]) -> bool:
+    return (doc.get("DHCP") or {}).get("Enable") == "true"
+
+
+def _config(doc: dict[str, Any]) -> dict[str, Any]:
+    """What a PUT of IPAddress sets (DHCP's Status is the device's to say)."""
+    return {**doc, "DHCP": {k: v for k, v in (doc.get("DHCP") or {}).items() if k != "Status"}}
+
+
+def _wait(bview) -> tuple[float, float]:
+    """(deadline, grace) of a move: a camera that has not gone away within the grace did not apply it."""
+    return scaled(bview, GO_DOWN_S + COME_BACK_S, 5.0), scaled(bview, GO_DOWN_S, 1.0)
+
+
+def _read_at(bview, address: str, path: str) -> tuple[dict[str, Any], Exchange]:
+    other = client_at(bview, bview.port, address)
+    try:
+        ex = other.get(path)
+        return _doc(ex, path), ex
+    finally:
+        other.close()
+
+
+def bring_back(bview, watch: relocate.Watch, seen: relocate.Sighting | None, original: dict[str, Any]):
+    """Put the original IPAddress (and DHCP) back where the camera still answers, else through Discovery V2 103;
+    returns where it was found afterwards (None: nowhere)."""
+    deadline, grace = _wait(bview)
+    time.sleep(bview.settings.settle)
+    t1 = time.monotonic()
+    rescued = False
+    if seen is not None:
+        other = client_at(bview, bview.port, seen.address)
+        try:
+            ex = other.put(WIRED, to_xml(BLOCKS["IPAddress"], _config(original), include_wo=True))
+        finally:
+            other.close()
+        watch.steps.append(f"watchdog: PUT of the original IPAddress at {seen.address}: statusCode {status_code(ex)}")
+        if seen.address == watch.old:  # it comes back where it is: first let it go away, if it restarts at all
+            watch.gone(seen.address, grace, poll_s(bview))
+    else:
+        rescued = watch.rescue(watch.old, str(original.get("SubnetMask")), str(original.get("Gateway")))
+    back = watch.find(t1, [watch.old], deadline, grace, poll_s(bview))
+    if (
+        back is None
+        and not rescued
+        and watch.rescue(watch.old, str(original.get("SubnetMask")), str(original.get("Gateway")))
+    ):
+        back = watch.find(time.monotonic(), [watch.old], deadline, grace, poll_s(bview))
+    watch.steps.append(
+        f"back at {watch.old} after {back.seconds:.3f} s" if back else f"not back at {watch.old}: restore it by hand"
+    )
+    return back
+
+
+def expect_restored(bview, back: relocate.Sighting | None, watch: relocate.Watch, original, section, *exchanges):
+    expect(
+        back is not None,
+        f"after the watchdog's restore it answers nowhere it was looked for ({watch.story()})",
+        f"the camera comes back at its original address {watch.old}",
+        section,
+        *exchanges,
+    )
+    after, get = bview.read(WIRED)
+    expect(
+        _config(after) == _config(original),
+        f"holds {_short(after)} after the restore",
+        f"{_short(original)}",
+        section,
+        get,
+    )
+
+
+@pytest.mark.network
+def test_ip_address_change(bview, record_property) -> None:
+    """9.1.7.1.1: a new static address takes effect ("the network configuration is stored asynchronously"):
+    the camera answers there within the deadline and IPAddress names it. Watchdog: if it is not there, the
+    old address, Discovery V2 and at last Discovery V2 103 bring it back, and the failure says which path
+    still reached it."""
+    original, _ = bview.read(WIRED)
+    if _dhcp_on(original):
+        pytest.skip("the camera is on DHCP: a static address change is tested from a static configuration")
+    spare = spare_address(bview, original)
+    watch = relocate.Watch(bview, str(original.get("MacAddress", "")), bview.port, bview.host)
+    deadline, grace = _wait(bview)
+    t0 = time.monotonic()
+    ex = bview.write(WIRED, {**_config(original), "ipAddress": spare})
+    seen = watch.find(t0, [spare], deadline, grace, poll_s(bview))
+    claimed: dict[str, Any] = {}
+    try:
+        if seen is not None:
+            claimed, _ = _read_at(bview, seen.address, WIRED)
+    finally:
+        back = bring_back(bview, watch, seen, original)
+    moved = seen is not None and seen.how == "given"
+    report(
+        record_property,
+        "address_change_seconds",
+        seen.seconds if moved else None,
+        f"address {watch.old} -> {spare}: "
+        + (f"answered there after {seen.seconds:.3f} s" if moved else "not found there")
+        + f"; {watch.story()}",
+    )
+    required = f"the camera answers at the address it saved ({spare}) within {deadline:g} s"
+    if seen is None:
+        fail(f"found nowhere within {deadline:g} s ({watch.story()})", required, "9.1.7.1.1", ex)
+    expect(
+        seen.how == "given",
+        f"answers at {seen.address} ({'the old address' if seen.how == 'old' else 'found by Discovery V2'}) "
+        f"while IPAddress says {claimed.get('ipAddress')} ({watch.story()})",
+        required,
+        "9.1.7.1.1",
+        ex,
+    )
+    expect(
+        claimed.get("ipAddress") == spare,
+        f"answers at {spare} but IPAddress says {claimed.get('ipAddress')}",
+        "IPAddress names the address the camera answers at",
+        "9.1.7.1.1",
+        ex,
+    )
+    expect_restored(bview, back, watch, original, "9.1.7.1.1", ex)
+
+
+@pytest.mark.network
+def test_dhcp_change(bview, record_property) -> None:
+    """9.1.7.1.1.1: DHCP switched on is kept, and the camera stays reachable: at the address it had or where
+    Discovery V2 says it is; there DHCP reads Enable true and IPAddress names the address it answers at.
+    Switched off again, it returns to its static address. Watchdog as for the address change."""
+    original, _ = bview.read(WIRED)
+    if _dhcp_on(original):
+        pytest.skip("the camera is on DHCP already: switching it on is tested from a static configuration")
+    watch = relocate.Watch(bview, str(original.get("MacAddress", "")), bview.port, bview.host)
+    deadline, grace = _wait(bview)
+    t0 = time.monotonic()
+    ex = bview.write(DHCP, {"Enable": "true"})
+    seen = watch.find(t0, [], deadline, grace, poll_s(bview))
+    now: dict[str, Any] = {}
+    try:
+        if seen is not None:
+            now, _ = _read_at(bview, seen.address, WIRED)
+    finally:
+        back = bring_back(bview, watch, seen, original)
+    report(
+        record_property,
+        "dhcp_change_seconds",
+        seen.seconds if seen else None,
+        f"DHCP on: {f'at {seen.address} ({seen.how}) after {seen.seconds:.3f} s' if seen else 'not found'}, "
+        f"DHCP Status {(now.get('DHCP') or {}).get('Status')!r}; {watch.story()}",
+    )
+    if seen is None:
+        fail(
+            f"found neither at {watch.old} nor through Discovery V2 within {deadline:g} s ({watch.story()})",
+            "a camera on DHCP stays reachable: at its address or where Discovery V2 finds it (chapter 10)",
+            "9.1.7.1.1.1",
+            ex,
+        )
+    expect(
+        _dhcp_on(now),
+        f"answers at {seen.address} with DHCP Enable {(now.get('DHCP') or {}).get('Enable')!r} after saving true",
+        "the saved DHCP setting holds after it took effect",
+        "9.1.7.1.1.1",
+        ex,
+    )
+    expect(
+        now.get("ipAddress") == seen.address,
+        f"answers at {seen.address} while IPAddress says {now.get('ipAddress')}",
+        "IPAddress names the address the camera answers at (its lease)",
+        "9.1.7.1.1",
+        ex,
+    )
+    expect(
+        back is None or back.how == "given",
+        f"after DHCP was switched off it answers at {back and back.address} ({watch.story()})",
+        f"DHCP off: the camera returns to its static address {watch.old}",
+        "9.1.7.1.1.1",
+        ex,
+    )
+    expect_restored(bview, back, watch, original, "9.1.7.1.1.1", ex)
 
 
 # ==============================================================================================================

@@ -31,7 +31,7 @@ REQUIRED_FILES = (RESULTS, REPORT, JUNIT, DECLARATION)
 MAX_BODY = 16000  # characters of a body kept as evidence
 MAX_IMAGE = 512 * 1024  # bytes of an image body embedded as evidence
 METHODS = ("GET", "PUT", "POST", "DELETE")
-_SECTION = re.compile(r"(?<![\w.])(\d{1,2}(?:\.\d+){0,4})(?![\w.])")
+_SECTION = re.compile(r"(?<![\w.])(\d{1,2}(?:\.\d+){0,6})(?![\w.])")  # 9.1.7.1.1.1 has six parts
 
 
 @dataclass
@@ -124,8 +124,9 @@ def conformance(counts: dict[str, int]) -> float | None:
     return round(100.0 * counts.get(PASS, 0) / conclusive, 1) if conclusive else None
 
 
-def section_key(section: str) -> tuple[int | str, ...]:
-    return tuple(int(p) if p.isdigit() else p for p in re.split(r"[.\s]", section))
+def section_key(section: str) -> tuple[tuple[int, int | str], ...]:
+    """Numeric order ("9.2" before "9.10"); a section that is not a number ("?") sorts after the numbers."""
+    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in re.split(r"[.\s]", section))
 
 
 def section_of(doc: str | None) -> str:

@@ -42,6 +42,7 @@ class CameraOptions:
     discovery: bool = True
     media: bool = True
     https: bool = False  # serve TLS with a self-signed certificate kept in the state directory (simulator/tls.py)
+    interface: str | None = None  # manage this network interface's address and DHCP (netif.py; CAP_NET_ADMIN)
 
 
 class Camera:
@@ -212,6 +213,7 @@ EXTENSIONS = (
     "pytest_bview.simulator.media_service",  # RTSP, MJPEG, snapshot, two-way audio, force frame (issue 4)
     "pytest_bview.simulator.events",  # events, motion, notify, alarm server, email, FTP (issue 6)
     "pytest_bview.simulator.maintenance",  # reboot, factory default, firmware, config file, format (issue 7)
+    "pytest_bview.simulator.netif",  # the wired address and DHCP, applied for real (issue 7)
     "pytest_bview.simulator.rules",  # cross-field rules of the configuration blocks (issue 3)
     "pytest_bview.simulator.hostile",  # hostile-camera profiles (issue 10)
 )

@@ -34,6 +34,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--firmware", default=Identity.firmware, help="SoftWareVersion")
     p.add_argument("--serial", default=Identity.serial, help="SerialNum")
     p.add_argument("--mac", default=Identity.mac, help="MAC address of the wired interface")
+    p.add_argument(
+        "--interface",
+        help="manage this network interface: a saved address is set on it, DHCP runs a real client on it "
+        "(needs CAP_NET_ADMIN; for a camera in a network namespace)",
+    )
     p.add_argument("--user", default="admin", help="admin user name")
     p.add_argument("--password", default="admin", help="admin password (factory value)")
     p.add_argument("--no-discovery", action="store_true", help="do not answer Discovery V2 / SSDP")
@@ -116,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         identity=identity,
         discovery=not args.no_discovery,
         https=args.https,
+        interface=args.interface,
     )
     try:
         asyncio.run(serve(options))

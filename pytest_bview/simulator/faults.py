@@ -21,16 +21,19 @@ class Fault:
     doc: str  # what the faulty camera does
     detected_by: tuple[str, ...]  # test ids (or prefixes of ids) of suites/ that must fail
     hostile: bool = False  # attacks the client rather than breaking one rule (issue: hostile camera)
+    rig: str = ""  # "netns": only observable on a real network (a DHCP server): proven by that rig's test
 
 
 REGISTRY: dict[str, Fault] = {}
 
 
-def declare(name: str, section: str, doc: str, detected_by: Iterable[str], *, hostile: bool = False) -> str:
+def declare(
+    name: str, section: str, doc: str, detected_by: Iterable[str], *, hostile: bool = False, rig: str = ""
+) -> str:
     """Register a fault profile; returns its name so modules can keep it in a constant."""
     if name in REGISTRY and REGISTRY[name].section != section:
         raise ValueError(f"fault {name!r} declared twice")
-    REGISTRY[name] = Fault(name, section, doc, tuple(detected_by), hostile)
+    REGISTRY[name] = Fault(name, section, doc, tuple(detected_by), hostile, rig)
     return name
 
 

@@ -78,6 +78,8 @@ DEVICE_INFO_WRITABLE = ("DeviceName",)  # 9.2.4: "only <DeviceName> can be set"
 # extras a factory default keeps: the flash (firmware), the real-time clock, the log
 FACTORY_KEEPS_EXTRA = ("firmware", "clock_offset_s", "log")
 RESTART_KEYS = ("/Network/Port", "/Network/P2P")  # 9.1.4, 9.1.5 "restarted after saving"
+# async hook(camera) run before every restart, the camera still up (netif.py: the address to come back at)
+BEFORE_RESTART: list[Any] = []
 
 # -- fault profiles --------------------------------------------------------------------------------------
 REBOOT_LOSES = F.declare(
@@ -432,6 +434,8 @@ async def restart(camera: Camera) -> None:
         device.store.commit(
             resources={"/Images/1/Color": factory_defaults(device.identity_mapping())["/Images/1/Color"]}
         )
+    for hook in BEFORE_RESTART:
+        await hook(camera)
     boot = device.scaled(BOOT_S)
     try:
         await camera.reboot(boot)
@@ -444,7 +448,8 @@ async def restart(camera: Camera) -> None:
         camera.device.store.commit(resources={"/Network/Port": claimed})  # claims the port it ignored
 
 
-def _watch_restart_keys(key: str) -> None:
+def watch_restart_key(key: str) -> None:
+    """A saved change of `key` restarts the camera after the answer (Rule 1)."""
     previous = ON_COMMIT.get(key)
 
     def hook(device: Device, doc: dict[str, Any]) -> None:
@@ -457,7 +462,7 @@ def _watch_restart_keys(key: str) -> None:
 
 
 for _key in RESTART_KEYS:
-    _watch_restart_keys(_key)
+    watch_restart_key(_key)
 
 
 @web.middleware
@@ -468,12 +473,18 @@ async def boot_gate(request: web.Request, handler: Any) -> web.StreamResponse:
     if camera.device is None:
         return web.Response(status=503, text="booting\n", headers={"Retry-After": "1"})
     resp = await handler(request)
-    why = _PENDING.pop(camera.device, None) if _PENDING else None  # (an empty check is cheaper: every request)
+    if _PENDING:  # (an empty check is cheaper: every request)
+        restart_if_saved(camera)
+    return resp
+
+
+def restart_if_saved(camera: Camera) -> None:
+    """After a request (REST, Discovery V2 103) that saved a restart resource: restart (Rule 1)."""
+    why = _PENDING.pop(camera.device, None) if camera.device is not None else None
     if why is not None:
         if camera.faults.on(RESTART_LOSES) and why == "/Network/P2P":
             camera.device.store.commit(resources={why: factory_defaults(camera.device.identity_mapping())[why]})
         schedule_restart(camera, f"{why} saved")
-    return resp
 
 
 MIDDLEWARES.append(boot_gate)
@@ -490,6 +501,7 @@ async def start_maintenance(camera: Camera) -> Any:
     if info.get("SoftWareVersion") != device.identity.firmware:
         device.store.commit(resources={DEVICE_INFO: {**info, "SoftWareVersion": device.identity.firmware}})
     camera.extensions["discovery_claimed"] = (device.store.get("/Network/Port") or {}).get("Discovery")
+    camera.extensions["restart_if_saved"] = restart_if_saved
     scheduler = AutoMaintenance(camera)
     scheduler.start()
     return scheduler

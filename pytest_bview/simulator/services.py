@@ -159,6 +159,9 @@ class DiscoveryFacts:
                 }
             )
         self.device.log_event(2, 104, Caller("discovery", "Adminstrator", "", ""))
+        restart = self.camera.extensions.get("restart_if_saved")
+        if restart is not None:  # a new address or DHCP restarts the network services, as after REST (netif.py)
+            restart(self.camera)
         return REPLY_OK
 
     def upnp_facts(self) -> dict[str, Any]:

@@ -1,0 +1,147 @@
+"""Finding a camera after its network identity changed, and bringing it back: the rollback watchdog.
+
+A camera told to move (a new static address, DHCP on or off) is looked for until a deadline, by its MAC:
+it counts as found at an address where GET /Network/Interfaces/1/IPAddress answers with the same
+<MacAddress>. The places looked at, in order:
+
+1. the addresses it was told to go to (none for DHCP: the server decides);
+2. after a grace period (a camera that has not gone away by then did not apply the change): the address
+   it had;
+3. after the same grace period, every few seconds: Discovery V2 (chapter 10, a 100 probe by MAC; raw
+   frames with --bview-discovery-iface reach a camera in another subnet), at the DeviceIP it claims.
+
+When it is found nowhere, `rescue` uses the last path left: Discovery V2 103 (Detect Set Network
+Configuration, by MAC, authenticated) to put the old address back. Every step is written to `steps`, so
+a failure can say what the watchdog did and which path still reached the camera.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+
+from pytest_bview import discovery as d
+
+WIRED = "/Network/Interfaces/1/IPAddress"
+DISCOVERY_EVERY_S = 2.0  # between two probes while looking (a probe waits up to 1 s for its answers)
+
+
+@dataclass
+class Sighting:
+    address: str
+    how: str  # "given": where it was told to go; "old": where it was; "discovery": where Discovery V2 said
+    seconds: float  # from the request that moved it
+
+
+@dataclass
+class Watch:
+    """One camera (by MAC) on `port`, looked for with the session's credentials and discovery transport."""
+
+    target: Any  # the session's Target (settings, discovery port and interface)
+    mac: str
+    port: int
+    old: str  # the address it had
+    steps: list[str] = field(default_factory=list)
+
+    def answers_at(self, address: str, timeout: float = 1.0) -> bool:
+        """The camera with our MAC answers GET IPAddress at `address` (a fresh connection each time)."""
+        s = self.target.settings
+        host = f"[{address}]" if ":" in address else address
+        try:
+            r = requests.get(
+                f"{s.scheme}://{host}:{self.port}{WIRED}",
+                auth=(s.user, s.password),
+                timeout=timeout,
+                headers={"Connection": "close"},
+                verify=False,  # a liveness probe; the session's own client verifies certificates
+            )
+        except requests.RequestException:
+            return False
+        found = re.search(r"<MacAddress>\s*([0-9A-Fa-f:.-]+)\s*</MacAddress>", r.text)
+        return r.status_code == 200 and found is not None and _same_mac(found.group(1), self.mac)
+
+    def discovered(self, timeout: float = 1.0) -> list[str]:
+        """The DeviceIP of every Discovery V2 probe reply from our MAC."""
+        try:
+            replies = d.transport_for(self.target).probe(timeout=timeout, mac=self.mac, stop_after=1)
+        except OSError as exc:
+            self.steps.append(f"Discovery V2 probe could not be sent: {exc}")
+            return []
+        out = [
+            str(m.fields().get("DeviceIP"))
+            for m in replies
+            if _same_mac(str(m.fields().get("DeviceMac", "")), self.mac) and m.fields().get("DeviceIP")
+        ]
+        return list(dict.fromkeys(out))
+
+    def find(self, t0: float, given: list[str], deadline_s: float, grace_s: float, poll_s: float) -> Sighting | None:
+        """Look for the camera until `t0 + deadline_s` (see the module's order)."""
+        next_probe = t0 + grace_s
+        claimed: list[str] = []
+        while True:
+            late = time.monotonic() - t0 >= grace_s
+            places = [(a, "given") for a in given]
+            if late:
+                places += [(self.old, "old")] + [(a, "discovery") for a in claimed if a not in given]
+            for address, how in places:
+                if self.answers_at(address):
+                    return Sighting(address, how, time.monotonic() - t0)
+            if late and time.monotonic() >= next_probe:
+                for address in self.discovered():
+                    if address not in claimed:
+                        self.steps.append(f"Discovery V2: MAC {self.mac} says DeviceIP {address}")
+                        claimed.append(address)
+                next_probe = time.monotonic() + DISCOVERY_EVERY_S
+                continue  # look at what it said at once
+            if time.monotonic() - t0 >= deadline_s:
+                return None
+            time.sleep(poll_s)
+
+    def gone(self, address: str, within_s: float, poll_s: float) -> bool:
+        """Wait until the camera stops answering at `address` (a restart begins), at most `within_s`."""
+        end = time.monotonic() + within_s
+        while time.monotonic() < end:
+            if not self.answers_at(address, timeout=min(1.0, within_s)):
+                return True
+            time.sleep(poll_s)
+        return False
+
+    def rescue(self, address: str, mask: str, gateway: str) -> bool:
+        """Discovery V2 103: set card 1 back to `address` (static). True when the camera answered ReplyMsg 0."""
+        auth = d.Auth(self.target.settings.user, self.target.settings.password)
+        transport = d.transport_for(self.target)
+        current = transport.request(d.GET_NET_CONFIG, self.mac, auth, timeout=2.0)
+        body = current.body if current is not None else None
+        if not isinstance(body, d.DeviceProbeNetConfig):
+            self.steps.append(f"Discovery V2 102 to {self.mac}: no answer; nothing left that reaches the camera")
+            return False
+        nics = tuple(
+            dataclasses.replace(n, IPAddress=address, Netmask=mask, Gateway=gateway, DhcpEnable="false")
+            if n.ID in ("1", None)
+            else n
+            for n in body.NetworkInterfaceList
+        )
+        reply = transport.request(
+            d.SET_NET_CONFIG, self.mac, auth, dataclasses.replace(body, NetworkInterfaceList=nics), timeout=2.0
+        )
+        ok = reply is not None and reply.head.ReplyMsg == 0
+        self.steps.append(
+            f"Discovery V2 103 to {self.mac}: IPAddress {address}/{mask} gateway {gateway}, DHCP off: "
+            + ("accepted" if ok else f"ReplyMsg {reply.head.ReplyMsg}" if reply is not None else "no answer")
+        )
+        return ok
+
+    def story(self) -> str:
+        return "; ".join(self.steps) if self.steps else "nothing else was tried"
+
+
+def _same_mac(a: str, b: str) -> bool:
+    def norm(mac: str) -> str:
+        return re.sub(r"[^0-9a-f]", "", mac.lower())
+
+    return bool(a) and norm(a) == norm(b)
