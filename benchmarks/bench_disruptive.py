@@ -35,6 +35,7 @@ from pathlib import Path
 sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parents[1])]
 from _common import ROOT, machine, median, sim_process  # noqa: E402
 
+import pytest_bview.simulator.camera  # noqa: E402, F401  (first: maintenance alone hits an import cycle via netif)
 from pytest_bview.simulator.device import Identity  # noqa: E402
 from pytest_bview.simulator.maintenance import BOOT_S, FLASH_S, FORMAT_S  # noqa: E402
 
@@ -87,8 +88,9 @@ def parse_junit(path: Path) -> dict[str, dict]:
     return out
 
 
-def one_run(scale: float, extra: list[str], keep: Path | None) -> tuple[dict[str, dict], float, int, str]:
-    """One fresh camera, one pytest run: (per-test figures, wall seconds, pytest exit code, pytest command)."""
+def one_run(scale: float, extra: list[str], keep: Path | None) -> tuple[dict[str, dict], float, int, str, list[str]]:
+    """One fresh camera, one pytest run: (per-test figures, wall seconds, pytest exit code, pytest command,
+    the session's NOT RESTORED lines)."""
     with tempfile.TemporaryDirectory(prefix="bview-disruptive-") as tmp:
         work = keep or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
@@ -118,10 +120,10 @@ def one_run(scale: float, extra: list[str], keep: Path | None) -> tuple[dict[str
                 print((work / "pytest.log").read_text()[-3000:])
                 raise SystemExit("pytest wrote no junit xml")
             shown = " ".join(f'"{c}"' if " " in c else c for c in cmd[1:])
-            for line in (work / "pytest.log").read_text().splitlines():
-                if "NOT RESTORED" in line:  # the upgrade: the suite cannot downgrade a camera it did not start
-                    print(f"  session end: {line.strip()}")
-            return parse_junit(junit), wall, proc.returncode, shown
+            log_text = (work / "pytest.log").read_text()
+            # the upgrade: the suite cannot downgrade a camera it did not start, and its restore check says so
+            left = [ln.strip() for ln in log_text.splitlines() if "NOT RESTORED" in ln]
+            return parse_junit(junit), wall, proc.returncode, shown, left
 
 
 def fmt(x: float | None) -> str:
@@ -132,7 +134,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--scale", type=float, default=1.0, help="--time-scale of the camera and the suite (1 = real)")
     p.add_argument("--runs", type=int, default=1)
-    p.add_argument("--keep", type=Path, help="keep each run's junit xml, pytest log and report here (RUN-n/)")
+    p.add_argument("--keep", type=Path, help="keep each run's junit xml, pytest log and report under DIR/run-N/")
     p.add_argument("extra", nargs="*", help="more pytest arguments (after --)")
     args = p.parse_args()
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
@@ -140,7 +142,7 @@ def main() -> None:
     runs, walls = [], []
     for n in range(args.runs):
         keep = args.keep / f"run-{n + 1}" if args.keep else None
-        figures, wall, code, cmd = one_run(args.scale, args.extra, keep)
+        figures, wall, code, cmd, left = one_run(args.scale, args.extra, keep)
         runs.append(figures)
         walls.append(wall)
         if n == 0:
@@ -149,6 +151,8 @@ def main() -> None:
             f"{OPERATIONS[t][1]} {fmt(f['http'])}/{fmt(f['rtsp'])} s {f['outcome']}" for t, f in figures.items()
         )
         print(f"run {n + 1}: pytest exit {code}, wall {wall:.1f} s: {summary}", flush=True)
+        for line in left:
+            print(f"  session end: {line}")
         for t, f in figures.items():
             if f["outcome"] not in ("passed",):
                 print(f"  {f['outcome']}: suites/test_disruptive.py::{t}: {f['message'][:500]}")

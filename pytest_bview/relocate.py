@@ -46,9 +46,15 @@ class Watch:
     mac: str
     port: int
     old: str  # the address it had
+    probe_s: float = 1.0  # how long one look at an address may take (connect and answer)
     steps: list[str] = field(default_factory=list)
+    started: float = field(default_factory=time.monotonic)
 
-    def answers_at(self, address: str, timeout: float = 1.0) -> bool:
+    def note(self, text: str) -> None:
+        """A step of the story, stamped with the seconds since the watch began."""
+        self.steps.append(f"[{time.monotonic() - self.started:.1f} s] {text}")
+
+    def answers_at(self, address: str, timeout: float | None = None) -> bool:
         """The camera with our MAC answers GET IPAddress at `address` (a fresh connection each time)."""
         s = self.target.settings
         host = f"[{address}]" if ":" in address else address
@@ -56,7 +62,7 @@ class Watch:
             r = requests.get(
                 f"{s.scheme}://{host}:{self.port}{WIRED}",
                 auth=(s.user, s.password),
-                timeout=timeout,
+                timeout=timeout or self.probe_s,
                 headers={"Connection": "close"},
                 verify=False,  # a liveness probe; the session's own client verifies certificates
             )
@@ -70,7 +76,7 @@ class Watch:
         try:
             replies = d.transport_for(self.target).probe(timeout=timeout, mac=self.mac, stop_after=1)
         except OSError as exc:
-            self.steps.append(f"Discovery V2 probe could not be sent: {exc}")
+            self.note(f"Discovery V2 probe could not be sent: {exc}")
             return []
         out = [
             str(m.fields().get("DeviceIP"))
@@ -85,21 +91,22 @@ class Watch:
         claimed: list[str] = []
         while True:
             late = time.monotonic() - t0 >= grace_s
-            places = [(a, "given") for a in given]
+            places = {a: "given" for a in given}
             if late:
-                places += [(self.old, "old")] + [(a, "discovery") for a in claimed if a not in given]
-            for address, how in places:
+                places.setdefault(self.old, "old")
+                places.update({a: "discovery" for a in claimed if a not in places})
+            for address, how in places.items():
                 if self.answers_at(address):
                     return Sighting(address, how, time.monotonic() - t0)
+            if time.monotonic() - t0 >= deadline_s:
+                return None
             if late and time.monotonic() >= next_probe:
                 for address in self.discovered():
                     if address not in claimed:
-                        self.steps.append(f"Discovery V2: MAC {self.mac} says DeviceIP {address}")
+                        self.note(f"Discovery V2: MAC {self.mac} says DeviceIP {address}")
                         claimed.append(address)
                 next_probe = time.monotonic() + DISCOVERY_EVERY_S
                 continue  # look at what it said at once
-            if time.monotonic() - t0 >= deadline_s:
-                return None
             time.sleep(poll_s)
 
     def gone(self, address: str, within_s: float, poll_s: float) -> bool:
@@ -118,7 +125,7 @@ class Watch:
         current = transport.request(d.GET_NET_CONFIG, self.mac, auth, timeout=2.0)
         body = current.body if current is not None else None
         if not isinstance(body, d.DeviceProbeNetConfig):
-            self.steps.append(f"Discovery V2 102 to {self.mac}: no answer; nothing left that reaches the camera")
+            self.note(f"Discovery V2 102 to {self.mac}: no answer; nothing left that reaches the camera")
             return False
         nics = tuple(
             dataclasses.replace(n, IPAddress=address, Netmask=mask, Gateway=gateway, DhcpEnable="false")
@@ -130,7 +137,7 @@ class Watch:
             d.SET_NET_CONFIG, self.mac, auth, dataclasses.replace(body, NetworkInterfaceList=nics), timeout=2.0
         )
         ok = reply is not None and reply.head.ReplyMsg == 0
-        self.steps.append(
+        self.note(
             f"Discovery V2 103 to {self.mac}: IPAddress {address}/{mask} gateway {gateway}, DHCP off: "
             + ("accepted" if ok else f"ReplyMsg {reply.head.ReplyMsg}" if reply is not None else "no answer")
         )

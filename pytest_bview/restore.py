@@ -350,6 +350,9 @@ def plan(changed: dict[str, Doc]) -> list[Write]:
 def restore(target: Any, snap: Snapshot) -> Verdict:
     """Put back what differs from `snap`, then verify every resource by GET (Rule 2)."""
     verdict = Verdict(total=len(snap.resources) + (1 if snap.users else 0))
+    alive = target.client.get("/System/DeviceInfo")
+    if alive.status is None:  # one clear answer, not a connect timeout per resource (twice)
+        raise ConnectionError(f"the camera does not answer at {target.client.base_url}: {alive.error}")
     current = _read_all(target, snap)
     changed = {
         p: comparable(snap.resources[p])

@@ -759,6 +759,12 @@ def _config(doc: dict[str, Any]) -> dict[str, Any]:
     return {**doc, "DHCP": {k: v for k, v in (doc.get("DHCP") or {}).items() if k != "Status"}}
 
 
+def watch_of(bview, original: dict[str, Any]) -> relocate.Watch:
+    # one look at an address: a second at real timing (an address nobody has yet answers no ARP)
+    probe_s = scaled(bview, 1.0, 0.2) if bview.settings.time_scale < 1 else 1.0
+    return relocate.Watch(bview, str(original.get("MacAddress", "")), bview.port, bview.host, probe_s=probe_s)
+
+
 def _wait(bview) -> tuple[float, float]:
     """(deadline, grace) of a move: a camera that has not gone away within the grace did not apply it."""
     return scaled(bview, GO_DOWN_S + COME_BACK_S, 5.0), scaled(bview, GO_DOWN_S, 1.0)
@@ -786,7 +792,7 @@ def bring_back(bview, watch: relocate.Watch, seen: relocate.Sighting | None, ori
             ex = other.put(WIRED, to_xml(BLOCKS["IPAddress"], _config(original), include_wo=True))
         finally:
             other.close()
-        watch.steps.append(f"watchdog: PUT of the original IPAddress at {seen.address}: statusCode {status_code(ex)}")
+        watch.note(f"watchdog: PUT of the original IPAddress at {seen.address}: statusCode {status_code(ex)}")
         if seen.address == watch.old:  # it comes back where it is: first let it go away, if it restarts at all
             watch.gone(seen.address, grace, poll_s(bview))
     else:
@@ -798,9 +804,10 @@ def bring_back(bview, watch: relocate.Watch, seen: relocate.Sighting | None, ori
         and watch.rescue(watch.old, str(original.get("SubnetMask")), str(original.get("Gateway")))
     ):
         back = watch.find(time.monotonic(), [watch.old], deadline, grace, poll_s(bview))
-    watch.steps.append(
+    watch.note(
         f"back at {watch.old} after {back.seconds:.3f} s" if back else f"not back at {watch.old}: restore it by hand"
     )
+    bview.client.close()  # its kept-alive connections went to the camera's previous life (no FIN came back)
     return back
 
 
@@ -832,7 +839,7 @@ def test_ip_address_change(bview, record_property) -> None:
     if _dhcp_on(original):
         pytest.skip("the camera is on DHCP: a static address change is tested from a static configuration")
     spare = spare_address(bview, original)
-    watch = relocate.Watch(bview, str(original.get("MacAddress", "")), bview.port, bview.host)
+    watch = watch_of(bview, original)
     deadline, grace = _wait(bview)
     t0 = time.monotonic()
     ex = bview.write(WIRED, {**_config(original), "ipAddress": spare})
@@ -881,7 +888,7 @@ def test_dhcp_change(bview, record_property) -> None:
     original, _ = bview.read(WIRED)
     if _dhcp_on(original):
         pytest.skip("the camera is on DHCP already: switching it on is tested from a static configuration")
-    watch = relocate.Watch(bview, str(original.get("MacAddress", "")), bview.port, bview.host)
+    watch = watch_of(bview, original)
     deadline, grace = _wait(bview)
     t0 = time.monotonic()
     ex = bview.write(DHCP, {"Enable": "true"})

@@ -137,6 +137,10 @@ class Camera:
 
 # Services that join the camera at start (RTSP, discovery, SSDP): `async hook(camera) -> service | None`
 STARTUP_HOOKS: list[Callable[[Camera], Any]] = []
+# async hook(camera) run before every restart, the camera still up (netif.py: the address to come back at)
+BEFORE_RESTART: list[Callable[[Camera], Any]] = []
+# resources whose saved change restarts the camera after the answer (maintenance.py Rule 1; netif.py adds its own)
+RESTART_ON_SAVE: list[str] = ["/Network/Port", "/Network/P2P"]  # 9.1.4, 9.1.5 "restarted after saving"
 # Simulator-only control endpoints under /_sim/ (motion injection, ...): (method, path) -> handler
 SIM_ROUTES: dict[tuple[str, str], Callable[[Camera, web.Request], Any]] = {}
 

@@ -115,7 +115,8 @@ def markdown(root: Path | None = None) -> str:
         "rule of the spec; `tests/test_fault_matrix.py` runs the checks it names with the profile on and requires",
         "each of them to fail, and `pytest suites` requires the conformant camera to pass them all. Hostile",
         "profiles attack the client instead; `tests/test_hostile.py` requires each named check to end in one",
-        "clear verdict within its deadline and bounded memory.",
+        "clear verdict within its deadline and bounded memory. Profiles marked *(netns rig)* need a real",
+        "network (a DHCP server) to be seen; `tests/test_network_identity_netns.py` proves them there.",
         "",
         "## Counts",
         "",
@@ -130,7 +131,9 @@ def markdown(root: Path | None = None) -> str:
         "| profile | spec section | what the faulty camera does | detected by |",
         "|---|---|---|---|",
     ]
-    lines += [f"| `{f.name}` | {f.section} | {cell(f.doc)} | {ids(f)} |" for f in plain]
+    lines += [
+        f"| `{f.name}` | {f.section} | {cell(f.doc)}{f' *({f.rig} rig)*' if f.rig else ''} | {ids(f)} |" for f in plain
+    ]
     lines += [
         "",
         "## Hostile profiles",

@@ -49,7 +49,7 @@ from typing import Any
 from aiohttp import web
 
 from pytest_bview.simulator import faults as F
-from pytest_bview.simulator.camera import STARTUP_HOOKS, Camera
+from pytest_bview.simulator.camera import BEFORE_RESTART, RESTART_ON_SAVE, STARTUP_HOOKS, Camera
 from pytest_bview.simulator.config import ApiError, decode, parse_xml
 from pytest_bview.simulator.device import COMPUTED, ON_COMMIT, Caller, Device, computed, parse_iso8601
 from pytest_bview.simulator.factory import USERS, factory_defaults
@@ -77,9 +77,7 @@ DEVICE_INFO = "/System/DeviceInfo"
 DEVICE_INFO_WRITABLE = ("DeviceName",)  # 9.2.4: "only <DeviceName> can be set"
 # extras a factory default keeps: the flash (firmware), the real-time clock, the log
 FACTORY_KEEPS_EXTRA = ("firmware", "clock_offset_s", "log")
-RESTART_KEYS = ("/Network/Port", "/Network/P2P")  # 9.1.4, 9.1.5 "restarted after saving"
-# async hook(camera) run before every restart, the camera still up (netif.py: the address to come back at)
-BEFORE_RESTART: list[Any] = []
+
 
 # -- fault profiles --------------------------------------------------------------------------------------
 REBOOT_LOSES = F.declare(
@@ -448,8 +446,19 @@ async def restart(camera: Camera) -> None:
         camera.device.store.commit(resources={"/Network/Port": claimed})  # claims the port it ignored
 
 
-def watch_restart_key(key: str) -> None:
-    """A saved change of `key` restarts the camera after the answer (Rule 1)."""
+_WATCHED: set[str] = set()
+
+
+def watch_restart_keys() -> None:
+    """A saved change of a RESTART_ON_SAVE resource restarts the camera after the answer (Rule 1); at every
+    start, so that a module registering a key later (netif.py) never depends on the import order."""
+    for key in RESTART_ON_SAVE:
+        if key not in _WATCHED:
+            _WATCHED.add(key)
+            _watch(key)
+
+
+def _watch(key: str) -> None:
     previous = ON_COMMIT.get(key)
 
     def hook(device: Device, doc: dict[str, Any]) -> None:
@@ -461,8 +470,7 @@ def watch_restart_key(key: str) -> None:
     ON_COMMIT[key] = hook
 
 
-for _key in RESTART_KEYS:
-    watch_restart_key(_key)
+watch_restart_keys()
 
 
 @web.middleware
@@ -502,6 +510,7 @@ async def start_maintenance(camera: Camera) -> Any:
         device.store.commit(resources={DEVICE_INFO: {**info, "SoftWareVersion": device.identity.firmware}})
     camera.extensions["discovery_claimed"] = (device.store.get("/Network/Port") or {}).get("Discovery")
     camera.extensions["restart_if_saved"] = restart_if_saved
+    watch_restart_keys()
     scheduler = AutoMaintenance(camera)
     scheduler.start()
     return scheduler

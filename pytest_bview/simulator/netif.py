@@ -29,8 +29,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from pytest_bview.simulator import faults as F
-from pytest_bview.simulator import maintenance
-from pytest_bview.simulator.camera import STARTUP_HOOKS, Camera
+from pytest_bview.simulator.camera import BEFORE_RESTART, RESTART_ON_SAVE, STARTUP_HOOKS, Camera
 from pytest_bview.simulator.config import rule
 from pytest_bview.simulator.device import Caller, Device, computed
 
@@ -199,9 +198,8 @@ async def apply(camera: Camera) -> None:
             log.error("cannot move to %s: %s", address, exc)
 
 
-maintenance.BEFORE_RESTART.append(apply)
-for _key in (WIRED, DHCP):
-    maintenance.watch_restart_key(_key)
+BEFORE_RESTART.append(apply)
+RESTART_ON_SAVE.extend((WIRED, DHCP))
 
 
 # -- the DHCP client (interface mode) ------------------------------------------------------------------------
@@ -266,6 +264,8 @@ class LeaseWatch:
         self.task = asyncio.get_running_loop().create_task(self.run())
 
     async def run(self) -> None:
+        from pytest_bview.simulator import maintenance  # (it imports the camera, which imports this module)
+
         camera = self.camera
         while True:
             device = camera.device
