@@ -880,6 +880,41 @@ def test_ip_address_change(bview, record_property) -> None:
     expect_restored(bview, back, watch, original, "9.1.7.1.1", ex)
 
 
+# values no host can have (ERRATA.md L31): each a parameter error, never an address to move to
+UNUSABLE = {
+    "broadcast address": lambda net, doc: {**doc, "ipAddress": str(net.broadcast_address)},
+    "non-contiguous mask": lambda net, doc: {**doc, "SubnetMask": "255.0.255.0"},
+}
+
+
+@pytest.mark.network
+@pytest.mark.parametrize("kind", UNUSABLE)
+def test_unusable_address_refused(bview, kind: str) -> None:
+    """9.1.7.1.1, 7: an address no host can have gets -5 (Parameter error) and changes nothing. Watchdog: if the
+    camera takes it, the suite looks for it (old address, Discovery V2) and puts the original back."""
+    original, _ = bview.read(WIRED)
+    if _dhcp_on(original):
+        pytest.skip("the camera is on DHCP: static address values are tested from a static configuration")
+    net = ipaddress.ip_network(f"{original.get('ipAddress')}/{original.get('SubnetMask')}", strict=False)
+    bad = UNUSABLE[kind](net, _config(original))
+    watch = watch_of(bview, original)
+    t0 = time.monotonic()
+    ex = bview.client.put(WIRED, to_xml(BLOCKS["IPAddress"], bad, include_wo=True))
+    if status_code(ex) != Status.PARAMETER_ERROR:
+        deadline, grace = _wait(bview)
+        seen = watch.find(t0, [], deadline, grace, poll_s(bview))
+        back = bring_back(bview, watch, seen, original)
+        fail(
+            f"answered statusCode {status_code(ex)} to ipAddress {bad['ipAddress']} mask {bad['SubnetMask']} "
+            f"({watch.story()}; {'restored' if back else 'NOT restored'})",
+            f"a {kind} is a parameter error (-5): no host can have it",
+            "9.1.7.1.1",
+            ex,
+        )
+    after, get = bview.read(WIRED)
+    expect(_config(after) == _config(original), f"holds {_short(after)} after the refusal", "nothing changes", "7", get)
+
+
 @pytest.mark.network
 def test_dhcp_change(bview, record_property) -> None:
     """9.1.7.1.1.1: DHCP switched on is kept, and the camera stays reachable: at the address it had or where

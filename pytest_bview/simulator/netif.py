@@ -31,7 +31,7 @@ from typing import Any
 from pytest_bview.simulator import faults as F
 from pytest_bview.simulator.camera import BEFORE_RESTART, RESTART_ON_SAVE, STARTUP_HOOKS, Camera
 from pytest_bview.simulator.config import rule
-from pytest_bview.simulator.device import Caller, Device, computed
+from pytest_bview.simulator.device import RULE_FAULTS, Caller, Device, computed
 
 log = logging.getLogger("bview.sim.netif")
 
@@ -53,6 +53,12 @@ IP_ELSEWHERE = F.declare(
     "9.1.7.1.1",
     "after a new static address is saved the camera comes back one address higher and says nothing of it",
     ["suites/test_disruptive.py::test_ip_address_change"],
+)
+RULE_FAULTS["usable_address"] = F.declare(
+    "ip-unusable-accepted",
+    "9.1.7.1.1",
+    "an address no host can have (its subnet's broadcast address, a non-contiguous mask) is accepted and applied",
+    ["suites/test_disruptive.py::test_unusable_address_refused"],
 )
 DHCP_FORGOTTEN = F.declare(
     "dhcp-enable-forgotten",
@@ -99,8 +105,8 @@ def _dhcp_status(device: Device, key: str, doc: dict[str, Any], caller: Caller) 
 
 
 @rule("IPAddress", "9.1.7.1.1")
-def _usable_address(new: Mapping[str, Any], old: Mapping[str, Any]) -> str | None:
-    """A careful vendor refuses an address that would take the camera off any network (-5). 0.0.0.0 with mask
+def usable_address(new: Mapping[str, Any], old: Mapping[str, Any]) -> str | None:
+    """A careful vendor refuses an address that would take the camera off any network (-5, ERRATA.md L31). 0.0.0.0 with mask
     0.0.0.0 is the "no address" of a card that is not connected (the wireless card's default) and stays valid."""
     if new.get("ipAddress") == "0.0.0.0" and new.get("SubnetMask") == "0.0.0.0":
         return None
@@ -194,7 +200,7 @@ async def apply(camera: Camera) -> None:
     if address:
         try:
             await camera.run_blocking(_place, camera, address, mask, gateway)
-        except OSError as exc:  # the interface refused it: stay where we are, and say so
+        except (OSError, ValueError) as exc:  # the interface refused it: stay where we are, and say so
             log.error("cannot move to %s: %s", address, exc)
 
 
