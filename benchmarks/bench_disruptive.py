@@ -35,7 +35,6 @@ from pathlib import Path
 sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parents[1])]
 from _common import ROOT, machine, median, sim_process  # noqa: E402
 
-import pytest_bview.simulator.camera  # noqa: E402, F401  (first: maintenance alone hits an import cycle via netif)
 from pytest_bview.simulator.device import Identity  # noqa: E402
 from pytest_bview.simulator.maintenance import BOOT_S, FLASH_S, FORMAT_S  # noqa: E402
 
@@ -45,8 +44,12 @@ OPERATIONS = {
     "test_factory_default": ("factory_default_seconds", "factory default", BOOT_S),
     "test_firmware_upgrade": ("upgrade_seconds", "firmware upgrade", FLASH_S + BOOT_S),
     "test_format": ("format_seconds", "format", FORMAT_S),
+    # the camera on loopback moves to a spare 127.0.0.x and back; DHCP on finds no server there (ERRATA L30)
+    "test_ip_address_change": ("address_change_seconds", "static address change", BOOT_S),
+    "test_dhcp_change": ("dhcp_change_seconds", "DHCP on (no server: keeps its address)", BOOT_S),
 }
 SELECT = " or ".join(OPERATIONS)
+SPARE_ADDRESS = "127.0.0.77"  # where the address change moves the camera (loopback: every 127.x is this host)
 RTSP = re.compile(r"RTSP after ([0-9.]+) s")
 
 
@@ -107,6 +110,7 @@ def one_run(scale: float, extra: list[str], keep: Path | None) -> tuple[dict[str
             cmd = [sys.executable, "-m", "pytest", "suites/test_disruptive.py", "-k", SELECT]
             cmd += ["--bview-level", "disruptive", "--bview-host", "127.0.0.1", "--bview-port", str(ports["http"])]
             cmd += ["--bview-rtsp-port", str(ports["rtsp"]), "--bview-firmware", str(package)]
+            cmd += ["--bview-spare-address", SPARE_ADDRESS]
             cmd += ["--bview-time-scale", str(scale), "--bview-report-dir", str(work / "reports")]
             cmd += ["--junitxml", str(junit), "-o", "junit_logging=system-out", "-o", "junit_family=xunit1"]
             cmd += ["-p", "no:cacheprovider", "-q", *extra]

@@ -5,9 +5,9 @@ it counts as found at an address where GET /Network/Interfaces/1/IPAddress answe
 <MacAddress>. The places looked at, in order:
 
 1. the addresses it was told to go to (none for DHCP: the server decides);
-2. after a grace period (a camera that has not gone away by then did not apply the change): the address
-   it had;
-3. after the same grace period, every few seconds: Discovery V2 (chapter 10, a 100 probe by MAC; raw
+2. once it has gone away from the address it had, or after a grace period (a camera that has not gone
+   away by then did not apply the change): the address it had;
+3. from the same moment, every few seconds: Discovery V2 (chapter 10, a 100 probe by MAC; raw
    frames with --bview-discovery-iface reach a camera in another subnet), at the DeviceIP it claims.
 
 When it is found nowhere, `rescue` uses the last path left: Discovery V2 103 (Detect Set Network
@@ -71,10 +71,10 @@ class Watch:
         found = re.search(r"<MacAddress>\s*([0-9A-Fa-f:.-]+)\s*</MacAddress>", r.text)
         return r.status_code == 200 and found is not None and _same_mac(found.group(1), self.mac)
 
-    def discovered(self, timeout: float = 1.0) -> list[str]:
+    def discovered(self, timeout: float | None = None) -> list[str]:
         """The DeviceIP of every Discovery V2 probe reply from our MAC."""
         try:
-            replies = d.transport_for(self.target).probe(timeout=timeout, mac=self.mac, stop_after=1)
+            replies = d.transport_for(self.target).probe(timeout=timeout or self.probe_s, mac=self.mac, stop_after=1)
         except OSError as exc:
             self.note(f"Discovery V2 probe could not be sent: {exc}")
             return []
@@ -89,8 +89,12 @@ class Watch:
         """Look for the camera until `t0 + deadline_s` (see the module's order)."""
         next_probe = t0 + grace_s
         claimed: list[str] = []
+        left = False  # seen gone from the old address: the change is under way, look everywhere at once
         while True:
-            late = time.monotonic() - t0 >= grace_s
+            if not left and self.old not in given and not self.answers_at(self.old):
+                left = True  # (Discovery V2 only after the grace when it was told where to go: it may be on its way)
+                next_probe = time.monotonic() + (grace_s if given else 0.0)
+            late = left or time.monotonic() - t0 >= grace_s
             places = {a: "given" for a in given}
             if late:
                 places.setdefault(self.old, "old")
