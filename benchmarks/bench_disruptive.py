@@ -162,7 +162,10 @@ def main() -> None:
                 print(f"  {f['outcome']}: suites/test_disruptive.py::{t}: {f['message'][:500]}")
     print(f"load average at end {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"time scale {args.scale:g}, {len(runs)} run(s), medians (seconds from the request):")
-    head = f"  {'operation':<18} {'DeviceInfo back':>15} {'RTSP back':>10} {'imposed':>8} {'overhead':>9}  outcomes"
+    width = max(len(label) for _, label, _ in OPERATIONS.values())
+    head = (
+        f"  {'operation':<{width}} {'DeviceInfo back':>15} {'RTSP back':>10} {'imposed':>8} {'overhead':>9}  outcomes"
+    )
     print(head)
     for test, (_, label, imposed_s) in OPERATIONS.items():
         rows = [r[test] for r in runs if test in r]
@@ -173,7 +176,7 @@ def main() -> None:
         overhead = None if measured is None else measured - imposed
         outcomes = ", ".join(f["outcome"] for f in rows) or "not run"
         print(
-            f"  {label:<18} {fmt(measured):>15} {fmt(median(rtsp) if rtsp else None):>10} {imposed:>8.3f} "
+            f"  {label:<{width}} {fmt(measured):>15} {fmt(median(rtsp) if rtsp else None):>10} {imposed:>8.3f} "
             f"{fmt(overhead):>9}  {outcomes}"
         )
     print("  (format: 'DeviceInfo back' is the time until /Disk reports formatted; no restart, no RTSP)")
