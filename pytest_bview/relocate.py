@@ -28,6 +28,7 @@ import requests
 from pytest_bview import discovery as d
 
 WIRED = "/Network/Interfaces/1/IPAddress"
+RESCUE_TRIES = 3  # Discovery V2 102 requests (2 s each) before the watchdog gives up on 103
 DISCOVERY_EVERY_S = 2.0  # between two probes while looking (a probe waits up to 1 s for its answers)
 
 
@@ -126,8 +127,15 @@ class Watch:
         """Discovery V2 103: set card 1 back to `address` (static). True when the camera answered ReplyMsg 0."""
         auth = d.Auth(self.target.settings.user, self.target.settings.password)
         transport = d.transport_for(self.target)
-        current = transport.request(d.GET_NET_CONFIG, self.mac, auth, timeout=2.0)
-        body = current.body if current is not None else None
+        body = None
+        for _ in range(RESCUE_TRIES):  # (a camera in the middle of a restart answers nothing for a while)
+            current = transport.request(d.GET_NET_CONFIG, self.mac, auth, timeout=2.0)
+            if current is not None and current.head.ReplyMsg != 0:
+                self.note(f"Discovery V2 102 to {self.mac}: ReplyMsg {current.head.ReplyMsg} (refused)")
+                return False
+            body = current.body if current is not None else None
+            if isinstance(body, d.DeviceProbeNetConfig):
+                break
         if not isinstance(body, d.DeviceProbeNetConfig):
             self.note(f"Discovery V2 102 to {self.mac}: no answer; nothing left that reaches the camera")
             return False

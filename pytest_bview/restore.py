@@ -12,6 +12,10 @@ Rule 4: network writes (9.1, "at least 5 seconds between 2 configuration request
         every changed part of /Network goes back in one partial PUT /Network (6.1.1), the rest of
         the network resources one PUT each, interleaved with the other writes so that the client's
         pacing rarely has to wait.
+Rule 5: while a check has moved the camera (a new address, DHCP: the disruptive tier), the journal says
+        where it went, its MAC and its original IPAddress (`away`); `--bview-restore-from` that cannot
+        reach the camera at --bview-host brings it home first: a PUT where it went, else Discovery V2 103
+        by MAC (relocate.py).
 Write-only fields (passwords) are never returned by GET, so they cannot be snapshotted: a suite that
 changes one does so only where it can put it back (built-in camera) or in the disruptive tier.
 """
@@ -151,6 +155,7 @@ class Snapshot:
     users: list[Doc] = field(default_factory=list)
     clock_offset_s: float | None = None
     restored: bool = False
+    away: Doc | None = None  # Rule 5: {"address", "mac", "original"} while a check has moved the camera
 
     def to_json(self) -> bytes:
         return json.dumps(self.__dict__, indent=1, sort_keys=True).encode()
@@ -494,6 +499,64 @@ def _snapshot_now(config: pytest.Config, target: Any) -> None:
     state.snapshot, state.journal = snap, path
 
 
+def mark_away(target: Any, away: Doc | None) -> None:
+    """Rule 5: journal that the camera is away (`away`: address or None for DHCP, mac, original IPAddress), or
+    back (None). The snapshot is taken first if this comes before the session's first write."""
+    if target.client.before_write is not None:
+        hook, target.client.before_write = target.client.before_write, None
+        hook()
+    path = journal_path(target.settings.report_dir, target.model, target.identity.get("SerialNum") or "unknown")
+    if path.exists():
+        snap = Snapshot.load(path)
+        snap.away = away
+        write_atomically(path, snap.to_json())
+
+
+def bring_home(settings: Any, source: Path) -> str | None:
+    """Rule 5: a journal of `source` says the camera of --bview-host is away: bring it back to that host.
+    Returns what was done, or None when no journal says so or nothing reached the camera."""
+    from types import SimpleNamespace
+
+    from pytest_bview import relocate
+    from pytest_bview.client import Client
+    from pytest_bview.xmlblocks import to_xml
+
+    journals = [source] if source.is_file() else sorted(source.glob("journal-*.json"), reverse=True)
+    for path in journals:
+        try:
+            snap = Snapshot.load(path)
+        except (ValueError, TypeError, OSError):
+            continue
+        if not snap.away or snap.address.rsplit(":", 1)[0] != settings.host:
+            continue
+        away, host = snap.away, settings.host
+        port = settings.port or (443 if settings.scheme == "https" else 80)
+        here = SimpleNamespace(
+            settings=settings, host=host, discovery_iface=settings.discovery_iface,
+            discovery_port=settings.discovery_port,
+        )  # fmt: skip
+        watch = relocate.Watch(here, str(away["mac"]), port, host)
+        original = dict(away["original"])
+        if away.get("address") and watch.answers_at(str(away["address"])):
+            client = Client(f"{settings.scheme}://{away['address']}:{port}", settings.user, settings.password)
+            try:
+                ex = client.put(relocate.WIRED, to_xml(BLOCKS["IPAddress"], original, include_wo=True))
+            finally:
+                client.close()
+            watch.note(f"PUT of the original IPAddress at {away['address']}: HTTP {ex.status}")
+        else:
+            watch.rescue(host, str(original.get("SubnetMask")), str(original.get("Gateway")))
+        deadline = max(5.0, 360.0 * settings.time_scale)
+        back = watch.find(time.monotonic(), [host], deadline, min(deadline, 60.0 * settings.time_scale), 0.1)
+        if back is not None and back.address == host:
+            watch.note(f"back at {host} after {back.seconds:.3f} s")
+            snap.away = None
+            write_atomically(path, snap.to_json())
+            return f"brought home from {away.get('address') or 'DHCP'} to {host} ({watch.story()})"
+        return None
+    return None
+
+
 def _arm(config: pytest.Config) -> None:
     state = _state(config)
     target = _target_of(config)
@@ -526,8 +589,15 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         return
     if settings.level == "readonly":
         raise pytest.UsageError("--bview-restore-from writes to the camera: it cannot run with --bview-level readonly")
-    target = _target(config)
     source = Path(settings.restore_from)
+    try:
+        target = _target(config)
+    except pytest.exit.Exception:  # not where it should be: a journal may say where it went (Rule 5)
+        done = bring_home(settings, source)
+        if done is None:
+            raise
+        print(f"bview: {done}")
+        target = _target(config)
     path = source if source.is_file() else journal_path(source, target.model, target.identity.get("SerialNum", ""))
     if not path.exists():
         pytest.exit(f"bview: no journal for {target.model} {target.identity.get('SerialNum')} at {path}", returncode=4)

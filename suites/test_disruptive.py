@@ -26,6 +26,7 @@ import requests
 from pytest_bview import relocate
 from pytest_bview.checks import check_status, expect, fail, status_code
 from pytest_bview.client import Client, Exchange
+from pytest_bview.restore import mark_away
 from pytest_bview.spec.blocks import BLOCKS
 from pytest_bview.spec.resources import RESOURCES, Instances
 from pytest_bview.spec.status import Status
@@ -750,6 +751,12 @@ def spare_address(bview, current: dict[str, Any]) -> str:
     return spare
 
 
+def away(bview, address: str | None, original: dict[str, Any]) -> None:
+    """Journal the move before it happens: an interrupted run can bring the camera home (restore.py Rule 5)."""
+    doc = {"address": address, "mac": original.get("MacAddress"), "original": _config(original)}
+    mark_away(bview, doc)
+
+
 def _dhcp_on(doc: dict[str, Any]) -> bool:
     return (doc.get("DHCP") or {}).get("Enable") == "true"
 
@@ -808,6 +815,8 @@ def bring_back(bview, watch: relocate.Watch, seen: relocate.Sighting | None, ori
         f"back at {watch.old} after {back.seconds:.3f} s" if back else f"not back at {watch.old}: restore it by hand"
     )
     bview.client.close()  # its kept-alive connections went to the camera's previous life (no FIN came back)
+    if back is not None:
+        mark_away(bview, None)
     return back
 
 
@@ -841,6 +850,7 @@ def test_ip_address_change(bview, record_property) -> None:
     spare = spare_address(bview, original)
     watch = watch_of(bview, original)
     deadline, grace = _wait(bview)
+    away(bview, spare, original)
     t0 = time.monotonic()
     ex = bview.write(WIRED, {**_config(original), "ipAddress": spare})
     seen = watch.find(t0, [spare], deadline, grace, poll_s(bview))
@@ -898,6 +908,7 @@ def test_unusable_address_refused(bview, kind: str) -> None:
     net = ipaddress.ip_network(f"{original.get('ipAddress')}/{original.get('SubnetMask')}", strict=False)
     bad = UNUSABLE[kind](net, _config(original))
     watch = watch_of(bview, original)
+    away(bview, bad["ipAddress"], original)
     t0 = time.monotonic()
     ex = bview.client.put(WIRED, to_xml(BLOCKS["IPAddress"], bad, include_wo=True))
     if status_code(ex) != Status.PARAMETER_ERROR:
@@ -925,6 +936,7 @@ def test_dhcp_change(bview, record_property) -> None:
         pytest.skip("the camera is on DHCP already: switching it on is tested from a static configuration")
     watch = watch_of(bview, original)
     deadline, grace = _wait(bview)
+    away(bview, None, original)
     t0 = time.monotonic()
     ex = bview.write(DHCP, {"Enable": "true"})
     seen = watch.find(t0, [], deadline, grace, poll_s(bview))

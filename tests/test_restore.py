@@ -154,3 +154,67 @@ def test_network_parts_nest_into_one_partial_network_document() -> None:
     paths = [w[0] for w in writes]
     assert paths.count("/Network") == 1 and "/Network/FTP" in paths
     assert paths.index("/Network") < paths.index("/Images/1/Color") < paths.index("/Network/FTP")  # interleaved
+
+
+@pytest.mark.parametrize("journalled", ["where it went", "nothing (DHCP)"])
+def test_restore_from_brings_a_moved_camera_home(pytester: pytest.Pytester, journalled: str) -> None:
+    """Rule 5: the run died while the camera was at another address; --bview-restore-from finds it (a PUT where
+    the journal says it went, else Discovery V2 103 by MAC), brings it back to --bview-host, then restores."""
+    import time
+
+    import requests
+
+    opts = CameraOptions(time_scale=0.01, discovery_port=0, ssdp_port=0, media=False)
+    with CameraThread(opts) as cam:
+        port, auth = cam.ports["http"], ("admin", "admin")
+        wired = "/Network/Interfaces/1/IPAddress"
+        text = requests.get(f"http://127.0.0.1:{port}{wired}", auth=auth, timeout=5).text
+        original = cam.camera.device.read(*_wired(cam), _caller())
+        original["DHCP"] = {"Enable": original["DHCP"]["Enable"]}
+        snap = Snapshot(
+            "BV-IPC2-5MP", "BV2A00012345", "2.0.0", f"127.0.0.1:{port}", "2026-11-24T00:00:00Z",
+            away={"address": "127.0.0.66" if journalled == "where it went" else None,
+                  "mac": original["MacAddress"], "original": original},
+        )  # fmt: skip
+        path = journal_path(pytester.path / "j", snap.model, snap.serial)
+        from pytest_bview.restore import write_atomically
+
+        write_atomically(path, snap.to_json())
+        moved = text.replace("<ipAddress>127.0.0.1<", "<ipAddress>127.0.0.66<")
+        assert requests.put(f"http://127.0.0.1:{port}{wired}", data=moved, auth=auth, timeout=5).ok
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not _answers("127.0.0.66", port):
+            time.sleep(0.05)
+        assert _answers("127.0.0.66", port)  # then the run "dies"
+        result = pytester.runpytest_inprocess(
+            *_args(cam, "--bview-restore-from", str(pytester.path / "j"), "--bview-discovery-port",
+                   str(cam.ports["discovery"])),
+        )  # fmt: skip
+        home = cam.camera.options.bind
+    assert result.ret == 0, result.stdout.str()
+    assert home == "127.0.0.1"
+    result.stdout.fnmatch_lines(["bview: brought home from * to 127.0.0.1 (*back at 127.0.0.1*"])
+    assert Snapshot.load(path).away is None and Snapshot.load(path).restored is True
+
+
+def _answers(host: str, port: int) -> bool:
+    import requests
+
+    try:
+        return requests.get(f"http://{host}:{port}/System/DeviceInfo", auth=("admin", "admin"), timeout=1).ok
+    except requests.RequestException:
+        return False
+
+
+def _wired(cam: CameraThread):
+    from pytest_bview.spec.resources import match
+
+    found = match("/Network/Interfaces/1/IPAddress")
+    assert found is not None
+    return found[0], {k: int(v) for k, v in found[1].items()}
+
+
+def _caller():
+    from pytest_bview.simulator.device import Caller
+
+    return Caller("test", "Adminstrator", "", "")
