@@ -34,6 +34,8 @@ POOL = ("192.168.78.100", "192.168.78.101")
 CAMERA_MAC = "02:00:00:78:00:02"
 HTTP, RTSP, DISCOVERY = 8080, 8554, 5566
 RIG_FAULTS = sorted(f.name for f in load_all().values() if f.rig == "netns")
+# BVIEW_RIG_SCALE=1 gives real timing (benchmarks/RESULTS.md: the lease path at scale 1); tests use 0.01
+SCALE = os.environ.get("BVIEW_RIG_SCALE", "0.01")
 
 DHCP_SERVER = """
 import sys
@@ -90,7 +92,7 @@ def run_suite(rig: dict[str, str], name: str, *faults: str, tests: str) -> tuple
     state.mkdir()
     camera = subprocess.Popen(
         ["ip", "netns", "exec", rig["cam"], sys.executable, "-m", "pytest_bview.simulator.cli",
-         "--bind", CAMERA_IP, "--interface", rig["cam_if"], "--mac", CAMERA_MAC, "--time-scale", "0.01",
+         "--bind", CAMERA_IP, "--interface", rig["cam_if"], "--mac", CAMERA_MAC, "--time-scale", SCALE,
          "--state-dir", str(state), "--http-port", str(HTTP), "--rtsp-port", str(RTSP),
          "--discovery-port", str(DISCOVERY), "--ssdp-port", "0", *(a for f in faults for a in ("--fault", f))],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -103,9 +105,9 @@ def run_suite(rig: dict[str, str], name: str, *faults: str, tests: str) -> tuple
             ["ip", "netns", "exec", rig["suite"], sys.executable, "-m", "pytest",
              str(ROOT / "suites" / "test_disruptive.py"), "-k", tests, f"--rootdir={ROOT}", "-p", "no:cacheprovider",
              "-q", "-s", "-rf", "--bview-host", CAMERA_IP, "--bview-port", str(HTTP), "--bview-rtsp-port", str(RTSP),
-             "--bview-discovery-port", str(DISCOVERY), "--bview-time-scale", "0.01", "--bview-level", "disruptive",
+             "--bview-discovery-port", str(DISCOVERY), "--bview-time-scale", SCALE, "--bview-level", "disruptive",
              "--bview-spare-address", SPARE_IP, "--bview-report-dir", str(Path(rig["tmp"]) / f"reports-{name}")],
-            capture_output=True, text=True, timeout=300, cwd=ROOT,
+            capture_output=True, text=True, timeout=300 + 3000 * float(SCALE), cwd=ROOT,
         )  # fmt: skip
     finally:
         camera.terminate()
