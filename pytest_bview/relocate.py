@@ -123,8 +123,9 @@ class Watch:
             time.sleep(poll_s)
         return False
 
-    def rescue(self, address: str, mask: str, gateway: str) -> bool:
-        """Discovery V2 103: set card 1 back to `address` (static). True when the camera answered ReplyMsg 0."""
+    def rescue(self, address: str, mask: str, gateway: str, dhcp: bool = False) -> bool:
+        """Discovery V2 103: set card 1 back to `address` (and DHCP as it was). True when the camera answered
+        ReplyMsg 0."""
         auth = d.Auth(self.target.settings.user, self.target.settings.password)
         transport = d.transport_for(self.target)
         body = None
@@ -140,7 +141,9 @@ class Watch:
             self.note(f"Discovery V2 102 to {self.mac}: no answer; nothing left that reaches the camera")
             return False
         nics = tuple(
-            dataclasses.replace(n, IPAddress=address, Netmask=mask, Gateway=gateway, DhcpEnable="false")
+            dataclasses.replace(
+                n, IPAddress=address, Netmask=mask, Gateway=gateway, DhcpEnable="true" if dhcp else "false"
+            )
             if n.ID in ("1", None)
             else n
             for n in body.NetworkInterfaceList
@@ -150,7 +153,8 @@ class Watch:
         )
         ok = reply is not None and reply.head.ReplyMsg == 0
         self.note(
-            f"Discovery V2 103 to {self.mac}: IPAddress {address}/{mask} gateway {gateway}, DHCP off: "
+            f"Discovery V2 103 to {self.mac}: IPAddress {address}/{mask} gateway {gateway}, "
+            f"DHCP {'on' if dhcp else 'off'}: "
             + ("accepted" if ok else f"ReplyMsg {reply.head.ReplyMsg}" if reply is not None else "no answer")
         )
         return ok

@@ -545,7 +545,8 @@ def bring_home(settings: Any, source: Path) -> str | None:
                 client.close()
             watch.note(f"PUT of the original IPAddress at {away['address']}: HTTP {ex.status}")
         else:
-            watch.rescue(host, str(original.get("SubnetMask")), str(original.get("Gateway")))
+            dhcp = (original.get("DHCP") or {}).get("Enable") == "true"
+            watch.rescue(host, str(original.get("SubnetMask")), str(original.get("Gateway")), dhcp)
         deadline = max(5.0, 360.0 * settings.time_scale)
         back = watch.find(time.monotonic(), [host], deadline, min(deadline, 60.0 * settings.time_scale), 0.1)
         if back is not None and back.address == host:

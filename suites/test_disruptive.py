@@ -792,7 +792,8 @@ def bring_back(bview, watch: relocate.Watch, seen: relocate.Sighting | None, ori
     deadline, grace = _wait(bview)
     time.sleep(bview.settings.settle)
     t1 = time.monotonic()
-    rescued = False
+    rescued, dhcp = False, _dhcp_on(original)
+    mask, gateway = str(original.get("SubnetMask")), str(original.get("Gateway"))
     if seen is not None:
         other = client_at(bview, bview.port, seen.address)
         try:
@@ -803,13 +804,9 @@ def bring_back(bview, watch: relocate.Watch, seen: relocate.Sighting | None, ori
         if seen.address == watch.old:  # it comes back where it is: first let it go away, if it restarts at all
             watch.gone(seen.address, grace, poll_s(bview))
     else:
-        rescued = watch.rescue(watch.old, str(original.get("SubnetMask")), str(original.get("Gateway")))
+        rescued = watch.rescue(watch.old, mask, gateway, dhcp)
     back = watch.find(t1, [watch.old], deadline, grace, poll_s(bview))
-    if (
-        back is None
-        and not rescued
-        and watch.rescue(watch.old, str(original.get("SubnetMask")), str(original.get("Gateway")))
-    ):
+    if back is None and not rescued and watch.rescue(watch.old, mask, gateway, dhcp):
         back = watch.find(time.monotonic(), [watch.old], deadline, grace, poll_s(bview))
     watch.note(
         f"back at {watch.old} after {back.seconds:.3f} s" if back else f"not back at {watch.old}: restore it by hand"
@@ -843,16 +840,18 @@ def test_ip_address_change(bview, record_property) -> None:
     """9.1.7.1.1: a new static address takes effect ("the network configuration is stored asynchronously"):
     the camera answers there within the deadline and IPAddress names it. Watchdog: if it is not there, the
     old address, Discovery V2 and at last Discovery V2 103 bring it back, and the failure says which path
-    still reached it."""
+    still reached it. A camera on DHCP is given the spare address as a static one (DHCP off), then put back
+    on DHCP."""
     original, _ = bview.read(WIRED)
-    if _dhcp_on(original):
-        pytest.skip("the camera is on DHCP: a static address change is tested from a static configuration")
     spare = spare_address(bview, original)
     watch = watch_of(bview, original)
     deadline, grace = _wait(bview)
     away(bview, spare, original)
+    change = {**_config(original), "ipAddress": spare}
+    if _dhcp_on(original):
+        change["DHCP"] = {"Enable": "false"}  # a static address is DHCP off
     t0 = time.monotonic()
-    ex = bview.write(WIRED, {**_config(original), "ipAddress": spare})
+    ex = bview.write(WIRED, change)
     seen = watch.find(t0, [spare], deadline, grace, poll_s(bview))
     claimed: dict[str, Any] = {}
     try:

@@ -16,7 +16,7 @@ import shutil
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -86,8 +86,38 @@ def rig(tmp_path: Path) -> Iterator[dict[str, str]]:
             subprocess.run(["ip", "netns", "del", ns], capture_output=True)
 
 
-def run_suite(rig: dict[str, str], name: str, *faults: str, tests: str) -> tuple[int, str]:
-    """Start the camera (with `faults`) in its namespace, run the suite's `tests` at it from the other one."""
+ON_DHCP = """
+import sys, time, requests
+auth, url = ("admin", "admin"), "http://%s:%s/Network/Interfaces/1/IPAddress/DHCP"
+requests.put(url % (sys.argv[1], sys.argv[2]), data="<DHCP><Enable>true</Enable></DHCP>", auth=auth, timeout=5)
+end = time.monotonic() + 60
+while time.monotonic() < end:
+    for host in sys.argv[3:]:
+        try:
+            if requests.get(url % (host, sys.argv[2]), auth=auth, timeout=0.5).ok:
+                print(host)
+                sys.exit(0)
+        except requests.RequestException:
+            pass
+sys.exit(1)
+"""
+
+
+def on_dhcp(rig: dict[str, str]) -> str:
+    """Put the camera on DHCP before the suite runs; returns the leased address it answers at."""
+    run = subprocess.run(
+        ["ip", "netns", "exec", rig["suite"], sys.executable, "-c", ON_DHCP, CAMERA_IP, str(HTTP), *POOL],
+        capture_output=True, text=True, timeout=90,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    return run.stdout.strip()
+
+
+def run_suite(
+    rig: dict[str, str], name: str, *faults: str, tests: str, prepare: Callable[[dict[str, str]], str] | None = None
+) -> tuple[int, str]:
+    """Start the camera (with `faults`) in its namespace, run the suite's `tests` at it from the other one
+    (at the address `prepare` returns, when given)."""
     state = Path(rig["tmp"]) / f"state-{name}"
     state.mkdir()
     camera = subprocess.Popen(
@@ -101,10 +131,11 @@ def run_suite(rig: dict[str, str], name: str, *faults: str, tests: str) -> tuple
         assert camera.stdout is not None
         ready = json.loads(camera.stdout.readline() or "{}")
         assert ready.get("http") == HTTP, camera.stderr.read() if camera.poll() is not None else ready
+        host = prepare(rig) if prepare is not None else CAMERA_IP
         run = subprocess.run(
             ["ip", "netns", "exec", rig["suite"], sys.executable, "-m", "pytest",
              str(ROOT / "suites" / "test_disruptive.py"), "-k", tests, f"--rootdir={ROOT}", "-p", "no:cacheprovider",
-             "-q", "-s", "-rf", "--bview-host", CAMERA_IP, "--bview-port", str(HTTP), "--bview-rtsp-port", str(RTSP),
+             "-q", "-s", "-rf", "--bview-host", host, "--bview-port", str(HTTP), "--bview-rtsp-port", str(RTSP),
              "--bview-discovery-port", str(DISCOVERY), "--bview-time-scale", SCALE, "--bview-level", "disruptive",
              "--bview-spare-address", SPARE_IP, "--bview-report-dir", str(Path(rig["tmp"]) / f"reports-{name}")],
             capture_output=True, text=True, timeout=300 + 3000 * float(SCALE), cwd=ROOT,
@@ -124,6 +155,16 @@ def test_address_change_and_dhcp_lease_for_real(rig: dict[str, str]) -> None:
     assert any(f"at {a} (discovery)" in leased for a in POOL), leased  # the lease, found through Discovery V2
     assert "'obtained'" in leased and f"back at {CAMERA_IP}" in leased, leased
     print(moved, leased, sep="\n")
+
+
+def test_camera_on_dhcp_takes_a_static_address_and_goes_back_on_dhcp(rig: dict[str, str]) -> None:
+    """A camera found on DHCP: the address change gives it the spare address as a static one (DHCP off), and
+    the watchdog puts it back on DHCP, where it gets its lease again."""
+    rc, out = run_suite(rig, "on-dhcp", tests="test_ip_address_change", prepare=on_dhcp)
+    assert rc == 0, out[-4000:]
+    moved = next(line for line in out.splitlines() if f" -> {SPARE_IP}: " in line)
+    assert "answered there" in moved and any(f"address {a} -> " in moved for a in POOL), moved
+    print(moved)
 
 
 @pytest.mark.parametrize("fault", RIG_FAULTS)
