@@ -12,10 +12,10 @@ Rule 4: network writes (9.1, "at least 5 seconds between 2 configuration request
         every changed part of /Network goes back in one partial PUT /Network (6.1.1), the rest of
         the network resources one PUT each, interleaved with the other writes so that the client's
         pacing rarely has to wait.
-Rule 5: while a check has moved the camera (a new address, DHCP: the disruptive tier), the journal says
-        where it went, its MAC and its original IPAddress (`away`); `--bview-restore-from` that cannot
-        reach the camera at --bview-host brings it home first: a PUT where it went, else Discovery V2 103
-        by MAC (relocate.py).
+Rule 5: while a check has moved the camera (a new address, DHCP, a new HTTP port: the disruptive tier),
+        the journal says where it went, its MAC and the document that brings it back (`away`);
+        `--bview-restore-from` that cannot reach the camera at --bview-host brings it home first: a PUT
+        of that document where it went, else (an address) Discovery V2 103 by MAC (relocate.py).
 Write-only fields (passwords) are never returned by GET, so they cannot be snapshotted: a suite that
 changes one does so only where it can put it back (built-in camera) or in the disruptive tier.
 """
@@ -155,7 +155,8 @@ class Snapshot:
     users: list[Doc] = field(default_factory=list)
     clock_offset_s: float | None = None
     restored: bool = False
-    away: Doc | None = None  # Rule 5: {"address", "mac", "original"} while a check has moved the camera
+    # Rule 5, while a check has moved the camera: {"address" (None: DHCP), "port", "mac", "path", "original"}
+    away: Doc | None = None
 
     def to_json(self) -> bytes:
         return json.dumps(self.__dict__, indent=1, sort_keys=True).encode()
@@ -536,15 +537,19 @@ def bring_home(settings: Any, source: Path) -> str | None:
             discovery_port=settings.discovery_port,
         )  # fmt: skip
         watch = relocate.Watch(here, str(away["mac"]), port, host)
-        original = dict(away["original"])
-        if away.get("address") and watch.answers_at(str(away["address"])):
-            client = Client(f"{settings.scheme}://{away['address']}:{port}", settings.user, settings.password)
+        original, target = dict(away["original"]), str(away.get("path") or relocate.WIRED)
+        where, there = away.get("address") or host, int(away.get("port") or port)
+        seen_there = relocate.Watch(here, str(away["mac"]), there, host)
+        if (away.get("address") or there != port) and seen_there.answers_at(str(where)):
+            client = Client(f"{settings.scheme}://{where}:{there}", settings.user, settings.password)
             try:
-                ex = client.put(relocate.WIRED, to_xml(BLOCKS["IPAddress"], original, include_wo=True))
+                resource = _resource(target)
+                assert resource.block is not None
+                ex = client.put(target, to_xml(BLOCKS[resource.block], original, include_wo=True))
             finally:
                 client.close()
-            watch.note(f"PUT of the original IPAddress at {away['address']}: HTTP {ex.status}")
-        else:
+            watch.note(f"PUT of the original {target} at {where}:{there}: HTTP {ex.status}")
+        elif target == relocate.WIRED:
             dhcp = (original.get("DHCP") or {}).get("Enable") == "true"
             watch.rescue(host, str(original.get("SubnetMask")), str(original.get("Gateway")), dhcp)
         deadline = max(5.0, 360.0 * settings.time_scale)
@@ -553,7 +558,8 @@ def bring_home(settings: Any, source: Path) -> str | None:
             watch.note(f"back at {host} after {back.seconds:.3f} s")
             snap.away = None
             write_atomically(path, snap.to_json())
-            return f"brought home from {away.get('address') or 'DHCP'} to {host} ({watch.story()})"
+            came = f"{where}:{there}" if away.get("address") or target != relocate.WIRED else "its DHCP address"
+            return f"brought home from {came} to {host}:{port} ({watch.story()})"
         return None
     return None
 

@@ -642,6 +642,7 @@ def test_http_port_change(bview, record_property) -> None:
     original, _ = bview.read(PORT)
     old_port, new_port = bview.port, free_port(bview)
     deadline = scaled(bview, GO_DOWN_S + COME_BACK_S, 5.0)
+    mark_away(bview, {"address": None, "port": new_port, "mac": bview.mac, "path": PORT, "original": original})
     t0 = time.monotonic()
     ex = bview.write(PORT, {**original, "HTTP": str(new_port)})
     r = wait_restart(bview, t0, port=new_port, rtsp=False, down_within=0.0)
@@ -692,6 +693,7 @@ def test_http_port_change(bview, record_property) -> None:
             "9.1.4",
             ex,
         )
+    mark_away(bview, None)
     after, get = bview.read(PORT)
     expect(after == original, f"holds {after} after the restore", f"{original}", "9.1.4", get)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 
 import pytest
@@ -193,7 +194,7 @@ def test_restore_from_brings_a_moved_camera_home(pytester: pytest.Pytester, jour
         home = cam.camera.options.bind
     assert result.ret == 0, result.stdout.str()
     assert home == "127.0.0.1"
-    result.stdout.fnmatch_lines(["bview: brought home from * to 127.0.0.1 (*back at 127.0.0.1*"])
+    result.stdout.fnmatch_lines(["bview: brought home from * to 127.0.0.1:* (*back at 127.0.0.1*"])
     assert Snapshot.load(path).away is None and Snapshot.load(path).restored is True
 
 
@@ -218,3 +219,41 @@ def _caller():
     from pytest_bview.simulator.device import Caller
 
     return Caller("test", "Adminstrator", "", "")
+
+
+def test_restore_from_brings_back_a_camera_on_another_port(pytester: pytest.Pytester) -> None:
+    """Rule 5 for /Network/Port: the run died after the HTTP port change; the repair finds the camera on the
+    port the journal names, puts the original /Network/Port back there, and restores."""
+    import time
+
+    import requests
+
+    with CameraThread(CameraOptions(time_scale=0.01, discovery=False, media=False)) as cam:
+        port, auth = cam.ports["http"], ("admin", "admin")
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            new_port = s.getsockname()[1]
+        doc = cam.camera.device.store.get("/Network/Port")
+        snap = Snapshot(
+            "BV-IPC2-5MP", "BV2A00012345", "2.0.0", f"127.0.0.1:{port}", "2026-11-24T00:00:00Z",
+            away={"address": None, "port": new_port, "mac": "00:1A:2B:3C:4D:5E", "path": "/Network/Port",
+                  "original": doc},
+        )  # fmt: skip
+        path = journal_path(pytester.path / "j", snap.model, snap.serial)
+        from pytest_bview.restore import write_atomically
+
+        write_atomically(path, snap.to_json())
+        moved = f"<Port><HTTP>{new_port}</HTTP></Port>"
+        assert requests.put(f"http://127.0.0.1:{port}/Network/Port", data=moved, auth=auth, timeout=5).ok
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not _answers("127.0.0.1", new_port):
+            time.sleep(0.05)
+        assert _answers("127.0.0.1", new_port)  # then the run "dies"
+        args = _args(cam, "--bview-restore-from", str(pytester.path / "j"))
+        args[args.index("--bview-port") + 1] = str(port)  # where the run found it (the camera now says new_port)
+        result = pytester.runpytest_inprocess(*args)
+        home = _answers("127.0.0.1", port)
+    assert result.ret == 0, result.stdout.str()
+    assert home
+    result.stdout.fnmatch_lines([f"bview: brought home from 127.0.0.1:{new_port} to 127.0.0.1:{port} (*"])
+    assert Snapshot.load(path).away is None
