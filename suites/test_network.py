@@ -6,14 +6,19 @@ import time
 
 import pytest
 
-from pytest_bview.checks import check_status, expect
+from pytest_bview.checks import check_status, expect, status_code
 from pytest_bview.spec.blocks import BLOCKS
 from pytest_bview.spec.status import Status
+from pytest_bview.verdicts import inconclusive
 from pytest_bview.xmlblocks import to_xml
 
 pytestmark = [pytest.mark.network]
 
 DNS = "/Network/Interfaces/1/IPAddress/DNS"
+
+
+EARLY_TRIES = 3  # a loaded machine at a small time scale may be too slow to be early: try again, then say so
+EARLY_SHARE = 0.8  # a second write sent within this share of the device's window is early for sure
 
 
 @pytest.mark.reversible
@@ -23,25 +28,36 @@ def test_network_write_too_early_is_busy(bview) -> None:
     ERRATA.md: the spec asks clients to wait 5 s; the kit requires a careful device to refuse
     an early write (-14, "busy") rather than to lose or half-apply it.
     """
+    window = 5.0 * bview.settings.time_scale  # the device's own "at least 5 seconds" (9.1), scaled
     with bview.preserved(DNS) as before:
-        original = before[DNS]
-        first = {"SecondaryDNS": "192.0.2.54"}
-        second = {"SecondaryDNS": "192.0.2.55"}
-        ex1 = bview.client.put(DNS, to_xml(BLOCKS["DNS"], first))
-        check_status(ex1, Status.OK, "9.1.7.1.1.2")
-        ex2 = bview.client.put(DNS, to_xml(BLOCKS["DNS"], second), pace=False)  # deliberately too early
-        check_status(ex2, Status.BUSY, "9.1", "a network write less than 5 s after the previous one")
+        for attempt in range(EARLY_TRIES):
+            first = {"SecondaryDNS": f"192.0.2.{54 + 2 * attempt}"}
+            second = {"SecondaryDNS": f"192.0.2.{55 + 2 * attempt}"}
+            ex1 = bview.client.put(DNS, to_xml(BLOCKS["DNS"], first))
+            answered = time.monotonic()
+            check_status(ex1, Status.OK, "9.1.7.1.1.2")
+            gap = ex1.elapsed + time.monotonic() - answered  # at most this long after the device stored the first
+            ex2 = bview.client.put(DNS, to_xml(BLOCKS["DNS"], second), pace=False)  # deliberately too early
+            if status_code(ex2) == Status.BUSY or gap < EARLY_SHARE * window:
+                break
+            time.sleep(bview.settings.settle)  # this machine was too slow to be early: again, after the window
+        else:
+            inconclusive(
+                f"{EARLY_TRIES} tries could not send a second write within {EARLY_SHARE * window:.3f} s of the first "
+                f"(the machine is too slow for time scale {bview.settings.time_scale:g})"
+            )
+        check_status(ex2, Status.BUSY, "9.1", f"a network write {gap:.3f} s after the previous one (less than 5 s)")
         time.sleep(bview.settings.settle)
         after, get = bview.read(DNS)
         expect(
-            after.get("SecondaryDNS") == "192.0.2.54",
+            after.get("SecondaryDNS") == first["SecondaryDNS"],
             f"holds SecondaryDNS {after.get('SecondaryDNS')!r} after refusing the early write",
             "the refused write applies nothing; the first one stays",
             "9.1",
             ex2,
             get,
         )
-        assert original  # restored by preserved()
+        assert before[DNS]  # restored by preserved()
 
 
 # A valid write per network resource that the settle rule covers (9.1: every network resource's notes)
