@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -37,14 +38,15 @@ RIG_FAULTS = sorted(f.name for f in load_all().values() if f.rig == "netns")
 # BVIEW_RIG_SCALE=1 gives real timing (benchmarks/RESULTS.md: the lease path at scale 1); tests use 0.01
 SCALE = os.environ.get("BVIEW_RIG_SCALE", "0.01")
 
-DHCP_SERVER = """
+RENEW_S = 300  # T1 of the leases: 3 s at time scale 0.01 (the renewal test waits for two)
+DHCP_SERVER = f"""
 import sys
 from scapy.all import conf
 from scapy.layers.dhcp import DHCP_am
 conf.verb = 0
 DHCP_am.filter = None  # no libpcap here: the answering machine checks each frame itself
 am = DHCP_am(iface=sys.argv[1], pool=sys.argv[2].split(","), network="192.168.78.0/24", gw=sys.argv[3],
-             renewal_time=600, lease_time=3600)
+             renewal_time={RENEW_S}, lease_time=3600)
 am.optsniff.pop("filter", None)
 print("ready", flush=True)
 am()
@@ -113,13 +115,24 @@ def on_dhcp(rig: dict[str, str]) -> str:
     return run.stdout.strip()
 
 
-def run_suite(
-    rig: dict[str, str], name: str, *faults: str, tests: str, prepare: Callable[[dict[str, str]], str] | None = None
-) -> tuple[int, str]:
-    """Start the camera (with `faults`) in its namespace, run the suite's `tests` at it from the other one
-    (at the address `prepare` returns, when given)."""
-    state = Path(rig["tmp"]) / f"state-{name}"
+def test_lease_is_renewed_at_t1(rig: dict[str, str], tmp_path: Path) -> None:
+    """RFC 2131 4.3.2: the camera renews its lease at T1 (scaled), keeping its address and services."""
+    state = tmp_path / "state-renew"
     state.mkdir()
+    camera = start_camera(rig, state)
+    try:
+        leased = on_dhcp(rig)
+        first = json.loads((state / "config.json").read_text())["extra"]["dhcp_lease"]
+        time.sleep(2.5 * RENEW_S * float(SCALE))
+        later = json.loads((state / "config.json").read_text())["extra"]["dhcp_lease"]
+    finally:
+        camera.terminate()
+        camera.wait(10)
+    assert first["address"] == leased and first["renew_s"] == RENEW_S
+    assert later["address"] == leased and later["at"] >= first["at"] + RENEW_S * float(SCALE), (first, later)
+
+
+def start_camera(rig: dict[str, str], state: Path, *faults: str) -> subprocess.Popen[str]:
     camera = subprocess.Popen(
         ["ip", "netns", "exec", rig["cam"], sys.executable, "-m", "pytest_bview.simulator.cli",
          "--bind", CAMERA_IP, "--interface", rig["cam_if"], "--mac", CAMERA_MAC, "--time-scale", SCALE,
@@ -127,10 +140,21 @@ def run_suite(
          "--discovery-port", str(DISCOVERY), "--ssdp-port", "0", *(a for f in faults for a in ("--fault", f))],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
+    assert camera.stdout is not None
+    ready = json.loads(camera.stdout.readline() or "{}")
+    assert ready.get("http") == HTTP, (ready, camera.poll())
+    return camera
+
+
+def run_suite(
+    rig: dict[str, str], name: str, *faults: str, tests: str, prepare: Callable[[dict[str, str]], str] | None = None
+) -> tuple[int, str]:
+    """Start the camera (with `faults`) in its namespace, run the suite's `tests` at it from the other one
+    (at the address `prepare` returns, when given)."""
+    state = Path(rig["tmp"]) / f"state-{name}"
+    state.mkdir()
+    camera = start_camera(rig, state, *faults)
     try:
-        assert camera.stdout is not None
-        ready = json.loads(camera.stdout.readline() or "{}")
-        assert ready.get("http") == HTTP, camera.stderr.read() if camera.poll() is not None else ready
         host = prepare(rig) if prepare is not None else CAMERA_IP
         run = subprocess.run(
             ["ip", "netns", "exec", rig["suite"], sys.executable, "-m", "pytest",

@@ -13,7 +13,8 @@ Rule 2: where the camera lives decides how an address is applied.
           DHCP is a real client (DISCOVER, OFFER, REQUEST, ACK in scapy frames, broadcast flag).
 Rule 3: a camera waiting for a lease keeps the address it had (a careful vendor does not drop off the
         network because no DHCP server answers); DHCP Status says "obtaining" until a lease arrives, and
-        a lease found later restarts the network services on it. With a lease, GET IPAddress shows the
+        a lease found later restarts the network services on it. A lease is renewed at T1 (RENEWING,
+        scaled); renewed to another address, or expired unrenewed, it restarts the network services. With a lease, GET IPAddress shows the
         leased address, mask and gateway; the static ones stay stored for the day DHCP is switched off.
 """
 
@@ -25,6 +26,7 @@ import logging
 import secrets
 import socket
 import subprocess
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -211,62 +213,98 @@ RESTART_ON_SAVE.extend((WIRED, DHCP))
 # -- the DHCP client (interface mode) ------------------------------------------------------------------------
 
 
-def obtain_lease(iface: str, device: Device, previous: Mapping[str, str] | None) -> dict[str, str] | None:
-    """DISCOVER, OFFER, REQUEST, ACK on `iface` (RFC 2131, broadcast flag: we have no address to receive at)."""
-    from scapy.all import conf, get_if_hwaddr, srp1
-    from scapy.layers.dhcp import BOOTP
-    from scapy.layers.dhcp import DHCP as DHCPLayer
-    from scapy.layers.inet import IP, UDP
-    from scapy.layers.l2 import Ether
+class DhcpClient:
+    """One DHCP transaction on `iface` (RFC 2131) in scapy frames, broadcast flag set (answers must reach us
+    before we have an address). `ask` sends one message and returns the server's answer of this xid."""
 
-    conf.verb = 0
-    conf.checkIPaddr = False  # the answer comes from the server's address, not from the 255.255.255.255 we asked
-    hw = get_if_hwaddr(iface)
-    chaddr = bytes.fromhex(str(device.identity.mac).replace(":", "")) + b"\0" * 10
-    xid = secrets.randbits(32)
+    def __init__(self, iface: str, device: Device) -> None:
+        from scapy.all import conf, get_if_hwaddr
 
-    def ask(options: list[Any]) -> Any:
+        conf.verb = 0
+        conf.checkIPaddr = False  # the answer comes from the server's address, not from the broadcast we asked
+        self.iface, self.device = iface, device
+        self.hw = get_if_hwaddr(iface)
+        self.chaddr = bytes.fromhex(str(device.identity.mac).replace(":", "")) + b"\0" * 10
+        self.xid = secrets.randbits(32)
+
+    def ask(self, options: list[Any], ciaddr: str = "0.0.0.0") -> Any:
+        from scapy.all import srp1
+        from scapy.layers.dhcp import BOOTP
+        from scapy.layers.dhcp import DHCP as DHCPLayer
+        from scapy.layers.inet import IP, UDP
+        from scapy.layers.l2 import Ether
+
         frame = (
-            Ether(dst="ff:ff:ff:ff:ff:ff", src=hw)
-            / IP(src="0.0.0.0", dst="255.255.255.255")
+            Ether(dst="ff:ff:ff:ff:ff:ff", src=self.hw)
+            / IP(src=ciaddr, dst="255.255.255.255")
             / UDP(sport=68, dport=67)
-            / BOOTP(chaddr=chaddr, xid=xid, flags=0x8000)
-            / DHCPLayer(options=[*options, ("hostname", device.identity.serial), "end"])
+            / BOOTP(chaddr=self.chaddr, xid=self.xid, flags=0x8000, ciaddr=ciaddr)
+            / DHCPLayer(options=[*options, ("hostname", self.device.identity.serial), "end"])
         )
         for _ in range(DHCP_TRIES):
-            answer = srp1(frame, iface=iface, timeout=DHCP_WAIT_S, filter=None)
-            if answer is not None and BOOTP in answer and answer[BOOTP].xid == xid:
+            answer = srp1(frame, iface=self.iface, timeout=DHCP_WAIT_S, filter=None)
+            if answer is not None and BOOTP in answer and answer[BOOTP].xid == self.xid:
                 return answer
         return None
 
+    @staticmethod
     def option(packet: Any, name: str) -> Any:
+        from scapy.layers.dhcp import DHCP as DHCPLayer
+
         return next((o[1] for o in packet[DHCPLayer].options if isinstance(o, tuple) and o[0] == name), None)
 
+    def lease(self, ack: Any, server: str) -> dict[str, Any] | None:
+        """The lease an ACK grants (None for a NAK or anything else)."""
+        from scapy.layers.dhcp import BOOTP
+
+        if ack is None or self.option(ack, "message-type") != 5:
+            return None
+        lease_s = float(self.option(ack, "lease_time") or 86400)
+        return {
+            "address": str(ack[BOOTP].yiaddr),
+            "mask": str(self.option(ack, "subnet_mask") or "255.255.255.0"),
+            "gateway": str(self.option(ack, "router") or "0.0.0.0"),
+            "server": str(self.option(ack, "server_id") or server),
+            "lease_s": lease_s,
+            "renew_s": float(self.option(ack, "renewal_time") or lease_s / 2),  # T1
+            "at": time.time(),
+        }
+
+
+def obtain_lease(iface: str, device: Device, previous: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """DISCOVER, OFFER, REQUEST, ACK (asking for the previous address again, when there was one)."""
+    from scapy.layers.dhcp import BOOTP
+    from scapy.layers.inet import IP
+
+    client = DhcpClient(iface, device)
     wish = [("requested_addr", previous["address"])] if previous else []
-    offer = ask([("message-type", "discover"), *wish])
-    if offer is None or option(offer, "message-type") != 2:
+    offer = client.ask([("message-type", "discover"), *wish])
+    if offer is None or client.option(offer, "message-type") != 2:
         log.info("DHCP: no offer on %s", iface)
         return None
-    server = option(offer, "server_id") or offer[IP].src
-    ack = ask([("message-type", "request"), ("requested_addr", offer[BOOTP].yiaddr), ("server_id", server)])
-    if ack is None or option(ack, "message-type") != 5:
-        log.info("DHCP: the offer of %s was not confirmed", server)
-        return None
-    lease = {
-        "address": str(ack[BOOTP].yiaddr),
-        "mask": str(option(ack, "subnet_mask") or "255.255.255.0"),
-        "gateway": str(option(ack, "router") or "0.0.0.0"),
-        "server": str(server),
-    }
-    log.info("DHCP: lease %s from %s", lease, server)
+    server = str(client.option(offer, "server_id") or offer[IP].src)
+    requested = [("requested_addr", offer[BOOTP].yiaddr), ("server_id", server)]
+    lease = client.lease(client.ask([("message-type", "request"), *requested]), server)
+    log.info("DHCP: lease %s from %s", lease or "refused", server)
     return lease
 
 
+def renew_lease(iface: str, device: Device, lease: Mapping[str, Any]) -> dict[str, Any] | None:
+    """RENEWING (RFC 2131 4.3.2): a REQUEST with our address in ciaddr, no server id, no requested address."""
+    client = DhcpClient(iface, device)
+    fresh = client.lease(client.ask([("message-type", "request")], ciaddr=str(lease["address"])), lease["server"])
+    log.info("DHCP: renewal of %s: %s", lease["address"], fresh or "refused or unanswered")
+    return fresh
+
+
 class LeaseWatch:
-    """Rule 3: while DHCP is on without a lease (interface mode), ask again every scaled DHCP_RETRY_S."""
+    """Rule 3 and the lease's life (interface mode): without a lease ask again every scaled DHCP_RETRY_S;
+    with one, renew it at T1 (scaled); one renewed to another address, or expired unrenewed, restarts the
+    network services (an expired lease is given up, and asked for from scratch)."""
 
     def __init__(self, camera: Camera) -> None:
         self.camera = camera
+        self.next_ask = 0.0  # (monotonic) when to ask again for a lease after none came
         self.task = asyncio.get_running_loop().create_task(self.run())
 
     async def run(self) -> None:
@@ -276,13 +314,30 @@ class LeaseWatch:
         while True:
             device = camera.device
             assert device is not None and camera.options.interface
-            await asyncio.sleep(max(1.0, device.scaled(DHCP_RETRY_S)))
-            if not _dhcp_on(device) or device.store.extra(LEASE) or maintenance.restarting(camera):
+            await asyncio.sleep(min(1.0, max(0.1, device.scaled(DHCP_RETRY_S))))
+            lease = device.store.extra(LEASE)
+            if not _dhcp_on(device) or maintenance.restarting(camera):
                 continue
-            lease = await camera.run_blocking(obtain_lease, camera.options.interface, device, None)
-            if lease:
-                device.store.commit(extra={LEASE: lease})
-                maintenance.schedule_restart(camera, f"DHCP lease {lease['address']} obtained")
+            if not lease:
+                if time.monotonic() < self.next_ask:
+                    continue
+                self.next_ask = time.monotonic() + max(1.0, device.scaled(DHCP_RETRY_S))
+                lease = await camera.run_blocking(obtain_lease, camera.options.interface, device, None)
+                if lease:
+                    device.store.commit(extra={LEASE: lease})
+                    maintenance.schedule_restart(camera, f"DHCP lease {lease['address']} obtained")
+                continue
+            age = time.time() - float(lease.get("at", 0))
+            if age < device.scaled(float(lease.get("renew_s", DHCP_RETRY_S))):
+                continue
+            fresh = await camera.run_blocking(renew_lease, camera.options.interface, device, lease)
+            if fresh is not None:
+                device.store.commit(extra={LEASE: fresh})
+                if fresh["address"] != lease["address"]:
+                    maintenance.schedule_restart(camera, f"DHCP renewal moved the lease to {fresh['address']}")
+            elif age >= device.scaled(float(lease.get("lease_s", 86400))):
+                device.store.commit(extra={LEASE: None})
+                maintenance.schedule_restart(camera, f"DHCP lease {lease['address']} expired unrenewed")
 
     async def stop(self) -> None:
         self.task.cancel()
