@@ -788,6 +788,23 @@ def _read_at(bview, address: str, path: str) -> tuple[dict[str, Any], Exchange]:
         other.close()
 
 
+def move(bview, watch: relocate.Watch, original: dict[str, Any], path: str, doc: dict[str, Any], to: str | None):
+    """Journal the move, PUT `doc` to `path`, look for the camera (at `to` first; None: where DHCP puts it), read
+    its IPAddress where it was found, and bring it back: (the PUT, where it was found, IPAddress there, back)."""
+    deadline, grace = _wait(bview)
+    away(bview, to, original)
+    t0 = time.monotonic()
+    ex = bview.write(path, doc)
+    seen = watch.find(t0, [to] if to else [], deadline, grace, poll_s(bview))
+    there: dict[str, Any] = {}
+    try:
+        if seen is not None:
+            there, _ = _read_at(bview, seen.address, WIRED)
+    finally:
+        back = bring_back(bview, watch, seen, original)
+    return ex, seen, there, back
+
+
 def bring_back(bview, watch: relocate.Watch, seen: relocate.Sighting | None, original: dict[str, Any]):
     """Put the original IPAddress (and DHCP) back where the camera still answers, else through Discovery V2 103;
     returns where it was found afterwards (None: nowhere)."""
@@ -847,20 +864,11 @@ def test_ip_address_change(bview, record_property) -> None:
     original, _ = bview.read(WIRED)
     spare = spare_address(bview, original)
     watch = watch_of(bview, original)
-    deadline, grace = _wait(bview)
-    away(bview, spare, original)
+    deadline, _ = _wait(bview)
     change = {**_config(original), "ipAddress": spare}
     if _dhcp_on(original):
         change["DHCP"] = {"Enable": "false"}  # a static address is DHCP off
-    t0 = time.monotonic()
-    ex = bview.write(WIRED, change)
-    seen = watch.find(t0, [spare], deadline, grace, poll_s(bview))
-    claimed: dict[str, Any] = {}
-    try:
-        if seen is not None:
-            claimed, _ = _read_at(bview, seen.address, WIRED)
-    finally:
-        back = bring_back(bview, watch, seen, original)
+    ex, seen, claimed, back = move(bview, watch, original, WIRED, change, spare)
     moved = seen is not None and seen.how == "given"
     report(
         record_property,
@@ -936,17 +944,8 @@ def test_dhcp_change(bview, record_property) -> None:
     if _dhcp_on(original):
         pytest.skip("the camera is on DHCP already: switching it on is tested from a static configuration")
     watch = watch_of(bview, original)
-    deadline, grace = _wait(bview)
-    away(bview, None, original)
-    t0 = time.monotonic()
-    ex = bview.write(DHCP, {"Enable": "true"})
-    seen = watch.find(t0, [], deadline, grace, poll_s(bview))
-    now: dict[str, Any] = {}
-    try:
-        if seen is not None:
-            now, _ = _read_at(bview, seen.address, WIRED)
-    finally:
-        back = bring_back(bview, watch, seen, original)
+    deadline, _ = _wait(bview)
+    ex, seen, now, back = move(bview, watch, original, DHCP, {"Enable": "true"}, None)
     report(
         record_property,
         "dhcp_change_seconds",
