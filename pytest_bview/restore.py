@@ -494,10 +494,28 @@ def _snapshot_now(config: pytest.Config, target: Any) -> None:
                 aside = path.with_name(f"{path.stem}.interrupted-{int(time.time())}.json")
                 os.replace(path, aside)
                 state.notes.append(f"bview: an earlier run did not restore the camera; its journal is kept as {aside}")
+                for old in prune_interrupted(path):
+                    state.notes.append(f"bview: removed the oldest interrupted journal {old.name} (keeping {KEEP})")
         except (ValueError, TypeError, OSError):
             pass
     write_atomically(path, snap.to_json())
     state.snapshot, state.journal = snap, path
+
+
+KEEP = 10  # interrupted journals kept per camera (the newest: an older one describes a camera long since changed)
+
+
+def prune_interrupted(journal: Path, keep: int = KEEP) -> list[Path]:
+    """Remove all but the `keep` newest interrupted journals of `journal`'s camera; returns the removed ones."""
+
+    def stamp(p: Path) -> int:
+        found = re.search(r"\.interrupted-(\d+)\.json$", p.name)
+        return int(found.group(1)) if found else 0
+
+    aside = sorted(journal.parent.glob(f"{journal.stem}.interrupted-*.json"), key=stamp, reverse=True)
+    for old in aside[keep:]:
+        old.unlink(missing_ok=True)
+    return aside[keep:]
 
 
 def mark_away(target: Any, away: Doc | None) -> None:

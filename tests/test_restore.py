@@ -257,3 +257,16 @@ def test_restore_from_brings_back_a_camera_on_another_port(pytester: pytest.Pyte
     assert home
     result.stdout.fnmatch_lines([f"bview: brought home from 127.0.0.1:{new_port} to 127.0.0.1:{port} (*"])
     assert Snapshot.load(path).away is None
+
+
+def test_only_the_newest_interrupted_journals_are_kept(tmp_path: Path) -> None:
+    from pytest_bview.restore import KEEP, prune_interrupted
+
+    journal = journal_path(tmp_path, "BV-IPC2-5MP", "BV2A00012345")
+    for stamp in range(100, 100 + KEEP + 3):
+        journal.with_name(f"{journal.stem}.interrupted-{stamp}.json").write_text("{}")
+    other = journal_path(tmp_path, "OTHER", "X1").with_name("journal-OTHER-X1.interrupted-1.json")
+    other.write_text("{}")
+    removed = prune_interrupted(journal)
+    assert sorted(p.name for p in removed) == [f"{journal.stem}.interrupted-{s}.json" for s in (100, 101, 102)]
+    assert len(list(tmp_path.glob(f"{journal.stem}.interrupted-*.json"))) == KEEP and other.exists()
