@@ -26,6 +26,7 @@ from typing import Any
 import requests
 
 from pytest_bview import discovery as d
+from pytest_bview.target import urlhost
 
 WIRED = "/Network/Interfaces/1/IPAddress"
 RESCUE_TRIES = 3  # Discovery V2 102 requests (2 s each) before the watchdog gives up on 103
@@ -55,13 +56,13 @@ class Watch:
         """A step of the story, stamped with the seconds since the watch began."""
         self.steps.append(f"[{time.monotonic() - self.started:.1f} s] {text}")
 
-    def answers_at(self, address: str, timeout: float | None = None) -> bool:
-        """The camera with our MAC answers GET IPAddress at `address` (a fresh connection each time)."""
+    def answers_at(self, address: str, timeout: float | None = None, port: int | None = None) -> bool:
+        """The camera with our MAC answers GET IPAddress at `address` (on our port unless told another; a fresh
+        connection each time)."""
         s = self.target.settings
-        host = f"[{address}]" if ":" in address else address
         try:
             r = requests.get(
-                f"{s.scheme}://{host}:{self.port}{WIRED}",
+                f"{s.scheme}://{urlhost(address)}:{port or self.port}{WIRED}",
                 auth=(s.user, s.password),
                 timeout=timeout or self.probe_s,
                 headers={"Connection": "close"},

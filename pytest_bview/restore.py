@@ -519,8 +519,8 @@ def prune_interrupted(journal: Path, keep: int = KEEP) -> list[Path]:
 
 
 def mark_away(target: Any, away: Doc | None) -> None:
-    """Rule 5: journal that the camera is away (`away`: address or None for DHCP, mac, original IPAddress), or
-    back (None). The snapshot is taken first if this comes before the session's first write."""
+    """Rule 5: journal that the camera is away (`away`, see Snapshot.away), or back (None). The snapshot is
+    taken first if this comes before the session's first write."""
     if target.client.before_write is not None:
         hook, target.client.before_write = target.client.before_write, None
         hook()
@@ -538,6 +538,7 @@ def bring_home(settings: Any, source: Path) -> str | None:
 
     from pytest_bview import relocate
     from pytest_bview.client import Client
+    from pytest_bview.target import urlhost
     from pytest_bview.xmlblocks import to_xml
 
     journals = [source] if source.is_file() else sorted(source.glob("journal-*.json"), reverse=True)
@@ -557,9 +558,8 @@ def bring_home(settings: Any, source: Path) -> str | None:
         watch = relocate.Watch(here, str(away["mac"]), port, host)
         original, target = dict(away["original"]), str(away.get("path") or relocate.WIRED)
         where, there = away.get("address") or host, int(away.get("port") or port)
-        seen_there = relocate.Watch(here, str(away["mac"]), there, host)
-        if (away.get("address") or there != port) and seen_there.answers_at(str(where)):
-            client = Client(f"{settings.scheme}://{where}:{there}", settings.user, settings.password)
+        if (away.get("address") or there != port) and watch.answers_at(str(where), port=there):
+            client = Client(f"{settings.scheme}://{urlhost(str(where))}:{there}", settings.user, settings.password)
             try:
                 resource = _resource(target)
                 assert resource.block is not None

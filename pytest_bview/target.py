@@ -60,7 +60,7 @@ class Target:
             port = settings.port or (443 if settings.scheme == "https" else 80)
             rtsp_port = settings.rtsp_port or 554
         client = Client(
-            f"{settings.scheme}://{_urlhost(host)}:{port}",
+            f"{settings.scheme}://{urlhost(host)}:{port}",
             settings.user,
             settings.password,
             timeout=settings.timeout,
@@ -212,7 +212,7 @@ class Target:
 
     def rtsp_url(self, stream_id: int) -> str:
         path = {1: "/live/0/main", 2: "/live/0/sub"}[stream_id]
-        return f"rtsp://{_urlhost(self.host)}:{self.rtsp_port}{path}"
+        return f"rtsp://{urlhost(self.host)}:{self.rtsp_port}{path}"
 
 
 def _comparable(doc: Any) -> Any:
@@ -224,7 +224,8 @@ def _comparable(doc: Any) -> Any:
     return doc
 
 
-def _urlhost(host: str) -> str:
+def urlhost(host: str) -> str:
+    """A host as it stands in a URL (an IPv6 address in brackets)."""
     return f"[{host}]" if ":" in host and not host.startswith("[") else host
 
 

@@ -31,6 +31,7 @@ from pytest_bview.spec.blocks import BLOCKS
 from pytest_bview.spec.resources import RESOURCES, Instances
 from pytest_bview.spec.status import Status
 from pytest_bview.spec.streams import STREAMS
+from pytest_bview.target import urlhost
 from pytest_bview.xmlblocks import to_xml
 
 pytestmark = [pytest.mark.disruptive]
@@ -137,7 +138,7 @@ def answers(bview, port: int, timeout: float = 2.0) -> bool:
     """DeviceInfo answers 200 on `port` (a fresh connection each time)."""
     try:
         r = requests.get(
-            f"{bview.settings.scheme}://{_host(bview)}:{port}/System/DeviceInfo",
+            f"{bview.settings.scheme}://{urlhost(bview.host)}:{port}/System/DeviceInfo",
             auth=(bview.settings.user, bview.settings.password),
             timeout=timeout,
             headers={"Connection": "close"},
@@ -624,13 +625,9 @@ def free_port(bview) -> int:
         return s.getsockname()[1]
 
 
-def _host(bview) -> str:
-    return f"[{bview.host}]" if ":" in bview.host else bview.host
-
-
 def client_at(bview, port: int, host: str | None = None) -> Client:
-    s, host = bview.settings, host or bview.host
-    url = f"{s.scheme}://{f'[{host}]' if ':' in host else host}:{port}"
+    s = bview.settings
+    url = f"{s.scheme}://{urlhost(host or bview.host)}:{port}"
     return Client(url, s.user, s.password, timeout=s.timeout, settle=s.settle)
 
 
@@ -738,19 +735,24 @@ def spare_address(bview, current: dict[str, Any]) -> str:
     """--bview-spare-address, or for the built-in camera a free loopback address in its /24."""
     net = ipaddress.ip_network(f"{current.get('ipAddress')}/{current.get('SubnetMask')}", strict=False)
     spare = bview.settings.spare_address
-    if spare is None and bview.sim is None:
-        pytest.skip("give --bview-spare-address (a free address in the camera's subnet) to test an address change")
-    for _ in range(50):
-        if spare is not None:
-            break
-        candidate = str(net.network_address + 2 + secrets.randbelow(max(1, min(net.num_addresses - 4, 250))))
-        with socket.socket() as s:
-            s.settimeout(0.5)
-            if candidate != current.get("ipAddress") and s.connect_ex((candidate, bview.port)) != 0:
-                spare = candidate
+    if spare is None:
+        if bview.sim is None:
+            pytest.skip("give --bview-spare-address (a free address in the camera's subnet) to test an address change")
+        spare = _free_address(net, current.get("ipAddress"), bview.port)
     if spare is None or ipaddress.ip_address(spare) not in net or spare == current.get("ipAddress"):
         pytest.skip(f"the spare address {spare} is not another address of the camera's subnet {net}")
     return spare
+
+
+def _free_address(net: Any, taken: str | None, port: int) -> str | None:
+    """An address of `net` (loopback: all of it is this host's) where nothing answers on `port`."""
+    for _ in range(50):
+        candidate = str(net.network_address + 2 + secrets.randbelow(max(1, min(net.num_addresses - 4, 250))))
+        with socket.socket() as s:
+            s.settimeout(0.5)
+            if candidate != taken and s.connect_ex((candidate, port)) != 0:
+                return candidate
+    return None
 
 
 def away(bview, address: str | None, original: dict[str, Any]) -> None:

@@ -14,8 +14,9 @@ Rule 2: where the camera lives decides how an address is applied.
 Rule 3: a camera waiting for a lease keeps the address it had (a careful vendor does not drop off the
         network because no DHCP server answers); DHCP Status says "obtaining" until a lease arrives, and
         a lease found later restarts the network services on it. A lease is renewed at T1 (RENEWING,
-        scaled); renewed to another address, or expired unrenewed, it restarts the network services. With a lease, GET IPAddress shows the
-        leased address, mask and gateway; the static ones stay stored for the day DHCP is switched off.
+        scaled); renewed to another address, or expired unrenewed, it restarts the network services.
+        With a lease, GET IPAddress shows the leased address, mask and gateway; the static ones stay
+        stored for the day DHCP is switched off.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ log = logging.getLogger("bview.sim.netif")
 
 WIRED = "/Network/Interfaces/1/IPAddress"
 DHCP = WIRED + "/DHCP"
-LEASE = "dhcp_lease"  # the store's extra: {"address", "mask", "gateway", "server"} of the current lease
+LEASE = "dhcp_lease"  # the store's extra: the current lease (DhcpClient.lease: address, mask, gateway, timers)
 DHCP_TRIES, DHCP_WAIT_S = 2, 2.0  # per boot: a DHCP server answers in milliseconds or not at all
 DHCP_RETRY_S = 30.0  # then, while DHCP is on and no lease came, ask again this often (scaled)
 WILDCARD = ("", "0.0.0.0", "::")
@@ -108,8 +109,9 @@ def _dhcp_status(device: Device, key: str, doc: dict[str, Any], caller: Caller) 
 
 @rule("IPAddress", "9.1.7.1.1")
 def usable_address(new: Mapping[str, Any], old: Mapping[str, Any]) -> str | None:
-    """A careful vendor refuses an address that would take the camera off any network (-5, ERRATA.md L31). 0.0.0.0 with mask
-    0.0.0.0 is the "no address" of a card that is not connected (the wireless card's default) and stays valid."""
+    """A careful vendor refuses an address that would take the camera off any network (-5, ERRATA.md L31).
+    0.0.0.0 with mask 0.0.0.0 is the "no address" of a card that is not connected (the wireless card's
+    default) and stays valid."""
     if new.get("ipAddress") == "0.0.0.0" and new.get("SubnetMask") == "0.0.0.0":
         return None
     try:
