@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 import signal
 import threading
@@ -733,7 +734,7 @@ def _report(config: pytest.Config, verdict: Verdict, who: str = "") -> None:
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Rule 2 for every camera of this process (Rule 6): restore, verify, fail the session when one is not
     as it was found."""
-    with _guarded():
+    with _guarded(then_stop=False):
         for state in states(session.config):
             if state.snapshot is None or state.verdict is not None:
                 continue
@@ -765,9 +766,8 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
                 f"  repair with: pytest --bview-host ... --bview-restore-from {state.journal}", red=True
             )
     if SIGNAL_KEY in config.stash and config.stash[SIGNAL_KEY].received:
-        terminalreporter.write_line(
-            f"bview: stopped by {config.stash[SIGNAL_KEY].received} after putting the camera back", yellow=True
-        )
+        what = " after putting the camera back" if done and all(s.verdict.ok for s in done) else ""  # type: ignore[union-attr]
+        terminalreporter.write_line(f"bview: stopped by {config.stash[SIGNAL_KEY].received}{what}", yellow=True)
 
 
 # -- Rule 8: SIGTERM and SIGHUP --------------------------------------------------------------------------
@@ -775,6 +775,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
 
 @dataclass
 class _Signals:
+    config: pytest.Config
     previous: dict[int, Any] = field(default_factory=dict)
     received: str = ""
 
@@ -784,8 +785,9 @@ _GUARD = threading.local()
 
 
 @contextlib.contextmanager
-def _guarded() -> Iterator[None]:
-    """While a camera is being restored, a SIGTERM/SIGHUP waits: it is raised when the block ends."""
+def _guarded(then_stop: bool = True) -> Iterator[None]:
+    """While a camera is being restored, a SIGTERM/SIGHUP waits; after the block it stops the run
+    (`then_stop`), unless the run is ending anyway (the restore in sessionfinish)."""
     depth = getattr(_GUARD, "depth", 0)
     _GUARD.depth = depth + 1
     try:
@@ -795,17 +797,39 @@ def _guarded() -> Iterator[None]:
         pending = getattr(_GUARD, "pending", None)
         if depth == 0 and pending:
             _GUARD.pending = None
-            raise KeyboardInterrupt(pending)
+            if then_stop:
+                raise KeyboardInterrupt(pending)
 
 
 def _on_signal(signum: int, frame: Any) -> None:
     name = signal.Signals(signum).name
-    for state in _SIGNALLED:
-        state.received = name
+    sig = _SIGNALLED[-1] if _SIGNALLED else None
+    if sig is not None and sig.received:
+        return  # already stopping: a second signal must not cut the restore short
+    if sig is not None:
+        sig.received = name
+        dsession = sig.config.pluginmanager.get_plugin("dsession")
+        if dsession is not None:  # the xdist controller: its workers restore their cameras, then end
+            _forward(signum)
+            dsession.shouldstop = f"stopped by {name}"
+            return
     if getattr(_GUARD, "depth", 0):
         _GUARD.pending = name  # finish the restore first
         return
     raise KeyboardInterrupt(name)  # pytest's Ctrl-C path: sessionfinish restores the camera
+
+
+def _forward(signum: int) -> None:
+    """Send the signal on to this process's children (local xdist workers), each of which restores its own
+    cameras before it ends."""
+    for children in Path(f"/proc/{os.getpid()}/task").glob("*/children"):
+        try:
+            pids = [int(p) for p in children.read_text().split()]
+        except (OSError, ValueError):
+            continue
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signum)
 
 
 _SIGNALLED: list[_Signals] = []
@@ -815,7 +839,7 @@ _SIGNALLED: list[_Signals] = []
 def pytest_configure(config: pytest.Config) -> None:
     if threading.current_thread() is not threading.main_thread():
         return
-    sig = _Signals()
+    sig = _Signals(config)
     for signum in (signal.SIGTERM, signal.SIGHUP):
         try:
             sig.previous[signum] = signal.signal(signum, _on_signal)

@@ -267,3 +267,35 @@ def test_restore_from_picks_the_state_before_the_first_unrestored_run(tmp_path: 
     aside.unlink()
     assert pick_journal(tmp_path, "M", "S1") == main
     assert pick_journal(tmp_path, "M", "other") is None
+
+
+@pytest.mark.slow
+def test_sigterm_to_an_xdist_controller_restores_the_camera(tmp_path: Path) -> None:
+    """Reproduction 4 under xdist: CI's SIGTERM reaches the controller; its workers restore their camera."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    suite = Path(__file__).resolve().parents[1] / "suites" / "test_config.py"
+    (cam,) = _cams(1)
+    with cam:
+        before = _state(cam)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "pytest", str(suite), "-q", "-n", "2", "-p", "no:randomly", "-p", "no:cacheprovider",
+             *camera_args(cam, "--bview-report-dir", str(tmp_path / "rep"))],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=suite.parents[1],
+        )  # fmt: skip
+        deadline = time.monotonic() + 90
+        while not list((tmp_path / "rep").glob("journal-*.json")) and time.monotonic() < deadline:
+            time.sleep(0.2)  # the first write has happened: the camera is being changed
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=120)
+        after = _state(cam)
+    text = out.decode(errors="replace")
+    assert proc.returncode == 2, text[-3000:]
+    assert after == before, [k for k in before if before[k] != after.get(k)]
+    assert "device state restored" in text and "bview: stopped by SIGTERM" in text
+    (journal,) = (tmp_path / "rep").glob("journal-*.json")
+    assert json.loads(journal.read_text())["restored"] is True
