@@ -2,8 +2,9 @@
 fresh virtual environment outside the repository (issue 9).
 
 One wheel and one venv serve the module (built from a copy of the sources, so the checkout gets no
-build/ folder). The venv sees the system's site-packages only to avoid downloading the dependencies
-again; the kit itself is installed from the wheel and must be imported from there.
+build/ folder). The venv sees the site-packages of the environment running the tests only to avoid
+downloading the dependencies again; the kit itself is installed from the wheel and must be imported from
+there.
 """
 
 from __future__ import annotations
@@ -54,8 +55,12 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("venv") / "kit"
-    done = _run([sys.executable, "-m", "venv", "--system-site-packages", home], cwd=home.parent)
+    done = _run([sys.executable, "-m", "venv", home], cwd=home.parent)
     assert done.returncode == 0, done.stderr
+    # The dependencies come from the environment running these tests (a venv or the system's), appended
+    # after the new venv's own site-packages; path lines only, so the checkout's editable hook stays out.
+    (site,) = (home / "lib").glob("python3*/site-packages")
+    (site / "_tested_env.pth").write_text("\n".join(p for p in sys.path if p.endswith("-packages")) + "\n")
     done = _run([home / "bin" / "python", "-m", "pip", "install", "-q", "--no-deps", wheel], cwd=home.parent)
     assert done.returncode == 0, f"pip install failed:\n{done.stdout}\n{done.stderr}"
     return home
