@@ -1,0 +1,194 @@
+"""The reference camera as a safe network service: each attack that once worked against `bview-sim` is replayed
+here, on loopback or in network namespaces the test creates, and the camera must survive it. The figures an
+attack produced (connections held, memory, time) are printed; run with `-s` to see them."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pytest_bview import discovery as d
+
+ADMIN = ("admin", "admin")
+
+
+def start_sim(state: Path, *args: str, env: dict[str, str] | None = None, netns: str | None = None) -> tuple[
+    subprocess.Popen[str], dict
+]:  # fmt: skip
+    """`bview-sim` as a process; (process, the ports line it printed)."""
+    cmd = [sys.executable, "-m", "pytest_bview.simulator.cli", "--state-dir", str(state), *args]
+    if netns:
+        cmd = ["ip", "netns", "exec", netns, *cmd]
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})}
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if not line:
+        proc.wait(10)
+        pytest.fail(f"bview-sim did not start (exit {proc.returncode}): {proc.stderr.read()}")  # type: ignore[union-attr]
+    return proc, json.loads(line)
+
+
+def stop_sim(proc: subprocess.Popen[str]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+
+
+# -- every socket honours --bind ------------------------------------------------------------------------------
+
+
+def _inodes(pid: int) -> set[str]:
+    out = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            out.add(target[8:-1])
+    return out
+
+
+def listening_addresses(pid: int) -> list[tuple[str, str, int]]:
+    """(protocol, local address, port) of every IPv4/IPv6 TCP listener and UDP socket of a process
+    (/proc/net/{tcp,udp,tcp6,udp6}, matched by socket inode)."""
+    inodes = _inodes(pid)
+    found = []
+    for proto in ("tcp", "udp", "tcp6", "udp6"):
+        try:
+            lines = Path(f"/proc/{pid}/net/{proto}").read_text().splitlines()[1:]
+        except FileNotFoundError:
+            continue
+        for line in lines:
+            cols = line.split()
+            local, state, inode = cols[1], cols[3], cols[9]
+            if inode not in inodes or (proto.startswith("tcp") and state != "0A"):  # 0A: LISTEN
+                continue
+            hexaddr, hexport = local.split(":")
+            raw = bytes.fromhex(hexaddr)
+            if len(raw) == 4:
+                addr = str(ipaddress.IPv4Address(raw[::-1]))
+            else:  # four little-endian 32-bit words
+                addr = str(ipaddress.IPv6Address(b"".join(raw[i : i + 4][::-1] for i in range(0, 16, 4))))
+            found.append((proto, addr, int(hexport, 16)))
+    return found
+
+
+def test_default_bview_sim_listens_on_loopback_only(tmp_path: Path) -> None:
+    """`bview-sim` with its defaults (HTTP, RTSP, Discovery V2 on 5566, SSDP on 1900) has no socket that takes
+    traffic from outside loopback: every one is bound to 127.0.0.1, or to a multicast group joined on loopback
+    only (a group socket with IP_MULTICAST_ALL off takes nothing that arrived on another interface)."""
+    proc, ports = start_sim(tmp_path)
+    try:
+        sockets = listening_addresses(proc.pid)
+    finally:
+        stop_sim(proc)
+    print(f"\nbview-sim defaults: {len(sockets)} sockets: {sockets}")
+    assert {p for _, _, p in sockets} >= {ports["http"], ports["rtsp"], ports["discovery"], ports["ssdp"]}
+    outside = [
+        s for s in sockets if not (ipaddress.ip_address(s[1]).is_loopback or ipaddress.ip_address(s[1]).is_multicast)
+    ]
+    assert not outside, f"bview-sim with default --bind 127.0.0.1 listens outside loopback: {outside}"
+    groups = {a for _, a, _ in sockets if ipaddress.ip_address(a).is_multicast}
+    assert groups <= {d.GROUP, d.SSDP_GROUP}
+
+
+needs_netns = pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("ip") is None,
+    reason="needs root and iproute2 `ip` to create network namespaces and a veth pair",
+)
+CAM_IP, PEER_IP = "192.168.78.2", "192.168.78.3"
+
+
+@pytest.fixture
+def veth_pair() -> Iterator[tuple[str, str]]:
+    """Two namespaces joined by a veth pair: (camera namespace, attacker namespace)."""
+    tag = uuid.uuid4().hex[:6]
+    cam, peer = f"bvhc{tag}", f"bvha{tag}"
+
+    def ip(*args: str) -> None:
+        subprocess.run(["ip", *args], check=True, capture_output=True, text=True)
+
+    try:
+        ip("netns", "add", cam)
+        ip("netns", "add", peer)
+        ip("link", "add", f"hc{tag}", "netns", cam, "type", "veth", "peer", "name", f"ha{tag}", "netns", peer)
+        for ns, dev, addr in ((cam, f"hc{tag}", CAM_IP), (peer, f"ha{tag}", PEER_IP)):
+            ip("-n", ns, "link", "set", "lo", "up")
+            ip("-n", ns, "addr", "add", addr + "/24", "dev", dev)
+            ip("-n", ns, "link", "set", dev, "up")
+            ip("-n", ns, "route", "add", "224.0.0.0/4", "dev", dev)
+        yield cam, peer
+    finally:
+        for ns in (cam, peer):
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+
+
+ATTACKER = """
+import json, sys
+from pytest_bview import discovery as d
+cam_ip, mac, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+out = {}
+for name, dest in (("multicast", d.GROUP), ("unicast", cam_ip)):
+    t = d.SocketTransport(port=port, interface=sys.argv[4], destination=dest)
+    out[name + "_probe"] = len(t.probe(timeout=1.0))
+    body = d.body_from_dict(d.DeviceProbeConfig, {"DeviceIP": "192.168.78.99", "DeviceMask": "255.255.255.0",
+                                                  "DeviceGateway": "192.168.78.1"})
+    reply = t.request(101, mac, None, body=body, timeout=1.0)
+    out[name + "_101"] = None if reply is None else reply.head.ReplyMsg
+print(json.dumps(out))
+"""
+
+
+@needs_netns
+def test_discovery_from_another_host_cannot_move_a_loopback_camera(veth_pair: tuple[str, str], tmp_path: Path) -> None:
+    """A camera started with the default --bind 127.0.0.1 on a host with a real interface: a Discovery V2 probe
+    and 101 (no credentials, spec 10) from another host, by multicast and by unicast, get no answer and the
+    camera's address stays where it was."""
+    cam, peer = veth_pair
+    mac = "02:00:00:78:00:02"
+    proc, ports = start_sim(tmp_path, "--mac", mac, "--time-scale", "0.01", netns=cam)
+    try:
+        done = subprocess.run(
+            ["ip", "netns", "exec", peer, sys.executable, "-c", ATTACKER, CAM_IP, mac, str(ports["discovery"]), PEER_IP],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        seen = json.loads(done.stdout)
+        print(f"\nDiscovery V2 from another host to a loopback camera: {seen}")
+        assert seen == {"multicast_probe": 0, "multicast_101": None, "unicast_probe": 0, "unicast_101": None}
+        ip_doc = subprocess.run(
+            ["ip", "netns", "exec", cam, "curl", "-s", "-u", "admin:admin",
+             f"http://127.0.0.1:{ports['http']}/Network/Interfaces/1/IPAddress"],
+            capture_output=True, text=True, timeout=30,
+        ).stdout  # fmt: skip
+        assert "192.168.78.99" not in ip_doc and "<ipAddress>127.0.0.1</ipAddress>" in ip_doc, ip_doc
+    finally:
+        stop_sim(proc)
+
+
+def test_bound_camera_still_answers_discovery_on_its_address(tmp_path: Path) -> None:
+    """The other side of the rule: on its own address the camera answers a multicast probe and a unicast one."""
+    proc, ports = start_sim(tmp_path, "--discovery-port", "0", "--ssdp-port", "0")
+    try:
+        multicast = d.SocketTransport(port=ports["discovery"], interface="127.0.0.1").probe(timeout=1.5)
+        unicast = d.SocketTransport(port=ports["discovery"], interface="127.0.0.1", destination="127.0.0.1").probe(
+            timeout=1.5
+        )
+    finally:
+        stop_sim(proc)
+    assert len(multicast) >= 1 and len(unicast) >= 1
