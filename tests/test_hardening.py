@@ -7,6 +7,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -15,8 +16,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 
 from pytest_bview import discovery as d
+from pytest_bview.simulator.camera import CameraOptions, CameraThread
+from pytest_bview.spec.permissions import ADMIN_ONLY
+from pytest_bview.spec.resources import RESOURCES
 
 ADMIN = ("admin", "admin")
 
@@ -141,6 +146,9 @@ def veth_pair() -> Iterator[tuple[str, str]]:
 ATTACKER = """
 import json, sys
 from pytest_bview import discovery as d
+from pytest_bview.simulator.camera import CameraOptions, CameraThread
+from pytest_bview.spec.permissions import ADMIN_ONLY
+from pytest_bview.spec.resources import RESOURCES
 cam_ip, mac, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
 out = {}
 for name, dest in (("multicast", d.GROUP), ("unicast", cam_ip)):
@@ -192,3 +200,107 @@ def test_bound_camera_still_answers_discovery_on_its_address(tmp_path: Path) -> 
     finally:
         stop_sim(proc)
     assert len(multicast) >= 1 and len(unicast) >= 1
+
+
+# -- the administrator keeps what takes the camera over (ERRATA S1) -------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def cam() -> Iterator[CameraThread]:
+    with CameraThread(CameraOptions(time_scale=0.01, discovery=False, media=False)) as camera:
+        yield camera
+
+
+def base(camera: CameraThread) -> str:
+    return f"http://127.0.0.1:{camera.ports['http']}"
+
+
+def status_of(resp: requests.Response) -> int | None:
+    m = re.search(rb"<statusCode>(-?\d+)</statusCode>", resp.content)
+    return int(m.group(1)) if m else None
+
+
+def add_user(camera: CameraThread, name: str, password: str) -> int:
+    """A Normal user; returns its N."""
+    body = (
+        f"<User><ID></ID><UserName>{name}</UserName><Password>{password}</Password><UserLevel>Normal</UserLevel>"
+        "<IPAddress/><MACAddress/></User>"
+    )
+    r = requests.post(base(camera) + "/System/Users/1", data=body, auth=ADMIN, timeout=10)
+    assert status_of(r) == 0, r.text
+    return int(r.headers["Location"].rsplit("/", 1)[1])
+
+
+def user_auth(camera: CameraThread, name: str, password: str) -> int | None:
+    r = requests.put(
+        base(camera) + "/Security/UserAuth",
+        data=f"Username={name}&Password={password}",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        auth=ADMIN,
+        timeout=10,
+    )
+    return status_of(r)
+
+
+def concrete_url(template: str) -> str:
+    return re.sub(r"{\w+}", "1", template)
+
+
+WRITES = [(op.method, r.template) for r in RESOURCES for op in r.ops if op.method != "GET"]
+
+
+def test_normal_user_cannot_take_over_the_admin(cam: CameraThread) -> None:
+    """ERRATA S1: a Normal user's PUT of the admin's entry (/System/Users/1) with a new password is refused with
+    403 / -12 and the admin's password stays; its own password it may change."""
+    n = add_user(cam, "mallory", "Mallory-1")
+    mallory = ("mallory", "Mallory-1")
+    body = "<User><ID>0</ID><UserName>admin</UserName><Password>owned</Password><UserLevel></UserLevel></User>"
+    r = requests.put(base(cam) + "/System/Users/1", data=body, auth=mallory, timeout=10)
+    assert (r.status_code, status_of(r)) == (403, -12), r.text
+    assert user_auth(cam, "admin", "admin") == 0 and user_auth(cam, "admin", "owned") != 0
+    own = "<User><ID></ID><UserName>mallory</UserName><Password>Mallory-2</Password><UserLevel></UserLevel></User>"
+    r = requests.put(base(cam) + f"/System/Users/{n}", data=own, auth=mallory, timeout=10)
+    assert status_of(r) == 0, r.text
+    assert user_auth(cam, "mallory", "Mallory-2") == 0
+
+
+@pytest.mark.parametrize(("method", "template"), sorted(ADMIN_ONLY), ids=[f"{m} {t}" for m, t in sorted(ADMIN_ONLY)])
+def test_admin_only_operation_refused_to_a_normal_user(cam: CameraThread, method: str, template: str) -> None:
+    """ERRATA S1: each operation the administrator keeps answers a Normal user 403 / -12, before any body."""
+    if user_auth(cam, "eve", "Eve-12345") != 0:
+        add_user(cam, "eve", "Eve-12345")
+    r = requests.request(method, base(cam) + concrete_url(template), data=b"", auth=("eve", "Eve-12345"), timeout=10)
+    assert (r.status_code, status_of(r)) == (403, -12), f"{method} {template}: {r.status_code} {r.text}"
+
+
+def test_write_operations_refused_to_a_normal_user_count(cam: CameraThread) -> None:
+    """The figure of the attack: of all write operations, how many a Normal user is refused (empty bodies: the
+    refusal comes before the body, the others fail on the empty body and change nothing)."""
+    if user_auth(cam, "eve", "Eve-12345") != 0:
+        add_user(cam, "eve", "Eve-12345")
+    refused = set()
+    for method, template in WRITES:
+        if (method, template) in (("PUT", "/System/Reboot"), ("PUT", "/System/FactoryDefault")):
+            refused.add((method, template))  # proven above; not sent again in case the rule broke
+            continue
+        r = requests.request(
+            method, base(cam) + concrete_url(template), data=b"", auth=("eve", "Eve-12345"), timeout=10
+        )
+        if r.status_code == 403:
+            refused.add((method, template))
+    print(f"\na Normal user is refused {len(refused)} of {len(WRITES)} write operations")
+    operator = {(op.method, r.template) for r in RESOURCES for op in r.ops if op.level == "Operator"}
+    assert refused == ({k for k in ADMIN_ONLY if k[0] != "GET"} | operator)
+
+
+def test_discovery_102_103_need_the_admin(cam: CameraThread) -> None:
+    """ERRATA S1: Discovery V2 102/103 read and change the network identity: a Normal user's credentials fail."""
+    facts = cam.camera.extensions.get("facts")
+    if facts is None:
+        from pytest_bview.simulator.services import DiscoveryFacts
+
+        facts = DiscoveryFacts(cam.camera)
+    if user_auth(cam, "eve", "Eve-12345") != 0:
+        add_user(cam, "eve", "Eve-12345")
+    assert facts.check_credentials("admin", "admin")
+    assert not facts.check_credentials("eve", "Eve-12345")

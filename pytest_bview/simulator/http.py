@@ -4,8 +4,9 @@ ResponseStatus replies and the generic GET/PUT of configuration resources.
 Rule 1 (4.5.2): every resource needs Basic credentials; without them or with wrong ones the
         answer is 401 with `WWW-Authenticate: Basic realm="B-View"`.
 Rule 2: routing is the spec table (`spec.resources.match`); a path outside it is -10 (HTTP 404),
-        a method the resource lacks is -3 (HTTP 405 with Allow), an Operator operation asked
-        by a Normal user is -12 (HTTP 403) (ERRATA.md).
+        a method the resource lacks is -3 (HTTP 405 with Allow), an Operator operation or one the
+        administrator keeps (`spec.permissions`, ERRATA.md S1) asked by a Normal user is -12 (HTTP 403),
+        before any body is read.
 Rule 3: everything the camera says about a request is a ResponseStatus with `requestURL` and
         `statusCode`; the human-readable reason travels in the `X-BView-Detail` header.
 Paths under /_sim/ and /upnp/ are the simulator's own and cannot collide with the spec.
@@ -31,6 +32,7 @@ from pytest_bview.simulator import faults as F
 from pytest_bview.simulator.config import MAX_XML_BYTES, ApiError, concrete
 from pytest_bview.simulator.device import ADMIN_LEVEL, COMPUTED, Caller, Device
 from pytest_bview.spec.blocks import BLOCKS
+from pytest_bview.spec.permissions import OWN_ENTRY, admin_only
 from pytest_bview.spec.resources import Resource, match
 from pytest_bview.spec.status import Status, http_status
 from pytest_bview.xmlblocks import to_xml
@@ -95,7 +97,7 @@ UNKNOWN_URL_OK = F.declare(
 OPERATOR_OPEN = F.declare(
     "level-operator-open",
     "9.10",
-    "a Normal user may PUT Operator-level resources",
+    "a Normal user may PUT Operator-level resources and do what the administrator keeps (ERRATA S1)",
     ["suites/test_users.py::test_normal_user_refused_operator_level"],
 )
 NO_REQUEST_URL = F.declare(
@@ -258,14 +260,9 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
         )
         resp.headers["Allow"] = ", ".join(resource.methods)
         return resp
-    if op.level == "Operator" and caller.level != ADMIN_LEVEL and not camera.faults.on(OPERATOR_OPEN):
-        return status_response(
-            camera,
-            path,
-            Status.INVALID_OPERATION,
-            f"{request.method} {resource.template} needs the Operator level",
-            403,
-        )
+    refusal = _needs_admin(camera, request.method, resource, raw_params, caller)
+    if refusal:
+        return status_response(camera, path, Status.INVALID_OPERATION, refusal, 403)
     if request.content_length and request.content_length > MAX_BODY:
         return status_response(camera, path, Status.MEMORY_OVERFLOW, "request body too large", 413)
     try:
@@ -299,6 +296,23 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
     except Exception:  # a firmware bug must answer, not kill the connection
         log.exception("internal error on %s %s", request.method, path)
         return status_response(camera, path, Status.SDK_CALL_FAILED, "internal error", 500)
+
+
+def _needs_admin(camera: Camera, method: str, resource: Resource, raw: dict[str, str], caller: Caller) -> str:
+    """Why a Normal user is refused this operation (Rule 2), or "" when it may go on."""
+    if caller.level == ADMIN_LEVEL or camera.faults.on(OPERATOR_OPEN):
+        return ""
+    op = resource.op(method)
+    if op is not None and op.level == "Operator":
+        return f"{method} {resource.template} needs the Operator level"
+    why = admin_only(method, resource.template)
+    if why is None:
+        return ""
+    if (method, resource.template) == OWN_ENTRY:
+        own = next((u for u in camera.device.users() if u.get("UserName") == caller.user), None)
+        if own is not None and raw.get("N") == str(int(own["ID"]) + 1):
+            return ""  # a user may change its own password
+    return f"{method} {resource.template} needs the administrator: {why}"
 
 
 _GET_BODIES: dict[tuple[str, str], tuple[dict, bytes]] = {}  # (template, store key) -> (stored document, XML)
