@@ -304,3 +304,149 @@ def test_discovery_102_103_need_the_admin(cam: CameraThread) -> None:
         add_user(cam, "eve", "Eve-12345")
     assert facts.check_credentials("admin", "admin")
     assert not facts.check_credentials("eve", "Eve-12345")
+
+
+# -- the configuration file: no secret in clear, imported as a PUT, all or nothing ------------------------------
+
+SECRETS = {
+    "/Network/EMail": ("SenderEmailPassword", "smtp-Secret-1"),
+    "/Network/FTP": ("Password", "ftp-Secret-2"),
+    "/Network/DDNS/Config": ("Password", "ddns-Secret-3"),
+    "/Alarm/AMS/2": ("Password", "ams-Secret-4"),
+}
+
+
+def export_file(camera: CameraThread, auth: tuple[str, str] = ADMIN) -> requests.Response:
+    return requests.get(base(camera) + "/System/DeviceConfigFile", auth=auth, timeout=30)
+
+
+def import_file(camera: CameraThread, data: bytes) -> requests.Response:
+    return requests.put(
+        base(camera) + "/System/DeviceConfigFile",
+        data=data,
+        auth=ADMIN,
+        headers={"Content-Type": "application/octet-stream"},
+        timeout=30,
+    )
+
+
+def plain_payload(data: bytes) -> bytes:
+    import zlib
+
+    return data + zlib.decompress(data[44:])
+
+
+def test_config_file_reveals_no_secret(cam: CameraThread) -> None:
+    """ERRATA S1/S2: a Normal user gets no configuration file (403 / -12); the admin's file holds no secret in
+    clear (SMTP, FTP, DDNS, AMS and user passwords are sealed with the admin password), and the round trip still
+    brings them back."""
+    device = cam.camera.device
+    for key, (name, value) in SECRETS.items():
+        device.store.commit(resources={key: {**(device.store.get(key) or {}), name: value}})
+    if user_auth(cam, "carol", "Carol-Secret-5") != 0:
+        add_user(cam, "carol", "Carol-Secret-5")
+    r = export_file(cam, ("carol", "Carol-Secret-5"))
+    assert (r.status_code, status_of(r)) == (403, -12), r.text
+    r = export_file(cam)
+    assert r.status_code == 200
+    payload = plain_payload(r.content)
+    secrets = [v for _, v in SECRETS.values()] + ["Carol-Secret-5", "admin"]
+    in_clear = [s for s in secrets if s.encode() in payload and s != "admin"]
+    admin_in_clear = b'"Password": "admin"' in payload
+    print(f"\nsecrets in clear in the exported file: {len(in_clear) + admin_in_clear} of {len(secrets)}")
+    assert not in_clear and not admin_in_clear, in_clear
+    for key, (name, _) in SECRETS.items():
+        device.store.commit(resources={key: {**(device.store.get(key) or {}), name: "changed"}})
+    r2 = requests.put(
+        base(cam) + "/System/Users/" + str(1 + next(int(u["ID"]) for u in device.users() if u["UserName"] == "carol")),
+        data="<User><ID></ID><UserName>carol</UserName><Password>Carol-New-6</Password><UserLevel></UserLevel></User>",
+        auth=ADMIN,
+        timeout=10,
+    )
+    assert status_of(r2) == 0
+    assert status_of(import_file(cam, r.content)) == 0
+    assert user_auth(cam, "carol", "Carol-Secret-5") == 0, "the round trip lost a user's password"
+    for key, (name, value) in SECRETS.items():
+        assert (device.store.get(key) or {}).get(name) == value, f"the round trip lost {key} {name}"
+
+
+def test_config_file_sealed_with_another_admin_password_refused(cam: CameraThread) -> None:
+    """ERRATA S2: the secrets open with the admin password they were sealed with only; another one: -12, nothing
+    changed."""
+    from pytest_bview.simulator.maintenance import export_config, read_config, seal_secrets
+
+    meta, rows = read_config(export_file(cam).content)
+    resources, sealed = seal_secrets(dict(rows), "not-the-admin-password")
+    r = import_file(cam, export_config(resources, {**meta, "secrets": sealed}))
+    assert status_of(r) == -12, r.text
+
+
+def crafted(camera: CameraThread, users: object) -> bytes:
+    from pytest_bview.simulator.maintenance import export_config, read_config
+
+    meta, rows = read_config(export_file(camera).content)
+    docs = dict(rows)
+    docs["/System/Users"] = users
+    return export_config(docs, meta)
+
+
+@pytest.mark.parametrize(
+    "users",
+    [
+        {"User": [{"ID": "0", "UserName": "admin", "Password": "", "UserLevel": "Adminstrator"}, "x"]},
+        {"User": [{"ID": "0", "UserName": "admin", "Password": "", "UserLevel": "Adminstrator"}, 7]},
+        {"User": [{"ID": "0", "UserName": "admin", "Password": "", "UserLevel": "Adminstrator"}, {"ID": "1"}]},
+        {"User": [{"ID": "0", "UserName": "admin", "Password": "", "UserLevel": "Adminstrator"}, {"ID": "9",
+          "UserName": "bob", "Password": "", "UserLevel": "Normal"}]},  # no password known for bob
+        {"User": [{"ID": "0", "UserName": "admin", "Password": "", "UserLevel": "Normal"}]},
+        {"User": [{"ID": "0", "UserName": {"x": 1}, "Password": "", "UserLevel": "Adminstrator"}]},
+        {"User": "admin"},
+        ["admin"],
+    ],
+    ids=["string entry", "number entry", "entry without name", "unknown password", "admin not admin",
+         "name object", "not a list", "not an object"],
+)  # fmt: skip
+def test_crafted_user_list_refused_and_camera_lives(cam: CameraThread, users: object) -> None:
+    """A configuration file whose user list is not one is refused whole (statusCode < 0), and every login still
+    works afterwards (the attack once made every request a 500, for good)."""
+    before = cam.camera.device.store.snapshot()["resources"]
+    r = import_file(cam, crafted(cam, users))
+    assert (status_of(r) or 0) < 0, r.text
+    assert cam.camera.device.store.snapshot()["resources"] == before
+    assert requests.get(base(cam) + "/System/DeviceInfo", auth=ADMIN, timeout=10).status_code == 200
+
+
+def test_damaged_user_list_in_the_state_file_does_not_brick(tmp_path: Path) -> None:
+    """A state file written by an older, laxer import (a non-object user, no admin) still boots into a camera
+    the admin can log in to, across restarts; FactoryDefault works."""
+    from pytest_bview.simulator.state import FORMAT_VERSION
+
+    with CameraThread(CameraOptions(time_scale=0.01, discovery=False, media=False, state_dir=tmp_path)):
+        pass
+    state = json.loads((tmp_path / "config.json").read_text())
+    assert state["version"] == FORMAT_VERSION
+    state["resources"]["/System/Users"] = {"User": ["x", 5, {"ID": "1", "UserName": "bob", "Password": "Bob-1"}]}
+    (tmp_path / "config.json").write_text(json.dumps(state))
+    for _ in range(2):
+        with CameraThread(CameraOptions(time_scale=0.01, discovery=False, media=False, state_dir=tmp_path)) as c:
+            assert requests.get(base(c) + "/System/DeviceInfo", auth=ADMIN, timeout=10).status_code == 200
+            assert user_auth(c, "bob", "Bob-1") == 0
+    with CameraThread(CameraOptions(time_scale=0.01, discovery=False, media=False, state_dir=tmp_path)) as c:
+        assert status_of(requests.put(base(c) + "/System/FactoryDefault", auth=ADMIN, timeout=10)) == 0
+
+
+def test_exception_in_authentication_is_a_500_for_that_request(cam: CameraThread) -> None:
+    """A firmware bug in authentication answers that request 500 / -8; the next request is served."""
+    device = cam.camera.device
+    real = device.authenticate
+
+    def broken(user: str, password: str) -> None:
+        raise AttributeError("'str' object has no attribute 'get'")
+
+    device.authenticate = broken  # type: ignore[method-assign]
+    try:
+        r = requests.get(base(cam) + "/System/DeviceInfo", auth=ADMIN, timeout=10)
+    finally:
+        device.authenticate = real  # type: ignore[method-assign]
+    assert (r.status_code, status_of(r)) == (500, -8)
+    assert requests.get(base(cam) + "/System/DeviceInfo", auth=ADMIN, timeout=10).status_code == 200

@@ -239,7 +239,11 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
         return resp
     if path.startswith("/_sim/") or path.startswith("/upnp/"):
         return await camera.sim_route(request)
-    caller = authenticate(camera, request)
+    try:
+        caller = authenticate(camera, request)
+    except Exception:  # a firmware bug answers this request 500, it never takes the camera down
+        log.exception("authentication failed on %s %s", request.method, path)
+        return status_response(camera, path, Status.SDK_CALL_FAILED, "internal error in authentication", 500)
     if caller is None and not (camera.faults.on(NO_AUTH) and path == "/System/DeviceInfo"):
         return unauthorized(camera, path)
     caller = caller or Caller("anonymous", "Normal", request.remote or "")
