@@ -9,6 +9,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -527,3 +528,160 @@ def test_config_zip_bomb_refused_early(tmp_path: Path) -> None:
     )
     assert status_of(r) == -9, r.text
     assert after - before < 48, f"peak memory grew {after - before:.0f} MiB"
+
+
+def open_sockets(pid: int) -> int:
+    return len(_inodes(pid))
+
+
+def raw_exchange(port: int, data: bytes, timeout: float = 5.0) -> bytes:
+    """Send `data` on a fresh connection; what comes back until the camera closes or `timeout` passes."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(data)
+        out = b""
+        try:
+            while chunk := s.recv(65536):
+                out += chunk
+        except TimeoutError:
+            pass
+        return out
+
+
+BASIC_ADMIN = "Authorization: Basic YWRtaW46YWRtaW4=\r\n"  # admin:admin
+BASIC_WRONG = "Authorization: Basic YWRtaW46d3Jvbmc=\r\n"  # admin:wrong
+
+
+@pytest.fixture(scope="module")
+def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[subprocess.Popen[str], dict]]:
+    """One `bview-sim` process for the connection and body attacks (its sockets and memory are its own)."""
+    proc, ports = start_sim(
+        tmp_path_factory.mktemp("sim"), "--no-discovery", "--discovery-port", "0", "--ssdp-port", "0"
+    )
+    yield proc, ports
+    stop_sim(proc)
+
+
+def test_half_open_connections_do_not_lock_clients_out(sim: tuple[subprocess.Popen[str], dict]) -> None:
+    """1,100 connections that never send a byte (once they locked every client out): a client still gets its
+    answer at once, the camera holds at most 512 of them, and closes what stays silent after 10 s."""
+    proc, ports = sim
+    held = []
+    try:
+        for _ in range(1100):
+            held.append(socket.create_connection(("127.0.0.1", ports["http"]), timeout=5))
+        time.sleep(0.5)
+        camera_sockets = open_sockets(proc.pid)
+        t0 = time.perf_counter()
+        r = requests.get(f"http://127.0.0.1:{ports['http']}/System/DeviceInfo", auth=ADMIN, timeout=10)
+        took = time.perf_counter() - t0
+        assert r.status_code == 200
+        time.sleep(11.5)
+        after_idle = open_sockets(proc.pid)
+    finally:
+        for s in held:
+            s.close()
+    print(
+        f"\n1100 half-open connections: camera sockets {camera_sockets}, a client answered in {took * 1000:.0f} ms, "
+        f"camera sockets after 11.5 s silence {after_idle}"
+    )
+    assert camera_sockets < 512 + 32, f"the camera holds {camera_sockets} sockets"
+    assert took < 2.0
+    assert after_idle < 32, f"silent connections still open after the idle timeout: {after_idle}"
+
+
+def test_idle_keepalive_and_slow_headers_closed(sim: tuple[subprocess.Popen[str], dict]) -> None:
+    """An idle keep-alive connection and one whose headers trickle in are closed after the idle timeout (10 s),
+    not kept for minutes."""
+    _, ports = sim
+    idle = socket.create_connection(("127.0.0.1", ports["http"]), timeout=20)
+    slow = socket.create_connection(("127.0.0.1", ports["http"]), timeout=20)
+    try:
+        idle.sendall(f"GET /System/DeviceInfo HTTP/1.1\r\nHost: x\r\n{BASIC_ADMIN}\r\n".encode())
+        assert idle.recv(65536).startswith(b"HTTP/1.1 200")
+        t0 = time.monotonic()
+        slow.sendall(b"GET /System/DeviceInfo HTTP/1.1\r\n")
+        closed: dict[str, float] = {}
+        slow.settimeout(1.0)
+        idle.settimeout(1.0)
+        while len(closed) < 2 and time.monotonic() - t0 < 20:
+            for name, s in (("idle keep-alive", idle), ("slow headers", slow)):
+                if name in closed:
+                    continue
+                if name == "slow headers":
+                    try:
+                        s.sendall(b"X: y\r\n")  # one header line a second
+                    except OSError:
+                        closed[name] = time.monotonic() - t0
+                        continue
+                try:
+                    if s.recv(65536) == b"":
+                        closed[name] = time.monotonic() - t0
+                except TimeoutError:
+                    pass
+                except OSError:
+                    closed[name] = time.monotonic() - t0
+    finally:
+        idle.close()
+        slow.close()
+    print(f"\nclosed after (s): { {k: round(v, 1) for k, v in closed.items()} }")
+    assert set(closed) == {"idle keep-alive", "slow headers"}, closed
+    assert all(v < 15 for v in closed.values())
+
+
+def test_oversized_bodies_refused_without_buffering(sim: tuple[subprocess.Popen[str], dict]) -> None:
+    """A PUT announcing 64 MiB to an XML resource is refused (413, -9) before a byte of body is read; a chunked
+    one is answered 413 once it passes the 256 KiB XML limit, not after 64 MiB; peak memory stays put."""
+    proc, ports = sim
+    before = peak_rss_mib(proc.pid)
+    head = f"PUT /Images/1/Color HTTP/1.1\r\nHost: x\r\n{BASIC_ADMIN}Content-Type: application/xml\r\n"
+    with socket.create_connection(("127.0.0.1", ports["http"]), timeout=10) as s:
+        t0 = time.perf_counter()
+        s.sendall(f"{head}Content-Length: {64 * 1024 * 1024}\r\n\r\n<Color>".encode())
+        answer = s.recv(65536)
+        announced_ms = (time.perf_counter() - t0) * 1000
+    assert answer.startswith(b"HTTP/1.1 413") and b"<statusCode>-9</statusCode>" in answer, answer[:300]
+
+    sent, answer = 0, b""
+    chunk = b"%x\r\n%s\r\n" % (65536, b" " * 65536)
+    with socket.create_connection(("127.0.0.1", ports["http"]), timeout=10) as s:
+        s.sendall(f"{head}Transfer-Encoding: chunked\r\n\r\n".encode())
+        s.setblocking(False)
+        t0 = time.perf_counter()
+        while sent < 64 * 1024 * 1024 and not answer:
+            try:
+                sent += s.send(chunk)
+            except BlockingIOError:
+                time.sleep(0.001)
+            except OSError:
+                break
+            try:
+                answer = s.recv(65536)
+            except BlockingIOError:
+                pass
+        chunked_ms = (time.perf_counter() - t0) * 1000
+        s.settimeout(5)
+        while b"\r\n\r\n" not in answer:
+            answer += s.recv(65536)
+    after = peak_rss_mib(proc.pid)
+    print(
+        f"\n64 MiB announced: 413 in {announced_ms:.0f} ms; chunked: 413 after {sent // 1024} KiB sent, "
+        f"{chunked_ms:.0f} ms; peak RSS {before:.0f} -> {after:.0f} MiB"
+    )
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+    assert sent < 32 * 1024 * 1024, f"{sent} bytes taken before the refusal"
+    assert after - before < 16
+
+
+def test_expect_continue_only_after_credentials(sim: tuple[subprocess.Popen[str], dict]) -> None:
+    """`Expect: 100-continue` with a wrong password: the final 401 comes at once, no 100 Continue, the upload is
+    never taken (it once took a 3 MB upload in full); with the right one, 100 Continue."""
+    _, ports = sim
+    head = (
+        "PUT /System/DeviceConfigFile HTTP/1.1\r\nHost: x\r\n{auth}Content-Type: application/octet-stream\r\n"
+        "Content-Length: 3000000\r\nExpect: 100-continue\r\n\r\n"
+    )
+    wrong = raw_exchange(ports["http"], head.format(auth=BASIC_WRONG).encode(), timeout=3)
+    assert wrong.startswith(b"HTTP/1.1 401") and b"100 Continue" not in wrong, wrong[:200]
+    with socket.create_connection(("127.0.0.1", ports["http"]), timeout=5) as s:
+        s.sendall(head.format(auth=BASIC_ADMIN).encode())
+        assert s.recv(65536).startswith(b"HTTP/1.1 100 Continue")

@@ -55,7 +55,15 @@ from aiohttp import web
 
 from pytest_bview.simulator import faults as F
 from pytest_bview.simulator.camera import BEFORE_RESTART, RESTART_ON_SAVE, STARTUP_HOOKS, Camera
-from pytest_bview.simulator.config import ApiError, check_rules, decode, merge, own_fields, parse_xml
+from pytest_bview.simulator.config import (
+    MAX_CONFIG_BYTES,
+    ApiError,
+    check_rules,
+    decode,
+    merge,
+    own_fields,
+    parse_xml,
+)
 from pytest_bview.simulator.device import (
     ADMIN_LEVEL,
     COMPUTED,
@@ -313,7 +321,6 @@ def parse_package(data: bytes, model: str, *, header_only: bool = False, any_mod
 
 CFG_MAGIC = b"BVCONF01"
 CFG_HEADER = struct.Struct(">8sI32s")
-MAX_CONFIG_BYTES = 4 * 1024 * 1024
 
 
 class ConfigFileError(Exception):
