@@ -685,3 +685,101 @@ def test_expect_continue_only_after_credentials(sim: tuple[subprocess.Popen[str]
     with socket.create_connection(("127.0.0.1", ports["http"]), timeout=5) as s:
         s.sendall(head.format(auth=BASIC_ADMIN).encode())
         assert s.recv(65536).startswith(b"HTTP/1.1 100 Continue")
+
+
+# -- RTSP: bounded UDP sockets, no Digest replay --------------------------------------------------------------
+
+
+class Rtsp:
+    """A bare RTSP/1.0 connection (requests written by hand, responses read whole)."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        self.cseq = 0
+        self.buf = b""
+
+    def request(self, method: str, path: str, *headers: str) -> tuple[int, dict[str, str]]:
+        self.cseq += 1
+        url = f"rtsp://127.0.0.1:{self.port}{path}"
+        lines = [f"{method} {url} RTSP/1.0", f"CSeq: {self.cseq}", *headers]
+        self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        while b"\r\n\r\n" not in self.buf:
+            chunk = self.sock.recv(65536)
+            assert chunk, "the RTSP server closed the connection"
+            self.buf += chunk
+        head, self.buf = self.buf.split(b"\r\n\r\n", 1)
+        first, *rest = head.decode().split("\r\n")
+        fields: dict[str, str] = {}
+        for k, _, v in (line.partition(":") for line in rest):
+            fields.setdefault(k.strip().lower(), v.strip())  # the first of a repeated field (Digest before Basic)
+        length = int(fields.get("content-length", "0"))
+        while len(self.buf) < length:
+            self.buf += self.sock.recv(65536)
+        self.buf = self.buf[length:]
+        return int(first.split()[1]), fields
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def test_rtsp_udp_setups_are_capped(sim: tuple[subprocess.Popen[str], dict]) -> None:
+    """520 UDP SETUPs (each once opened two sockets: 520 exhausted the file table) over 130 connections: the
+    camera opens sockets for at most 32 sessions and answers the rest 453 Not Enough Bandwidth."""
+    proc, ports = sim
+    before = open_sockets(proc.pid)
+    answers: dict[int, int] = {}
+    conns = []
+    try:
+        for i in range(130):
+            c = Rtsp(ports["rtsp"])
+            conns.append(c)
+            for j in range(4):
+                port = 20000 + 2 * (4 * i + j)
+                status, _ = c.request(
+                    "SETUP",
+                    "/live/0/main/trackID=0",
+                    BASIC_ADMIN.strip(),
+                    f"Transport: RTP/AVP;unicast;client_port={port}-{port + 1}",
+                )
+                answers[status] = answers.get(status, 0) + 1
+        during = open_sockets(proc.pid)
+    finally:
+        for c in conns:
+            c.close()
+    print(f"\n520 RTSP UDP SETUPs: answers {answers}; camera sockets {before} -> {during} (130 control connections)")
+    assert answers.get(200) == 32 and answers.get(453) == 520 - 32, answers
+    assert during - before <= 130 + 2 * 32 + 8
+
+
+def test_rtsp_digest_replay_refused(sim: tuple[subprocess.Popen[str], dict]) -> None:
+    """A Digest response is good once: the same nonce and nonce count again gets 401 (stale); a higher nonce count
+    with the same nonce is accepted (RFC 2617 3.2.2)."""
+    from pytest_bview.media import digest_authorization, parse_challenge
+
+    _, ports = sim
+    c = Rtsp(ports["rtsp"])
+    try:
+        status, fields = c.request("DESCRIBE", "/live/0/main")
+        assert status == 401
+        _, params = parse_challenge(fields["www-authenticate"])
+        url = f"rtsp://127.0.0.1:{ports['rtsp']}/live/0/main"
+        authz = digest_authorization(params, "DESCRIBE", url, "admin", "admin")
+        first, _ = c.request("DESCRIBE", "/live/0/main", f"Authorization: {authz}")
+        replay, replay_fields = c.request("DESCRIBE", "/live/0/main", f"Authorization: {authz}")
+        nc2 = authz.replace("nc=00000001", "nc=00000002")
+        cnonce = re.search(r'cnonce="([^"]+)"', authz).group(1)  # type: ignore[union-attr]
+        import hashlib
+
+        def md5(text: str) -> str:
+            return hashlib.md5(text.encode()).hexdigest()  # noqa: S324 (RFC 2617)
+
+        ha1, ha2 = md5(f"admin:{params['realm']}:admin"), md5(f"DESCRIBE:{url}")
+        good = md5(f"{ha1}:{params['nonce']}:00000002:{cnonce}:auth:{ha2}")
+        nc2 = re.sub(r'response="[0-9a-f]+"', f'response="{good}"', nc2)
+        second, _ = c.request("DESCRIBE", "/live/0/main", f"Authorization: {nc2}")
+    finally:
+        c.close()
+    print(f"\nRTSP Digest: first use {first}, replay {replay}, next nonce count {second}")
+    assert (first, replay, second) == (200, 401, 200)
+    assert "stale=TRUE" in replay_fields.get("www-authenticate", "")
