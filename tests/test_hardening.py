@@ -783,3 +783,38 @@ def test_rtsp_digest_replay_refused(sim: tuple[subprocess.Popen[str], dict]) -> 
     print(f"\nRTSP Digest: first use {first}, replay {replay}, next nonce count {second}")
     assert (first, replay, second) == (200, 401, 200)
     assert "stale=TRUE" in replay_fields.get("www-authenticate", "")
+
+
+# -- simulator controls ----------------------------------------------------------------------------------------
+
+
+def test_sim_controls_need_the_admin(cam: CameraThread) -> None:
+    """/_sim/motion answers 401 without credentials and 403 to a Normal user (1,000 unauthenticated POSTs once
+    pushed the admin's entries out of the log); the admin's are rate-limited and log one entry per motion period
+    instead of writing the state on every call."""
+    url = base(cam) + "/_sim/motion?region=0,0"
+    assert requests.post(url, timeout=10).status_code == 401
+    if user_auth(cam, "eve", "Eve-12345") != 0:
+        add_user(cam, "eve", "Eve-12345")
+    assert requests.post(url, auth=("eve", "Eve-12345"), timeout=10).status_code == 403
+    device = cam.camera.device
+    armed = {
+        "/Pictures/1/Motion": {"Enable": "true"},
+        "/Pictures/1/Motion/RegionsV2": {"RegionX_0": "1" * 14},
+        "/Pictures/1/Motion/Schedule": {"AllDay": "true"},
+    }
+    device.store.commit(resources={k: {**(device.store.get(k) or {}), **v} for k, v in armed.items()})
+    first = requests.post(url + "&hold=600", auth=ADMIN, timeout=10).json()
+    assert first["detected"], first
+    log_before = len(device.store.extra("log", []))
+    codes: dict[int, int] = {}
+    t0 = time.perf_counter()
+    with requests.Session() as s:
+        for _ in range(1000):
+            code = s.post(url + "&hold=600", auth=ADMIN, timeout=10).status_code
+            codes[code] = codes.get(code, 0) + 1
+    took = time.perf_counter() - t0
+    logged = len(device.store.extra("log", [])) - log_before
+    print(f"\n1000 admin POST /_sim/motion in {took:.1f} s: {codes}; log entries added {logged}")
+    assert codes.get(429, 0) > 0 and codes.get(200, 0) <= 20 * (took + 1)
+    assert logged <= 2, f"{logged} log entries (state writes) for one motion period"

@@ -457,9 +457,11 @@ class EventEngine:
         wanted = SENSITIVE_MIN_SIZE.get(str(motion.get("Sensitive")), 2)
         if size < wanted and not self.faults.on(SENSITIVITY_IGNORED):
             return False, f"motion too small for Sensitive {motion.get('Sensitive')}"
+        started = time.monotonic() >= self.motion_until
         self.motion_until = max(self.motion_until, time.monotonic() + self.device.scaled(hold_s))
         self.add_event("VMD", f"{DESCRIPTIONS['VMD']} in region {row},{col}")
-        self.device.log_event(5, 401, None)  # alarm: motion detection started
+        if started:  # one log entry (one state write) per motion period, not per detection
+            self.device.log_event(5, 401, None)  # alarm: motion detection started
         trigger = self.cfg("/Pictures/1/Motion/Trigger")
 
         def on(name: str) -> bool:
@@ -812,8 +814,16 @@ async def send_test_email(ctx: Ctx) -> web.StreamResponse:
 # -- simulator-only: motion injection, the event files -------------------------------------------
 
 
+SIM_MOTION_PER_S = 20  # injections a second; more are answered 429 (a sensor does not see more either)
+
+
 async def sim_motion(camera: Camera, request: web.Request) -> web.StreamResponse:
-    """POST /_sim/motion?region=R,C[&size=small|medium|large][&hold=S] (Rule 1)."""
+    """POST /_sim/motion?region=R,C[&size=small|medium|large][&hold=S] (Rule 1); the admin only (http.py)."""
+    now = time.monotonic()
+    recent = [t for t in camera.extensions.get("sim_motion_times", []) if now - t < 1.0]
+    if len(recent) >= SIM_MOTION_PER_S:
+        return web.json_response({"error": f"more than {SIM_MOTION_PER_S} injections a second"}, status=429)
+    camera.extensions["sim_motion_times"] = [*recent, now]
     q = request.query
     try:
         row, col = (int(x) for x in q.get("region", "0,0").split(",", 1))

@@ -13,7 +13,8 @@ Rule 4: a connection costs the camera little and never for long: at most MAX_CON
         inside a request (no complete headers yet, or idle between keep-alive requests) is closed after
         IDLE_TIMEOUT_S, and at the cap a new one takes the place of the one idle longest, so half-open
         connections cannot lock clients out (`ConnectionGuard`). A body is read up to its operation's limit only.
-Paths under /_sim/ and /upnp/ are the simulator's own and cannot collide with the spec.
+Paths under /_sim/ and /upnp/ are the simulator's own and cannot collide with the spec; /_sim/ needs the
+administrator's credentials, /upnp/description.xml is public.
 """
 
 from __future__ import annotations
@@ -345,7 +346,10 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
         resp = web.Response(status=505, text="HTTP version not supported\n")
         resp.force_close()
         return resp
-    if path.startswith("/_sim/") or path.startswith("/upnp/"):
+    if path.startswith("/_sim/"):  # the simulator's controls act as the camera would: the admin's alone
+        refusal = _sim_refusal(camera, request)
+        return refusal if refusal is not None else await camera.sim_route(request)
+    if path.startswith("/upnp/"):  # the UPnP description is public (UPnP Device Architecture 2.1)
         return await camera.sim_route(request)
     verdict = admit(camera, request)
     if isinstance(verdict, web.StreamResponse):
@@ -384,6 +388,20 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
     except Exception:  # a firmware bug must answer, not kill the connection
         log.exception("internal error on %s %s", request.method, path)
         return status_response(camera, path, Status.SDK_CALL_FAILED, "internal error", 500)
+
+
+def _sim_refusal(camera: Camera, request: web.Request) -> web.Response | None:
+    """Paths under /_sim/ need the administrator's credentials (they fire alarms, mail and the log)."""
+    try:
+        caller = authenticate(camera, request)
+    except Exception:
+        log.exception("authentication failed on %s %s", request.method, request.path)
+        return status_response(camera, request.path, Status.SDK_CALL_FAILED, "internal error in authentication", 500)
+    if caller is None:
+        return unauthorized(camera, request.path)
+    if caller.level != ADMIN_LEVEL:
+        return status_response(camera, request.path, Status.INVALID_OPERATION, "simulator controls need the admin", 403)
+    return None
 
 
 def _needs_admin(camera: Camera, method: str, resource: Resource, raw: dict[str, str], caller: Caller) -> str:
