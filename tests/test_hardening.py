@@ -818,3 +818,129 @@ def test_sim_controls_need_the_admin(cam: CameraThread) -> None:
     print(f"\n1000 admin POST /_sim/motion in {took:.1f} s: {codes}; log entries added {logged}")
     assert codes.get(429, 0) > 0 and codes.get(200, 0) <= 20 * (took + 1)
     assert logged <= 2, f"{logged} log entries (state writes) for one motion period"
+
+
+# -- outbound calls --------------------------------------------------------------------------------------------
+
+
+class _Recorder:
+    """A loopback HTTP server recording (path, Authorization) of each request; `redirect_to` answers 302 there."""
+
+    def __init__(self, redirect_to: str | None = None) -> None:
+        import http.server
+        import threading
+
+        self.seen: list[tuple[str, str | None]] = []
+        recorder = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802
+                recorder.seen.append((self.path, self.headers.get("Authorization")))
+                self.send_response(302 if redirect_to else 200)
+                if redirect_to:
+                    self.send_header("Location", redirect_to)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def b64(text: str) -> str:
+    import base64
+
+    return base64.b64encode(text.encode()).decode()
+
+
+def test_alarm_server_redirect_not_followed(cam: CameraThread) -> None:
+    """The alarm call (with the AMS credentials) to a loopback server that redirects elsewhere: the redirect is
+    not followed, so the credentials reach no second host (the loopback rule once held for the first URL only)."""
+    target = _Recorder()
+    first = _Recorder(redirect_to=f"http://127.0.0.1:{target.port}/stolen")
+    device = cam.camera.device
+    try:
+        config = {
+            "/Alarm/AMS/2": {"Enable": "true", "ServerURL": b64(f"127.0.0.1:{first.port}"), "UserName": "ams",
+                             "Password": "ams-Secret"},
+            "/Alarm/EventCfgList/2": {"motion": {"PreRecordTime": "0", "AlarmInterval": "0", "Message": b64("/alarm")}},
+            "/Pictures/1/Motion": {"Enable": "true"},
+            "/Pictures/1/Motion/RegionsV2": {"RegionX_1": "1" * 14},
+            "/Pictures/1/Motion/Schedule": {"AllDay": "true"},
+            "/Pictures/1/Motion/Trigger": {"NotifyAMS": {"Enable": "true"}},
+        }  # fmt: skip
+        device.store.commit(resources={k: {**(device.store.get(k) or {}), **v} for k, v in config.items()})
+        r = requests.post(base(cam) + "/_sim/motion?region=1,1", auth=ADMIN, timeout=10)
+        assert r.json()["detected"], r.text
+        deadline = time.monotonic() + 5
+        while not first.seen and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)
+    finally:
+        first.close()
+        target.close()
+    print(f"\nalarm call: first server saw {first.seen}; redirect target saw {target.seen}")
+    assert first.seen and first.seen[0][0] == "/alarm"
+    assert target.seen == [], "the camera followed a redirect with the AMS credentials"
+
+
+def test_smtp_starttls_checks_the_certificate(
+    cam: CameraThread, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SMTP with STARTTLS to a server whose certificate the camera cannot verify: no password and no message go
+    out, the test mail answers -8; with that certificate's CA named in BVIEW_SIM_SMTP_CA, the mail goes through."""
+    import ssl
+
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult
+
+    from pytest_bview.simulator.tls import certificate
+
+    cert, key = certificate(tmp_path, "127.0.0.1")
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(cert, key)
+    got: list[tuple[str, object]] = []
+
+    class Handler:
+        async def handle_DATA(self, server: object, session: object, envelope: object) -> str:  # noqa: N802
+            got.append(("DATA", getattr(session, "auth_data", None)))
+            return "250 OK"
+
+    def authenticator(server: object, session: object, envelope: object, mechanism: str, data: object) -> AuthResult:
+        got.append(("AUTH", getattr(data, "password", None)))
+        return AuthResult(success=True)
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    controller = Controller(
+        Handler(), hostname="127.0.0.1", port=port, tls_context=ctx, authenticator=authenticator,
+        auth_require_tls=True, ready_timeout=10.0,
+    )  # fmt: skip
+    controller.start()
+    device = cam.camera.device
+    email = {
+        **(device.store.get("/Network/EMail") or {}),
+        "SMTPServer": "127.0.0.1", "SMTPPort": str(port), "SMTPAuthMethod": "Login",
+        "SMTPTLSConfig": {"SMTPTLS": "on"}, "SenderEmailAddress": "cam@example.test",
+        "SenderEmailPassword": "smtp-Secret", "ReceiverList": {"Receiver": [{"ID": "1", "EmailAddress": "a@example.test"}]},
+    }  # fmt: skip
+    device.store.commit(resources={"/Network/EMail": email})
+    try:
+        refused = requests.put(base(cam) + "/System/SendTestEmail", auth=ADMIN, timeout=30)
+        before_ca = list(got)
+        monkeypatch.setenv("BVIEW_SIM_SMTP_CA", str(cert))
+        accepted = requests.put(base(cam) + "/System/SendTestEmail", auth=ADMIN, timeout=30)
+    finally:
+        controller.stop()
+    print(f"\nSTARTTLS to an unverifiable server: {status_of(refused)}, server saw {before_ca}; with its CA: "
+          f"{status_of(accepted)}, {len(got) - len(before_ca)} events")  # fmt: skip
+    assert status_of(refused) == -8 and before_ca == [], before_ca
+    assert status_of(accepted) == 0 and ("DATA", None) in [(k, None) for k, _ in got[len(before_ca) :]]
