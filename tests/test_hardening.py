@@ -944,3 +944,77 @@ def test_smtp_starttls_checks_the_certificate(
           f"{status_of(accepted)}, {len(got) - len(before_ca)} events")  # fmt: skip
     assert status_of(refused) == -8 and before_ca == [], before_ca
     assert status_of(accepted) == 0 and ("DATA", None) in [(k, None) for k, _ in got[len(before_ca) :]]
+
+
+# -- disk full, interrupted writes, the admin password ----------------------------------------------------------
+
+
+def test_disk_full_after_the_change_answers_success(cam: CameraThread, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The change is written, then the disk is full for its log entry: the answer is 0 (the change is made and
+    saved) and says the log entry waits in memory; it is written with the next commit. A change that cannot be
+    written at all is -8 and changes nothing. (Once: HTTP 500 / -8 for a change that was saved.)"""
+    import errno
+
+    from pytest_bview.simulator import state
+
+    real = state.atomic_write
+    writes = {"left": 1}
+
+    def disk_full_after(path: Path, data: bytes) -> None:
+        if writes["left"] <= 0:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        writes["left"] -= 1
+        real(path, data)
+
+    monkeypatch.setattr(state, "atomic_write", disk_full_after)
+    body = "<Color><Mode>manual</Mode><Brightness>37</Brightness></Color>"
+    r = requests.put(base(cam) + "/Images/1/Color", data=body, auth=ADMIN, timeout=10)
+    detail = r.headers.get("X-BView-Detail", "")
+    saved = json.loads((cam.camera.options.state_dir / "config.json").read_text())  # type: ignore[operator]
+    assert (r.status_code, status_of(r)) == (200, 0), r.text
+    assert "saved" in detail and "log" in detail, detail
+    assert saved["resources"]["/Images/1/Color"]["Brightness"] == "37"
+    writes["left"] = 0
+    r2 = requests.put(base(cam) + "/Images/1/Color", data=body.replace("37", "38"), auth=ADMIN, timeout=10)
+    assert (r2.status_code, status_of(r2)) == (500, -8), r2.text
+    assert cam.camera.device.store.get("/Images/1/Color")["Brightness"] == "37"  # type: ignore[index]
+    monkeypatch.setattr(state, "atomic_write", real)
+    print(f"\ndisk full for the log: {r.status_code} / {status_of(r)} ({detail}); for the change: {status_of(r2)}")
+    cam.camera.device.log_event(2, 111, None)  # the next write carries the entry that waited
+    logged = json.loads((cam.camera.options.state_dir / "config.json").read_text())["extra"]["log"]  # type: ignore[operator]
+    assert sum(1 for e in logged if (e["majorType"], e["minorType"]) == (2, 111)) >= 2
+
+
+def test_stale_temporary_files_removed_at_start(tmp_path: Path) -> None:
+    """`.config.json.*.tmp` files a kill left behind are removed when the camera starts."""
+    with CameraThread(CameraOptions(time_scale=0.01, discovery=False, media=False, state_dir=tmp_path)):
+        pass
+    for i in range(3):
+        (tmp_path / f".config.json.abc{i}.tmp").write_bytes(b'{"half": ')
+    with CameraThread(CameraOptions(time_scale=0.01, discovery=False, media=False, state_dir=tmp_path)):
+        left = sorted(p.name for p in tmp_path.glob(".config.json.*.tmp"))
+    assert left == []
+
+
+@pytest.mark.parametrize("how", ["environment", "file"])
+def test_admin_password_outside_the_command_line(tmp_path: Path, how: str) -> None:
+    """bview-sim takes its admin password from BVIEW_SIM_PASSWORD or --password-file: it works, the factory one
+    does not, and the command line (`ps`) does not show it."""
+    secret = "S3cret-" + uuid.uuid4().hex[:8]
+    args: list[str] = ["--no-discovery", "--discovery-port", "0", "--ssdp-port", "0"]
+    env = {}
+    if how == "file":
+        (tmp_path / "pw").write_text(secret + "\n")
+        args += ["--password-file", str(tmp_path / "pw")]
+    else:
+        env["BVIEW_SIM_PASSWORD"] = secret
+    proc, ports = start_sim(tmp_path / "state", *args, env=env)
+    try:
+        url = f"http://127.0.0.1:{ports['http']}/System/DeviceInfo"
+        good = requests.get(url, auth=("admin", secret), timeout=10).status_code
+        factory = requests.get(url, auth=ADMIN, timeout=10).status_code
+        cmdline = Path(f"/proc/{proc.pid}/cmdline").read_bytes()
+    finally:
+        stop_sim(proc)
+    assert (good, factory) == (200, 401)
+    assert secret.encode() not in cmdline

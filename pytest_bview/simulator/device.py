@@ -295,6 +295,8 @@ class Device:
         self._network_ready_at = 0.0
         self.store = Store(state_dir, lambda: factory_defaults(self.identity_mapping()))
         self.listeners: list[Callable[[str, Doc], None]] = []  # (key, new doc) after each commit
+        self.log_failures = 0  # log entries whose write failed (disk full): http.py tells the client
+        self.log_problem = ""
         self._repair_users()
 
     def _repair_users(self) -> None:
@@ -376,7 +378,14 @@ class Device:
                 }
             )
             kept = entries if self.faults.on(LOG_UNBOUNDED) else entries[-MAX_LOG_ENTRIES:]
-            self.store.commit(extra={"log": kept})
+            try:
+                self.store.commit(extra={"log": kept}, keep=True)
+            except OSError as exc:
+                # the change it records is saved already: the entry waits in memory for the next write (state.py
+                # Rule 4) and the answer says so (http.py), instead of a failure for a change that was made
+                self.log_failures += 1
+                self.log_problem = f"the log entry could not be written ({exc.strerror or exc}); it is kept in memory"
+                log.error("log %d/%d not written: %s", major, minor, exc)
 
     # -- parameters -------------------------------------------------------------------------
     def check_params(self, resource: Resource, params: Mapping[str, str]) -> dict[str, int]:

@@ -356,6 +356,21 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
         if request.can_read_body:
             verdict.force_close()  # an unread body must not be taken for the next request
         return verdict
+    log_failures = camera.device.log_failures
+    resp = await _handle(camera, request, verdict)
+    if (
+        camera.device is not None
+        and camera.device.log_failures > log_failures
+        and resp.status < 300
+        and not resp.prepared
+    ):
+        # the change is made and saved; only its log entry is not (disk full): say so, do not fail it
+        resp.headers["X-BView-Detail"] = f"saved; {camera.device.log_problem}"[:500]
+    return resp
+
+
+async def _handle(camera: Camera, request: web.Request, verdict: Admitted) -> web.StreamResponse:
+    path = request.path
     caller, resource, op = verdict.caller, verdict.resource, verdict.op
     try:
         params = camera.device.check_params(resource, verdict.raw_params)
@@ -385,6 +400,10 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
         return status_response(camera, path, err.code, err.detail)
     except web.HTTPException:
         raise
+    except OSError as exc:  # the state could not be written (disk full): nothing changed (state.py Rule 4)
+        log.error("%s %s not saved: %s", request.method, path, exc)
+        detail = f"not saved, nothing changed: {exc.strerror or exc}"
+        return status_response(camera, path, Status.SDK_CALL_FAILED, detail, 500)
     except Exception:  # a firmware bug must answer, not kill the connection
         log.exception("internal error on %s %s", request.method, path)
         return status_response(camera, path, Status.SDK_CALL_FAILED, "internal error", 500)
