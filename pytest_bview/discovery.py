@@ -314,19 +314,21 @@ def _element(tag: str, obj: Any, indent: str) -> Iterator[str]:
 
 # XML 1.0 names, restricted to what a tag of this protocol can be (ASCII).
 _NAME = r"[A-Za-z_:][-A-Za-z0-9_.:]*"
+# No alternative scans past the next "<" when it fails (a quoted value, a PI, a declaration holds none), so a
+# datagram of unclosed constructs costs linear time, not a scan to its end per "<" (a 65 KB datagram: ms).
 _TOKEN = re.compile(
     rf"""<!--(?P<comment>.*?)(?:-->|\Z)
-       |<\?(?P<pi>[^>]*)>
-       |<!(?P<decl>[^>]*)>
+       |<\?(?P<pi>[^<>]*)>
+       |<!(?P<decl>[^<>]*)>
        |</\s*(?P<end>{_NAME})\s*>
-       |<(?P<start>{_NAME})(?P<attrs>(?:\s+{_NAME}\s*=\s*(?:"[^"]*"|'[^']*'))*)\s*(?P<empty>/?)>
+       |<(?P<start>{_NAME})(?P<attrs>(?:\s+{_NAME}\s*=\s*(?:"[^"<>]*"|'[^'<>]*'))*)\s*(?P<empty>/?)>
        |(?P<text>[^<]+)
        |(?P<junk><)""",
     re.S | re.X,
 )
 # XML 1.0, 2.2 Char: what a document may contain (NUL, most C0 controls, surrogates, U+FFFE/F may not).
 _NOT_XML_CHAR = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-_KINDS = ("comment", "pi", "decl", "end", "start", "text", "junk")
+_KIND_OF = {"attrs": "start", "empty": "start"}  # a start tag's last matched group is one of its parts
 _ATTR = re.compile(rf"""({_NAME})\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _ENTITY = re.compile(r"&(#x[0-9A-Fa-f]+|#[0-9]+|lt|gt|amp|quot|apos);")
 
@@ -358,27 +360,60 @@ def _unescape(value: str) -> str:
 class _Reader:
     """Builds a tree from tokens, repairing what the spec's samples get wrong and noting each repair."""
 
+    # A Discovery V2 message nests 4 deep in some 200 tokens (tags, text runs, attributes, entity references);
+    # beyond these it is an attack on the reader: ParseError before the work grows with the datagram
+    MAX_DEPTH = 32
+    MAX_TOKENS = 1024
+
     def __init__(self, text: str) -> None:
         self.text = text
         self.deviations: list[str] = []
         self.root: _Node | None = None
         self.stack: list[_Node] = []
+        self._open: dict[str, int] = {}  # name -> how many elements of that name are on the stack
+        self._bodies: list[Any] = []  # the body classes on the stack, innermost last
+        self._at = (0, 1)  # (position, its line): reading goes forward, so counting goes on from there
+        self._budget = self.MAX_TOKENS  # tokens, attributes and entity references
+
+    def spend(self, work: int) -> None:
+        self._budget -= work
+        if self._budget < 0:
+            raise ParseError(f"more than {self.MAX_TOKENS} XML tokens: not a Discovery V2 message")
+
+    def line(self, pos: int) -> int:
+        at, line = self._at if pos >= self._at[0] else (0, 1)
+        line += self.text.count("\n", at, pos)
+        self._at = (pos, line)
+        return line
 
     def note(self, pos: int, what: str) -> None:
-        self.deviations.append(f"line {self.text.count(chr(10), 0, pos) + 1}: {what}")
+        self.deviations.append(f"line {self.line(pos)}: {what}")
 
     def canonical(self, raw: str) -> str:
         """Rename an alias to the name its enclosing body uses (DeviceNetmask -> DeviceMask, ...)."""
-        for node in reversed(self.stack):
-            if (body := BODIES.get(node.name)) is not None:
-                return body.ALIASES.get(raw, raw)
-        return raw
+        return self._bodies[-1].ALIASES.get(raw, raw) if self._bodies else raw
+
+    def push(self, node: _Node) -> None:
+        if len(self.stack) >= self.MAX_DEPTH:
+            raise ParseError(f"elements nested deeper than {self.MAX_DEPTH}")
+        self.stack.append(node)
+        self._open[node.name] = self._open.get(node.name, 0) + 1
+        if (body := BODIES.get(node.name)) is not None:
+            self._bodies.append(body)
+
+    def pop(self) -> _Node:
+        node = self.stack.pop()
+        self._open[node.name] -= 1
+        if BODIES.get(node.name) is not None:
+            self._bodies.pop()
+        return node
 
     def read(self) -> _Node:
         seen_decl = False
         for m in _TOKEN.finditer(self.text):
+            self.spend(1)
             pos = m.start()
-            kind = next(k for k in _KINDS if m.group(k) is not None)
+            kind = _KIND_OF.get(m.lastgroup, m.lastgroup)  # type: ignore[arg-type]
             if kind == "comment":
                 if not m.group(0).endswith("-->"):
                     self.note(pos, "comment not closed before the end of the message")
@@ -413,7 +448,7 @@ class _Reader:
         if top is not None and top.name == name and not top.children:
             # <DeviceMask>...<DeviceMask>, <TutkUID>...<TutkUID> (spec lines 2828, 2836, ...)
             self.note(pos, f"<{top.raw_name}> closed by a start tag <{raw}>, read as </{top.raw_name}>")
-            self.stack.pop()
+            self.pop()
             return
         if raw != name:
             self.note(pos, f"<{raw}> read as <{name}>")
@@ -421,12 +456,13 @@ class _Reader:
             self.note(pos, f"<{raw}> after the root element ignored")
             return
         attrs: dict[str, str] = {}
+        self.spend(attr_text.count("=") + attr_text.count("&"))
         for a in _ATTR.finditer(attr_text):
             if a.group(1) in attrs:
                 self.note(pos, f"attribute {a.group(1)} repeated on <{raw}>; the first kept")
             else:
                 attrs[a.group(1)] = _unescape(a.group(2) if a.group(2) is not None else a.group(3))
-        node = _Node(name, raw, self.text.count("\n", 0, pos) + 1, attrs)
+        node = _Node(name, raw, self.line(pos), attrs)
         if top is None:
             self.root = node
         else:
@@ -435,25 +471,25 @@ class _Reader:
             if name in EMPTY_ELEMENTS:
                 self.note(pos, f"<{raw} ...> not closed, read as <{raw} ... />")
             else:
-                self.stack.append(node)
+                self.push(node)
 
     def end(self, pos: int, raw: str) -> None:
         name = self.canonical(raw)
-        names = [n.name for n in self.stack]
-        if name in names:
+        if self._open.get(name):
             while self.stack[-1].name != name:
-                self.note(pos, f"<{self.stack.pop().raw_name}> not closed before </{raw}>")
-            node = self.stack.pop()
+                self.note(pos, f"<{self.pop().raw_name}> not closed before </{raw}>")
+            node = self.pop()
             if node.raw_name != raw:
                 self.note(pos, f"<{node.raw_name}> closed by </{raw}>")
         elif self.stack and not self.stack[-1].children and name not in EMPTY_ELEMENTS:
             # <DeviceRegisterInterval>...</DeviceEnableRegInterval> (spec line 2864)
             self.note(pos, f"<{self.stack[-1].raw_name}> closed by </{raw}>")
-            self.stack.pop()
+            self.pop()
         else:
             self.note(pos, f"end tag </{raw}> without a start tag ignored")
 
     def chars(self, pos: int, text: str) -> None:
+        self.spend(text.count("&"))
         if self.stack:
             self.stack[-1].text += _unescape(text)
         elif text.strip():

@@ -16,6 +16,7 @@ Rule 4: motion cannot be caused by software on a real camera: `inject_motion` dr
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import http.server
 import json
@@ -404,8 +405,10 @@ def inject_motion(
         pytest.skip(OPERATOR_REASON)
     query = f"region={row},{col}&size={size}" + (f"&hold={hold_s}" if hold_s is not None else "")
     url = f"http://{LOOPBACK}:{target.sim.ports['http']}/_sim/motion?{query}"
+    basic = base64.b64encode(f"{target.user}:{target.password}".encode()).decode()  # /_sim/ takes the admin
+    request = urllib.request.Request(url, method="POST", headers={"Authorization": f"Basic {basic}"})
     try:
-        with urllib.request.urlopen(urllib.request.Request(url, method="POST"), timeout=10) as resp:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=10) as resp:  # noqa: S310
             raw = json.loads(resp.read())
     except urllib.error.HTTPError as err:
         raise AssertionError(f"/_sim/motion refused {query}: {err.read()!r}") from None

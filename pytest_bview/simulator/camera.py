@@ -22,7 +22,7 @@ from aiohttp import web
 
 from pytest_bview.simulator import faults as F
 from pytest_bview.simulator.device import Device, Identity
-from pytest_bview.simulator.http import build_app
+from pytest_bview.simulator.http import IDLE_TIMEOUT_S, ConnectionGuard, build_app
 
 log = logging.getLogger("bview.sim")
 T = TypeVar("T")
@@ -55,6 +55,8 @@ class Camera:
         self.discovery_port = options.discovery_port
         self.ssdp_port = options.ssdp_port
         self._runner: web.AppRunner | None = None
+        self._server: asyncio.base_events.Server | None = None
+        self.guard = ConnectionGuard()
         self._services: list[Any] = []  # objects with async stop()
         self._started = False
         self.extensions: dict[str, Any] = {}  # media hubs, responders... by name
@@ -66,7 +68,10 @@ class Camera:
         if self._started:
             raise RuntimeError("camera already started")
         opts = self.options
-        self._runner = web.AppRunner(build_app(self), access_log=None, handle_signals=False)
+        self.guard = ConnectionGuard()
+        self._runner = web.AppRunner(
+            build_app(self, self.guard), access_log=None, handle_signals=False, keepalive_timeout=IDLE_TIMEOUT_S
+        )
         await self._runner.setup()
         ssl_context = None
         if opts.https:
@@ -75,9 +80,17 @@ class Camera:
             if opts.state_dir is None:
                 opts.state_dir = Path(tempfile.mkdtemp(prefix="bview-sim-"))
             ssl_context, self.certificate = server_context(opts.state_dir, opts.bind)
-        site = web.TCPSite(self._runner, opts.bind, self.http_port, reuse_address=True, ssl_context=ssl_context)
-        await site.start()
-        self.http_port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]  # noqa: SLF001
+        # a server of our own around aiohttp's protocol factory: the guard sees every connection (http.py Rule 4)
+        self._server = await asyncio.get_running_loop().create_server(
+            self.guard.protocol(self._runner.server),  # type: ignore[arg-type]
+            opts.bind,
+            self.http_port,
+            reuse_address=True,
+            ssl=ssl_context,
+            ssl_handshake_timeout=IDLE_TIMEOUT_S if ssl_context else None,
+        )
+        self.guard.start()
+        self.http_port = self._server.sockets[0].getsockname()[1]
         self.device = Device(
             opts.state_dir,
             opts.identity,
@@ -101,9 +114,14 @@ class Camera:
             except Exception:  # stopping must go on whatever one service does
                 log.exception("stopping %r", service)
         self._services.clear()
+        if self._server is not None:
+            self._server.close()  # no new connections; the runner's cleanup closes the open ones
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        if self._server is not None:
+            await self.guard.stop()
+            self._server = None
         self._started = False
 
     async def reboot(self, boot_seconds: float) -> None:

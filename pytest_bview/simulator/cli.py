@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -40,13 +41,31 @@ def parser() -> argparse.ArgumentParser:
         "(needs CAP_NET_ADMIN; for a camera in a network namespace)",
     )
     p.add_argument("--user", default="admin", help="admin user name")
-    p.add_argument("--password", default="admin", help="admin password (factory value)")
+    p.add_argument(
+        "--password",
+        help=f"admin password (factory value); visible to other users in `ps`: prefer {PASSWORD_ENV} or --password-file",
+    )
+    p.add_argument("--password-file", type=Path, help="read the admin password from the first line of this file")
     p.add_argument("--no-discovery", action="store_true", help="do not answer Discovery V2 / SSDP")
     p.add_argument(
         "--https", action="store_true", help="serve https with a self-signed certificate (its path: 'certificate')"
     )
     p.add_argument("-v", "--verbose", action="store_true", help="log to stderr")
     return p
+
+
+PASSWORD_ENV = "BVIEW_SIM_PASSWORD"
+DEFAULT_PASSWORD = "admin"
+
+
+def admin_password(args: argparse.Namespace) -> str:
+    """--password-file, then --password, then $BVIEW_SIM_PASSWORD, then the factory "admin"."""
+    if args.password_file is not None:
+        lines = args.password_file.read_text("utf-8").splitlines()
+        if not lines or not lines[0]:
+            raise ValueError(f"{args.password_file}: the first line (the password) is empty")
+        return lines[0]
+    return args.password or os.environ.get(PASSWORD_ENV) or DEFAULT_PASSWORD
 
 
 def list_faults() -> str:
@@ -97,7 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr)
     try:
         faults = F.Faults(args.fault)
-    except ValueError as exc:
+        password = admin_password(args)
+    except (ValueError, OSError) as exc:
         print(f"bview-sim: {exc}", file=sys.stderr)
         return 2
     identity = Identity(
@@ -107,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         mac=args.mac,
         ip=args.bind if args.bind not in ("0.0.0.0", "::") else "127.0.0.1",
         user=args.user,
-        password=args.password,
+        password=password,
     )
     options = CameraOptions(
         bind=args.bind,

@@ -29,6 +29,7 @@ from pytest_bview.spec.status import Status
 
 Doc = dict[str, Any]
 MAX_XML_BYTES = 256 * 1024  # no configuration block comes near this; larger bodies are refused
+MAX_CONFIG_BYTES = 4 * 1024 * 1024  # a configuration file (9.2.3), before and after inflating
 
 
 class ApiError(Exception):

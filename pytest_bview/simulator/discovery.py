@@ -9,6 +9,9 @@ Rule 3: the reply goes to the sender's address and port, CommandID 11, ConfigLen
         pytest_bview.discovery Rule 2, and says what the camera's REST resources say.
 Rule 4: no datagram, however malformed, raises out of ``handle`` or changes state unless it is a valid,
         authenticated 101/103 (tests/test_discovery_protocol.py fuzzes this).
+Rule 5: every socket honours ``bind``: with an address (not 0.0.0.0) the group is joined on that interface
+        only, the group socket takes no datagram that arrived on another interface, and unicast is read on
+        ``bind`` itself (``listening_sockets``). With the default 127.0.0.1 nothing from another host gets in.
 
 The camera object is anything with the methods of ``DiscoveryCamera``; ``FakeCamera`` is one, for tests
 and for ``python -m pytest_bview.simulator.discovery --fake``.
@@ -25,6 +28,7 @@ import logging
 import re
 import signal
 import socket
+import struct
 import sys
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -133,6 +137,61 @@ def _faults(faults: Any) -> Any:
 # --------------------------------------------------------------------------- Discovery V2
 
 
+WILDCARD = ("", "0.0.0.0")
+# Linux: with 0 a socket gets multicast only from the interfaces it joined on itself, not from another
+# process's joins (ip(7) IP_MULTICAST_ALL; Python has no constant for it before 3.13 on every platform)
+IP_MULTICAST_ALL = getattr(socket, "IP_MULTICAST_ALL", 49)
+
+
+def _reusable() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if hasattr(socket, "SO_REUSEPORT"):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    return sock
+
+
+def listening_sockets(port: int, group: str, bind: str) -> list[socket.socket]:
+    """The UDP sockets of a multicast service on ``port`` (Rule 5): one on every interface for a wildcard
+    ``bind``; otherwise one bound to the group address, joined on ``bind``'s interface only, and one bound to
+    ``bind`` for unicast, on the same port."""
+    if bind in WILDCARD:
+        return [d.multicast_socket(port, group)]
+    member = _reusable()
+    try:
+        member.bind((group, port))
+        try:
+            member.setsockopt(socket.IPPROTO_IP, IP_MULTICAST_ALL, 0)
+        except OSError:  # not Linux: the interface join below is the only filter
+            pass
+        member.setsockopt(
+            socket.IPPROTO_IP,
+            socket.IP_ADD_MEMBERSHIP,
+            struct.pack("4s4s", socket.inet_aton(group), socket.inet_aton(bind)),
+        )
+        unicast = _reusable()
+        try:
+            unicast.bind((bind, member.getsockname()[1]))
+        except OSError:
+            unicast.close()
+            raise
+    except OSError:
+        member.close()
+        raise
+    return [member, unicast]
+
+
+async def _endpoints(
+    socks: list[socket.socket], handle: Callable[[bytes, tuple[str, int]], bytes | list[bytes] | None]
+) -> list[asyncio.DatagramTransport]:
+    loop = asyncio.get_running_loop()
+    out = []
+    for sock in socks:
+        transport, _ = await loop.create_datagram_endpoint(lambda: _Datagrams(handle), sock=sock)
+        out.append(transport)
+    return out
+
+
 class DiscoveryResponder:
     """Answers Discovery V2 on ``port`` (multicast group 239.239.239.52, joined on every interface or on
     the one owning ``bind``); ``handle`` is the whole protocol, the rest is asyncio plumbing."""
@@ -140,7 +199,7 @@ class DiscoveryResponder:
     def __init__(self, camera: DiscoveryCamera, port: int = d.PORT, bind: str = "0.0.0.0", faults: Any = None) -> None:
         self.camera, self.port, self.bind = camera, port, bind
         self.faults = _faults(faults)
-        self._transport: asyncio.DatagramTransport | None = None
+        self._transports: list[asyncio.DatagramTransport] = []
         self._table: dict[int, Callable[[d.Message], tuple[int, d.Body | None]]] = {
             d.PROBE: self._probe,
             d.SET_DEVICE_CONFIG: self._set_device_config,
@@ -149,18 +208,17 @@ class DiscoveryResponder:
         }
 
     async def start(self) -> DiscoveryResponder:
-        if self._transport is not None:
+        if self._transports:
             raise RuntimeError("DiscoveryResponder already started")
-        sock = d.multicast_socket(self.port, d.GROUP, self.bind)
-        self.port = sock.getsockname()[1]  # port 0 means ephemeral
-        loop = asyncio.get_running_loop()
-        self._transport, _ = await loop.create_datagram_endpoint(lambda: _Datagrams(self.handle), sock=sock)
+        socks = listening_sockets(self.port, d.GROUP, self.bind)
+        self.port = socks[0].getsockname()[1]  # port 0 means ephemeral
+        self._transports = await _endpoints(socks, self.handle)
         return self
 
     async def stop(self) -> None:
-        if self._transport is not None:
-            self._transport.close()
-            self._transport = None
+        for transport in self._transports:
+            transport.close()
+        self._transports = []
 
     async def __aenter__(self) -> DiscoveryResponder:
         return await self.start()
@@ -353,30 +411,31 @@ class SsdpResponder:
     ) -> None:  # fmt: skip
         self.camera, self.bind, self.port, self.multicast = camera, bind, port, multicast
         self.faults = _faults(faults)
-        self._transport: asyncio.DatagramTransport | None = None
+        self._transports: list[asyncio.DatagramTransport] = []
 
     async def start(self) -> SsdpResponder:
-        if self._transport is not None:
+        if self._transports:
             raise RuntimeError("SsdpResponder already started")
         if self.multicast:
-            sock = d.multicast_socket(self.port, d.SSDP_GROUP, self.bind)
+            socks = listening_sockets(self.port, d.SSDP_GROUP, self.bind)
         else:
-            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            sock.bind((self.bind, self.port))
-        self.port = sock.getsockname()[1]
-        if self.bind != "0.0.0.0":
-            sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(self.bind))
-        sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 1)
-        loop = asyncio.get_running_loop()
-        self._transport, _ = await loop.create_datagram_endpoint(lambda: _Datagrams(self.handle), sock=sock)
+            socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM)]
+            socks[0].bind((self.bind, self.port))
+        self.port = socks[0].getsockname()[1]
+        for sock in socks:
+            if self.bind not in WILDCARD:
+                sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(self.bind))
+            sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 1)
+        self._transports = await _endpoints(socks, self.handle)
         self._notify("ssdp:alive")
         return self
 
     async def stop(self) -> None:
-        if self._transport is not None:
+        if self._transports:
             self._notify("ssdp:byebye")
-            self._transport.close()
-            self._transport = None
+            for transport in self._transports:
+                transport.close()
+            self._transports = []
 
     async def __aenter__(self) -> SsdpResponder:
         return await self.start()
@@ -428,7 +487,7 @@ class SsdpResponder:
         ).encode()
 
     def _notify(self, nts: str) -> None:
-        if not self.multicast or self._transport is None:
+        if not self.multicast or not self._transports:
             return
         for nt, usn in self.targets():
             lines = [
@@ -442,7 +501,8 @@ class SsdpResponder:
                 lines[2:2] = [f"CACHE-CONTROL: max-age={self.MAX_AGE}", f"LOCATION: {self.location()}",
                               f"SERVER: {self.server()}"]  # fmt: skip
             try:
-                self._transport.sendto(("\r\n".join(lines) + "\r\n\r\n").encode(), (d.SSDP_GROUP, self.port))
+                # from the last socket: the one bound to ``bind`` (Rule 5), so the source is the camera's address
+                self._transports[-1].sendto(("\r\n".join(lines) + "\r\n\r\n").encode(), (d.SSDP_GROUP, self.port))
             except OSError as exc:  # no multicast route: announcing is best effort
                 log.debug("ssdp: NOTIFY %s not sent: %s", nts, exc)
 

@@ -19,7 +19,10 @@ Rule 4: every outbound call has a deadline (OUTBOUND_TIMEOUT_S); an unreachable 
 Rule 5: the reference camera calls out only to loopback addresses (127.0.0.0/8, ::1, localhost):
         configuration tests store arbitrary addresses and nothing may ever be sent there. A lab that
         runs bview-sim against receivers elsewhere sets BVIEW_SIM_OUTBOUND to a comma-separated
-        list of the other addresses it may call (or "any").
+        list of the other addresses it may call (or "any"). A redirect is never followed (its target
+        would escape this rule, and the request carries credentials); SMTP STARTTLS checks the server's
+        certificate and name against the system's CAs (or the file BVIEW_SIM_SMTP_CA names): an
+        unverified server gets no password and no message (-8).
 
 Simulator-only control (never part of the spec, README "/_sim/"):
     POST /_sim/motion?region=R,C[&size=small|medium|large][&hold=SECONDS]
@@ -40,6 +43,7 @@ import json
 import logging
 import os
 import smtplib
+import ssl
 import time
 import weakref
 from email.message import EmailMessage
@@ -327,6 +331,11 @@ def outbound_allowed(host: str) -> None:
     raise OSError(f"outbound calls to {host!r} are not allowed (loopback only; see BVIEW_SIM_OUTBOUND)")
 
 
+def smtp_tls_context() -> ssl.SSLContext:
+    """Rule 5: a verifying client context, with the CA file BVIEW_SIM_SMTP_CA names (a lab's own CA) if set."""
+    return ssl.create_default_context(cafile=os.environ.get("BVIEW_SIM_SMTP_CA") or None)
+
+
 def ftp_key(ftp: Doc) -> tuple[str, ...]:
     """What FTP Status depends on: a status is known per configuration, so it reads the same after a restore."""
     return tuple(str(ftp.get(k, "")) for k in ("Enable", "IPAddress", "Port", "UserName", "Password"))
@@ -457,9 +466,11 @@ class EventEngine:
         wanted = SENSITIVE_MIN_SIZE.get(str(motion.get("Sensitive")), 2)
         if size < wanted and not self.faults.on(SENSITIVITY_IGNORED):
             return False, f"motion too small for Sensitive {motion.get('Sensitive')}"
+        started = time.monotonic() >= self.motion_until
         self.motion_until = max(self.motion_until, time.monotonic() + self.device.scaled(hold_s))
         self.add_event("VMD", f"{DESCRIPTIONS['VMD']} in region {row},{col}")
-        self.device.log_event(5, 401, None)  # alarm: motion detection started
+        if started:  # one log entry (one state write) per motion period, not per detection
+            self.device.log_event(5, 401, None)  # alarm: motion detection started
         trigger = self.cfg("/Pictures/1/Motion/Trigger")
 
         def on(name: str) -> bool:
@@ -512,7 +523,8 @@ class EventEngine:
         try:
             outbound_allowed(str(urlsplit(url).hostname or ""))
             session = await self.http()
-            async with session.get(url, headers={"Authorization": auth} if auth else None) as resp:
+            headers = {"Authorization": auth} if auth else None
+            async with session.get(url, headers=headers, allow_redirects=False) as resp:
                 await resp.read()
         except (TimeoutError, OSError, aiohttp.ClientError, ValueError) as exc:
             log.info("outbound request %s failed: %s", url, exc)
@@ -574,7 +586,7 @@ class EventEngine:
         with smtplib.SMTP(str(email["SMTPServer"]), int(email.get("SMTPPort") or 25), timeout=OUTBOUND_TIMEOUT_S) as s:
             s.ehlo()
             if str((email.get("SMTPTLSConfig") or {}).get("SMTPTLS")) == "on":
-                s.starttls()
+                s.starttls(context=smtp_tls_context())  # certificate and host name checked (Rule 5)
                 s.ehlo()
             if email.get("SMTPAuthMethod") == "Login" and not self.faults.on(MAIL_NO_LOGIN):
                 s.user, s.password = sender, str(email.get("SenderEmailPassword", ""))
@@ -812,8 +824,16 @@ async def send_test_email(ctx: Ctx) -> web.StreamResponse:
 # -- simulator-only: motion injection, the event files -------------------------------------------
 
 
+SIM_MOTION_PER_S = 20  # injections a second; more are answered 429 (a sensor does not see more either)
+
+
 async def sim_motion(camera: Camera, request: web.Request) -> web.StreamResponse:
-    """POST /_sim/motion?region=R,C[&size=small|medium|large][&hold=S] (Rule 1)."""
+    """POST /_sim/motion?region=R,C[&size=small|medium|large][&hold=S] (Rule 1); the admin only (http.py)."""
+    now = time.monotonic()
+    recent = [t for t in camera.extensions.get("sim_motion_times", []) if now - t < 1.0]
+    if len(recent) >= SIM_MOTION_PER_S:
+        return web.json_response({"error": f"more than {SIM_MOTION_PER_S} injections a second"}, status=429)
+    camera.extensions["sim_motion_times"] = [*recent, now]
     q = request.query
     try:
         row, col = (int(x) for x in q.get("region", "0,0").split(",", 1))

@@ -4,11 +4,17 @@ ResponseStatus replies and the generic GET/PUT of configuration resources.
 Rule 1 (4.5.2): every resource needs Basic credentials; without them or with wrong ones the
         answer is 401 with `WWW-Authenticate: Basic realm="B-View"`.
 Rule 2: routing is the spec table (`spec.resources.match`); a path outside it is -10 (HTTP 404),
-        a method the resource lacks is -3 (HTTP 405 with Allow), an Operator operation asked
-        by a Normal user is -12 (HTTP 403) (ERRATA.md).
+        a method the resource lacks is -3 (HTTP 405 with Allow), an Operator operation or one the
+        administrator keeps (`spec.permissions`, ERRATA.md S1) asked by a Normal user is -12 (HTTP 403),
+        before any body is read.
 Rule 3: everything the camera says about a request is a ResponseStatus with `requestURL` and
         `statusCode`; the human-readable reason travels in the `X-BView-Detail` header.
-Paths under /_sim/ and /upnp/ are the simulator's own and cannot collide with the spec.
+Rule 4: a connection costs the camera little and never for long: at most MAX_CONNECTIONS, one that is not
+        inside a request (no complete headers yet, or idle between keep-alive requests) is closed after
+        IDLE_TIMEOUT_S, and at the cap a new one takes the place of the one idle longest, so half-open
+        connections cannot lock clients out (`ConnectionGuard`). A body is read up to its operation's limit only.
+Paths under /_sim/ and /upnp/ are the simulator's own and cannot collide with the spec; /_sim/ needs the
+administrator's credentials, /upnp/description.xml is public.
 """
 
 from __future__ import annotations
@@ -20,18 +26,20 @@ import functools
 import json
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from aiohttp import web
+from aiohttp import HttpVersion11, web
 
 from pytest_bview.simulator import faults as F
-from pytest_bview.simulator.config import MAX_XML_BYTES, ApiError, concrete
+from pytest_bview.simulator.config import MAX_CONFIG_BYTES, MAX_XML_BYTES, ApiError, concrete
 from pytest_bview.simulator.device import ADMIN_LEVEL, COMPUTED, Caller, Device
 from pytest_bview.spec.blocks import BLOCKS
-from pytest_bview.spec.resources import Resource, match
+from pytest_bview.spec.permissions import OWN_ENTRY, admin_only
+from pytest_bview.spec.resources import AUDIO, BINARY, FORM, MULTIPART, OPAQUE, Op, Resource, match
 from pytest_bview.spec.status import Status, http_status
 from pytest_bview.xmlblocks import to_xml
 
@@ -47,7 +55,10 @@ NAMESPACE = "http://www.zwcloud.wang/ver10/XMLSchema"  # chapter 7's ResponseSta
 # a well-formed answer; found by fuzzing)
 NOT_XML_CHARS = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 BODY_TIMEOUT_S = 30.0  # a whole request body must arrive within this (real seconds: a network limit)
-MAX_BODY = 64 * 1024 * 1024  # firmware packages; XML bodies are capped far lower (MAX_XML_BYTES)
+MAX_BODY = 64 * 1024 * 1024  # firmware packages; every other body is capped far lower (body_limit)
+MAX_SMALL_BODY = 64 * 1024  # forms (UserAuth) and opaque bodies (actions)
+MAX_CONNECTIONS = 512
+IDLE_TIMEOUT_S = 10.0  # real seconds, as BODY_TIMEOUT_S: a network limit, not a device duration
 CAMERA: web.AppKey[Camera] = web.AppKey("camera", "Camera")  # request.app[CAMERA] (no NotAppKeyWarning)
 
 NO_AUTH = F.declare(
@@ -95,7 +106,7 @@ UNKNOWN_URL_OK = F.declare(
 OPERATOR_OPEN = F.declare(
     "level-operator-open",
     "9.10",
-    "a Normal user may PUT Operator-level resources",
+    "a Normal user may PUT Operator-level resources and do what the administrator keeps (ERRATA S1)",
     ["suites/test_users.py::test_normal_user_refused_operator_level"],
 )
 NO_REQUEST_URL = F.declare(
@@ -227,17 +238,60 @@ def authenticate(camera: Camera, request: web.Request) -> Caller | None:
     return Caller(user, record.get("UserLevel", "Normal"), request.remote or "", host or "127.0.0.1")
 
 
-async def dispatch(request: web.Request) -> web.StreamResponse:
-    camera: Camera = request.app[CAMERA]
+def body_limit(op: Op) -> int:
+    """The largest body an operation takes: its XML block, a configuration file, a firmware package... (an
+    operation without inbound data never reads its body)."""
+    if op.inbound in (MULTIPART, AUDIO):
+        return MAX_BODY
+    if op.inbound == BINARY:
+        return MAX_CONFIG_BYTES
+    if op.inbound in (FORM, OPAQUE):
+        return MAX_SMALL_BODY
+    return MAX_XML_BYTES
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+async def read_body(request: web.Request, limit: int) -> bytes:
+    """The body, refused as soon as it passes `limit`: announced (Content-Length) before a byte is read,
+    chunked once `limit` bytes have come, never buffered further."""
+    if request.content_length is not None and request.content_length > limit:
+        raise BodyTooLarge(f"{request.content_length} bytes announced, at most {limit}")
+    body = bytearray()
+    async for chunk in request.content.iter_chunked(64 * 1024):
+        body += chunk
+        if len(body) > limit:
+            raise BodyTooLarge(f"more than {limit} bytes")
+    return bytes(body)
+
+
+def too_large(camera: Camera, path: str, detail: str) -> web.Response:
+    resp = status_response(camera, path, Status.MEMORY_OVERFLOW, f"request body too large: {detail}", 413)
+    resp.force_close()  # the rest of the body is never read
+    return resp
+
+
+@dataclass
+class Admitted:
+    """A request that passed authentication, routing and permissions (Rules 1 and 2)."""
+
+    caller: Caller
+    resource: Resource
+    raw_params: dict[str, str]
+    op: Op
+
+
+def admit(camera: Camera, request: web.Request) -> web.Response | Admitted:
+    """Rules 1 and 2, from the request line and headers alone: run before `Expect: 100-continue` is answered
+    and before any body is read, so a wrong password or a Normal user never gets to upload."""
     path = request.path
-    camera.requests_seen[request.method] = camera.requests_seen.get(request.method, 0) + 1
-    if request.version.major != 1:  # only HTTP/1.x is spoken here (RFC 9110 15.6.6; found by fuzzing)
-        resp = web.Response(status=505, text="HTTP version not supported\n")
-        resp.force_close()
-        return resp
-    if path.startswith("/_sim/") or path.startswith("/upnp/"):
-        return await camera.sim_route(request)
-    caller = authenticate(camera, request)
+    try:
+        caller = authenticate(camera, request)
+    except Exception:  # a firmware bug answers this request 500, it never takes the camera down
+        log.exception("authentication failed on %s %s", request.method, path)
+        return status_response(camera, path, Status.SDK_CALL_FAILED, "internal error in authentication", 500)
     if caller is None and not (camera.faults.on(NO_AUTH) and path == "/System/DeviceInfo"):
         return unauthorized(camera, path)
     caller = caller or Caller("anonymous", "Normal", request.remote or "")
@@ -258,30 +312,80 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
         )
         resp.headers["Allow"] = ", ".join(resource.methods)
         return resp
-    if op.level == "Operator" and caller.level != ADMIN_LEVEL and not camera.faults.on(OPERATOR_OPEN):
-        return status_response(
-            camera,
-            path,
-            Status.INVALID_OPERATION,
-            f"{request.method} {resource.template} needs the Operator level",
-            403,
-        )
-    if request.content_length and request.content_length > MAX_BODY:
-        return status_response(camera, path, Status.MEMORY_OVERFLOW, "request body too large", 413)
+    refusal = _needs_admin(camera, request.method, resource, raw_params, caller)
+    if refusal:
+        return status_response(camera, path, Status.INVALID_OPERATION, refusal, 403)
+    limit = body_limit(op)
+    if op.inbound is not None and request.content_length is not None and request.content_length > limit:
+        return too_large(camera, path, f"{request.content_length} bytes announced, at most {limit}")
+    return Admitted(caller, resource, raw_params, op)
+
+
+async def expect_continue(request: web.Request) -> web.StreamResponse | None:
+    """`Expect: 100-continue` (RFC 9110 10.1.1) is answered 100 only for a request `admit` lets through;
+    otherwise the final answer comes at once and the connection closes, the body never read."""
+    camera: Camera = request.app[CAMERA]
+    if request.headers.get("Expect", "").lower() != "100-continue":
+        raise web.HTTPExpectationFailed(text=f"Unknown Expect: {request.headers.get('Expect')}")
+    if camera.device is not None and not request.path.startswith(("/_sim/", "/upnp/")):
+        verdict = admit(camera, request)
+        if isinstance(verdict, web.StreamResponse):
+            verdict.force_close()
+            return verdict
+    if request.version == HttpVersion11:
+        await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        request.writer.output_size = 0  # the final answer has not started
+    return None
+
+
+async def dispatch(request: web.Request) -> web.StreamResponse:
+    camera: Camera = request.app[CAMERA]
+    path = request.path
+    camera.requests_seen[request.method] = camera.requests_seen.get(request.method, 0) + 1
+    if request.version.major != 1:  # only HTTP/1.x is spoken here (RFC 9110 15.6.6; found by fuzzing)
+        resp = web.Response(status=505, text="HTTP version not supported\n")
+        resp.force_close()
+        return resp
+    if path.startswith("/_sim/"):  # the simulator's controls act as the camera would: the admin's alone
+        refusal = _sim_refusal(camera, request)
+        return refusal if refusal is not None else await camera.sim_route(request)
+    if path.startswith("/upnp/"):  # the UPnP description is public (UPnP Device Architecture 2.1)
+        return await camera.sim_route(request)
+    verdict = admit(camera, request)
+    if isinstance(verdict, web.StreamResponse):
+        if request.can_read_body:
+            verdict.force_close()  # an unread body must not be taken for the next request
+        return verdict
+    log_failures = camera.device.log_failures
+    resp = await _handle(camera, request, verdict)
+    if (
+        camera.device is not None
+        and camera.device.log_failures > log_failures
+        and resp.status < 300
+        and not resp.prepared
+    ):
+        # the change is made and saved; only its log entry is not (disk full): say so, do not fail it
+        resp.headers["X-BView-Detail"] = f"saved; {camera.device.log_problem}"[:500]
+    return resp
+
+
+async def _handle(camera: Camera, request: web.Request, verdict: Admitted) -> web.StreamResponse:
+    path = request.path
+    caller, resource, op = verdict.caller, verdict.resource, verdict.op
     try:
-        params = camera.device.check_params(resource, raw_params)
+        params = camera.device.check_params(resource, verdict.raw_params)
         # an operation without inbound data never waits for a body (a GET announcing a huge chunk
         # must still be answered); a body that trickles in is cut off after BODY_TIMEOUT_S
         body = b""
         if request.can_read_body and op.inbound is not None:
             try:
-                body = await asyncio.wait_for(request.read(), BODY_TIMEOUT_S)
+                body = await asyncio.wait_for(read_body(request, body_limit(op)), BODY_TIMEOUT_S)
             except TimeoutError:
                 return status_response(
                     camera, path, Status.XML_URL_MISMATCH, f"request body not complete within {BODY_TIMEOUT_S:g} s", 408
                 )
-        if op.inbound and op.inbound in BLOCKS and len(body) > MAX_XML_BYTES:
-            raise ApiError(Status.MEMORY_OVERFLOW, f"XML body of {len(body)} bytes")
+            except BodyTooLarge as exc:
+                return too_large(camera, path, str(exc))
         ctx = Ctx(camera, request, resource, params, caller, body)
         handler = HANDLERS.get((resource.template, request.method))
         if handler is not None:
@@ -296,9 +400,44 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
         return status_response(camera, path, err.code, err.detail)
     except web.HTTPException:
         raise
+    except OSError as exc:  # the state could not be written (disk full): nothing changed (state.py Rule 4)
+        log.error("%s %s not saved: %s", request.method, path, exc)
+        detail = f"not saved, nothing changed: {exc.strerror or exc}"
+        return status_response(camera, path, Status.SDK_CALL_FAILED, detail, 500)
     except Exception:  # a firmware bug must answer, not kill the connection
         log.exception("internal error on %s %s", request.method, path)
         return status_response(camera, path, Status.SDK_CALL_FAILED, "internal error", 500)
+
+
+def _sim_refusal(camera: Camera, request: web.Request) -> web.Response | None:
+    """Paths under /_sim/ need the administrator's credentials (they fire alarms, mail and the log)."""
+    try:
+        caller = authenticate(camera, request)
+    except Exception:
+        log.exception("authentication failed on %s %s", request.method, request.path)
+        return status_response(camera, request.path, Status.SDK_CALL_FAILED, "internal error in authentication", 500)
+    if caller is None:
+        return unauthorized(camera, request.path)
+    if caller.level != ADMIN_LEVEL:
+        return status_response(camera, request.path, Status.INVALID_OPERATION, "simulator controls need the admin", 403)
+    return None
+
+
+def _needs_admin(camera: Camera, method: str, resource: Resource, raw: dict[str, str], caller: Caller) -> str:
+    """Why a Normal user is refused this operation (Rule 2), or "" when it may go on."""
+    if caller.level == ADMIN_LEVEL or camera.faults.on(OPERATOR_OPEN):
+        return ""
+    op = resource.op(method)
+    if op is not None and op.level == "Operator":
+        return f"{method} {resource.template} needs the Operator level"
+    why = admin_only(method, resource.template)
+    if why is None:
+        return ""
+    if (method, resource.template) == OWN_ENTRY:
+        own = next((u for u in camera.device.users() if u.get("UserName") == caller.user), None)
+        if own is not None and raw.get("N") == str(int(own["ID"]) + 1):
+            return ""  # a user may change its own password
+    return f"{method} {resource.template} needs the administrator: {why}"
 
 
 _GET_BODIES: dict[tuple[str, str], tuple[dict, bytes]] = {}  # (template, store key) -> (stored document, XML)
@@ -337,14 +476,120 @@ async def connection_policy(
     return resp
 
 
+# -- connections (Rule 4) --------------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class _Conn:
+    transport: asyncio.BaseTransport
+    since: float = field(default_factory=time.monotonic)  # connected, or the end of its last request
+    busy: int = 0  # requests being handled
+
+
+class _Guarded(asyncio.Protocol):
+    """aiohttp's protocol for one connection, seen by the guard on its way in and out."""
+
+    def __init__(self, guard: ConnectionGuard, inner: asyncio.Protocol) -> None:
+        self.guard, self.inner = guard, inner
+        self.transport: asyncio.BaseTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
+        self.inner.connection_made(transport)
+        self.guard.admit(_Conn(transport))
+
+    def data_received(self, data: bytes) -> None:
+        self.inner.data_received(data)
+
+    def eof_received(self) -> bool | None:
+        return self.inner.eof_received()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.guard.forget(self.transport)
+        self.inner.connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        self.inner.pause_writing()
+
+    def resume_writing(self) -> None:
+        self.inner.resume_writing()
+
+
+class ConnectionGuard:
+    """Rule 4 for one listening socket: `protocol(factory)` wraps aiohttp's protocol factory, `track` is the
+    outermost middleware (a connection is busy while one of its requests is handled), `start` runs the reaper."""
+
+    def __init__(self, limit: int = MAX_CONNECTIONS, idle_s: float = IDLE_TIMEOUT_S) -> None:
+        self.limit, self.idle_s = limit, idle_s
+        self.conns: dict[asyncio.BaseTransport, _Conn] = {}
+        self.figures = {"peak": 0, "evicted": 0, "reaped": 0}
+        self._task: asyncio.Task[None] | None = None
+
+    def protocol(self, factory: Callable[[], asyncio.Protocol]) -> Callable[[], asyncio.Protocol]:
+        return lambda: _Guarded(self, factory())
+
+    def admit(self, conn: _Conn) -> None:
+        if len(self.conns) >= self.limit:
+            idle = [c for c in self.conns.values() if not c.busy]
+            if not idle:
+                conn.transport.close()
+                return
+            oldest = min(idle, key=lambda c: c.since)
+            self.conns.pop(oldest.transport, None)
+            oldest.transport.close()
+            self.figures["evicted"] += 1
+        self.conns[conn.transport] = conn
+        self.figures["peak"] = max(self.figures["peak"], len(self.conns))
+
+    def forget(self, transport: asyncio.BaseTransport | None) -> None:
+        if transport is not None:
+            self.conns.pop(transport, None)
+
+    @web.middleware
+    async def track(
+        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        conn = self.conns.get(request.transport) if request.transport is not None else None
+        if conn is not None:
+            conn.busy += 1
+        try:
+            return await handler(request)
+        finally:
+            if conn is not None:
+                conn.busy -= 1
+                conn.since = time.monotonic()
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._reap())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+
+    async def _reap(self) -> None:
+        while True:
+            await asyncio.sleep(min(1.0, self.idle_s / 4))
+            deadline = time.monotonic() - self.idle_s
+            for conn in [c for c in self.conns.values() if not c.busy and c.since < deadline]:
+                self.conns.pop(conn.transport, None)
+                conn.transport.close()
+                self.figures["reaped"] += 1
+
+
 # Extensions' middlewares, innermost last (the hostile-camera profiles of simulator/hostile.py)
 MIDDLEWARES: list[Callable[..., Awaitable[web.StreamResponse]]] = []
 
 
-def build_app(camera: Camera) -> web.Application:
-    app = web.Application(client_max_size=MAX_BODY, middlewares=[connection_policy, *MIDDLEWARES])
+def build_app(camera: Camera, guard: ConnectionGuard | None = None) -> web.Application:
+    outer = [guard.track] if guard is not None else []
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[*outer, connection_policy, *MIDDLEWARES])
     app[CAMERA] = camera
-    app.router.add_route("*", "/{tail:.*}", dispatch)
+    app.router.add_route("*", "/{tail:.*}", dispatch, expect_handler=expect_continue)
     from pytest_bview.simulator import actions  # noqa: F401  (registers HANDLERS)
 
     return app

@@ -26,16 +26,21 @@ Package format (`make_package`, `bview-sim make-firmware`): a 104-byte header, t
 
 Configuration file format (GET/PUT /System/DeviceConfigFile): b"BVCONF01", payload length (4 bytes,
 big-endian), SHA-256 of the payload (32 bytes), payload = zlib of JSON lines: first a meta object
-(model, serial, firmware), then one [path, document] per stored resource in path order.
+(model, serial, firmware), then one [path, document] per stored resource in path order. Secrets (write-only
+fields, passwords, WiFi keys) are blank in the documents; the meta's "secrets" holds them sealed with the
+administrator's password (scrypt, AES-256-GCM) (ERRATA.md S2). The payload inflates to at most 4 MiB.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import dataclasses
 import hashlib
 import json
 import logging
+import os
 import re
 import struct
 import time
@@ -50,11 +55,29 @@ from aiohttp import web
 
 from pytest_bview.simulator import faults as F
 from pytest_bview.simulator.camera import BEFORE_RESTART, RESTART_ON_SAVE, STARTUP_HOOKS, Camera
-from pytest_bview.simulator.config import ApiError, decode, parse_xml
-from pytest_bview.simulator.device import COMPUTED, ON_COMMIT, Caller, Device, computed, parse_iso8601
+from pytest_bview.simulator.config import (
+    MAX_CONFIG_BYTES,
+    ApiError,
+    check_rules,
+    decode,
+    merge,
+    own_fields,
+    parse_xml,
+)
+from pytest_bview.simulator.device import (
+    ADMIN_LEVEL,
+    COMPUTED,
+    MAX_USERS,
+    ON_COMMIT,
+    Caller,
+    Device,
+    computed,
+    parse_iso8601,
+)
 from pytest_bview.simulator.factory import USERS, factory_defaults
 from pytest_bview.simulator.http import CAMERA, MIDDLEWARES, Ctx, handles, status_response, xml_response
 from pytest_bview.spec.blocks import BLOCKS
+from pytest_bview.spec.model import Field
 from pytest_bview.spec.resources import match
 from pytest_bview.spec.status import Status
 from pytest_bview.xmlblocks import to_xml
@@ -298,7 +321,6 @@ def parse_package(data: bytes, model: str, *, header_only: bool = False, any_mod
 
 CFG_MAGIC = b"BVCONF01"
 CFG_HEADER = struct.Struct(">8sI32s")
-MAX_CONFIG_BYTES = 4 * 1024 * 1024
 
 
 class ConfigFileError(Exception):
@@ -307,12 +329,27 @@ class ConfigFileError(Exception):
         self.code, self.detail = code, detail
 
 
-def export_config(resources: Mapping[str, Any], meta: Mapping[str, str]) -> bytes:
-    """The opaque configuration file: the stored resources (passwords included) with the device's identity."""
+def export_config(resources: Mapping[str, Any], meta: Mapping[str, Any]) -> bytes:
+    """The opaque configuration file: the stored resources with the device's identity (secrets: `seal_secrets`)."""
     lines = [json.dumps(dict(meta), sort_keys=True)]
     lines += [json.dumps([key, resources[key]], sort_keys=True) for key in sorted(resources)]
     payload = zlib.compress("\n".join(lines).encode("utf-8"), 9)
     return CFG_HEADER.pack(CFG_MAGIC, len(payload), hashlib.sha256(payload).digest()) + payload
+
+
+def inflate(payload: bytes, limit: int = MAX_CONFIG_BYTES) -> bytes:
+    """zlib data inflated to at most `limit` bytes: a small file that inflates further (a zip bomb) is refused
+    after `limit` bytes of work, never held whole in memory (-9)."""
+    engine = zlib.decompressobj()
+    try:
+        out = engine.decompress(payload, limit)
+    except zlib.error as exc:
+        raise ConfigFileError(Status.XML_URL_MISMATCH, f"the file cannot be decoded ({exc})") from None
+    if engine.unconsumed_tail:
+        raise ConfigFileError(Status.MEMORY_OVERFLOW, f"the file inflates to more than {limit} bytes")
+    if not engine.eof:
+        raise ConfigFileError(Status.XML_URL_MISMATCH, "the file cannot be decoded (incomplete zlib stream)")
+    return out
 
 
 def read_config(data: bytes, *, verify: bool = True) -> tuple[dict[str, Any], list[tuple[str, Any]]]:
@@ -329,13 +366,106 @@ def read_config(data: bytes, *, verify: bool = True) -> tuple[dict[str, Any], li
         if hashlib.sha256(payload).digest() != digest:
             raise ConfigFileError(Status.XML_URL_MISMATCH, "checksum mismatch: the file is damaged")
     try:
-        text = zlib.decompress(payload).decode("utf-8")
+        text = inflate(payload).decode("utf-8")
         meta, *rows = (json.loads(line) for line in text.split("\n"))
-    except (zlib.error, UnicodeDecodeError, ValueError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise ConfigFileError(Status.XML_URL_MISMATCH, f"the file cannot be decoded ({exc})") from None
     if not isinstance(meta, dict) or not all(isinstance(r, list) and len(r) == 2 for r in rows):
         raise ConfigFileError(Status.XML_URL_MISMATCH, "the file's structure is not a configuration")
     return meta, [(str(k), v) for k, v in rows]
+
+
+# -- secrets (ERRATA.md S2) ----------------------------------------------------------------------------------
+
+SECRET_LEAVES = frozenset({"Password", "KeyValue", "KeyValueB64"})  # secrets the spec marks "rw" (AMS, WiFi)
+SEAL_AAD = b"BVCONF01 secrets"
+SCRYPT = {"n": 2**14, "r": 8, "p": 1}  # 16 MiB and some 50 ms per guess of the admin password
+
+
+def _is_secret(f: Field) -> bool:
+    return f.kind != "struct" and (f.access == "wo" or f.name in SECRET_LEAVES)
+
+
+def _root_of(key: str) -> Field | None:
+    found = match(key)
+    return BLOCKS[found[0].block].root if found is not None and found[0].block else None
+
+
+def take_secrets(doc: Any, spec: Field | None, path: list[Any], out: list[list[Any]]) -> Any:
+    """`doc` with every non-empty secret leaf blanked; each one appended to `out` as [*path, name, value]."""
+    if not isinstance(doc, dict) or spec is None:
+        return doc
+    res: dict[str, Any] = {}
+    for name, value in doc.items():
+        f = spec.child(name)
+        if f is not None and f.kind == "struct":
+            if isinstance(value, list):
+                res[name] = [take_secrets(v, f, [*path, name, _place(v, i)], out) for i, v in enumerate(value)]
+            else:
+                res[name] = take_secrets(value, f, [*path, name], out)
+        elif f is not None and _is_secret(f) and value not in ("", None):
+            out.append([*path, name, value])
+            res[name] = ""
+        else:
+            res[name] = value
+    return res
+
+
+def _place(item: Any, index: int) -> Any:
+    """A list item's place in a secret's path: its ID when it has one (a user's password stays with that user
+    whatever the order of the list), else its index."""
+    return {"ID": item["ID"]} if isinstance(item, dict) and isinstance(item.get("ID"), str) else index
+
+
+def _put_back(resources: dict[str, Any], secret: list[Any]) -> None:
+    """Put one [key, *path, name, value] of `take_secrets` back where it was (nothing if that place is gone)."""
+    *where, value = secret
+    node: Any = resources
+    for step in where[:-1]:
+        if isinstance(node, list) and isinstance(step, dict):
+            node = next((x for x in node if isinstance(x, dict) and x.get("ID") == step.get("ID")), None)
+        elif (isinstance(node, dict) and isinstance(step, str) and step in node) or (
+            isinstance(node, list) and isinstance(step, int) and 0 <= step < len(node)
+        ):
+            node = node[step]
+        else:
+            return
+    if isinstance(node, dict) and isinstance(where[-1], str) and isinstance(value, str):
+        node[where[-1]] = value
+
+
+def _key(password: str, salt: bytes) -> bytes:
+    return hashlib.scrypt(password.encode("utf-8"), salt=salt, dklen=32, maxmem=64 * 1024 * 1024, **SCRYPT)
+
+
+def seal_secrets(resources: Mapping[str, Any], password: str) -> tuple[dict[str, Any], dict[str, str]]:
+    """(resources with secrets blanked, the sealed secrets for the meta)."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    found: list[list[Any]] = []
+    blank = {key: take_secrets(doc, _root_of(key), [key], found) for key, doc in resources.items()}
+    salt, nonce = os.urandom(16), os.urandom(12)
+    data = AESGCM(_key(password, salt)).encrypt(nonce, json.dumps(found).encode(), SEAL_AAD)
+    b64 = lambda raw: base64.b64encode(raw).decode()  # noqa: E731
+    return blank, {"kdf": "scrypt", "cipher": "AES-256-GCM", "salt": b64(salt), "nonce": b64(nonce), "data": b64(data)}
+
+
+def open_secrets(sealed: Any, password: str) -> list[list[Any]]:
+    """The secrets of a file, opened with the administrator's current password; -12 when that cannot be done."""
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    try:
+        salt, nonce, data = (base64.b64decode(sealed[k], validate=True) for k in ("salt", "nonce", "data"))
+        found = json.loads(AESGCM(_key(password, salt)).decrypt(nonce, data, SEAL_AAD))
+    except (InvalidTag, TypeError, KeyError, ValueError, binascii.Error):
+        raise ConfigFileError(
+            Status.INVALID_OPERATION,
+            "the file's secrets were sealed with another administrator password (set that password first)",
+        ) from None
+    if not isinstance(found, list) or not all(isinstance(x, list) and len(x) >= 3 for x in found):
+        raise ConfigFileError(Status.XML_URL_MISMATCH, "the file's secrets are not a configuration")
+    return found
 
 
 def _read_config_partially(data: bytes) -> list[tuple[str, Any]]:
@@ -354,22 +484,114 @@ def _read_config_partially(data: bytes) -> list[tuple[str, Any]]:
     return out
 
 
-def validate_resource(key: str, doc: Any) -> str | None:
-    """A problem of one imported document (unknown path, not its block, values outside the domains)."""
-    if key == USERS:
-        users = doc.get("User") if isinstance(doc, dict) else None
-        if not isinstance(users, list) or not any(isinstance(u, dict) and u.get("ID") == "0" for u in users):
-            return "the user list has no admin (ID 0)"
-        return None
-    found = match(key)
-    if found is None or not found[0].block or not isinstance(doc, dict):
-        return f"{key}: not a configuration resource"
-    block = BLOCKS[found[0].block]
+def shape_problem(doc: Any, spec: Field, where: str) -> str | None:
+    """What keeps `doc` from being the JSON form of a block (a leaf that is an object, a struct that is a list...);
+    a PUT's XML cannot carry such a thing, so neither may a file."""
+    if not isinstance(doc, dict):
+        return f"<{where}> is not an element with children"
+    for name, value in doc.items():
+        f = spec.child(name)
+        if f is None:
+            continue  # unknown elements are ignored, as in a PUT (6.1.2)
+        items = value if f.repeated else [value]
+        if f.repeated and not isinstance(value, list):
+            return f"<{where}/{name}> is not a list"
+        for item in items:
+            if f.kind == "struct":
+                problem = shape_problem(item, f, f"{where}/{name}")
+                if problem:
+                    return problem
+            elif not isinstance(item, str | int | float) or isinstance(item, bool):
+                return f"<{where}/{name}> is not a value"
+    return None
+
+
+def _decoded(key: str, block: Any, doc: Any) -> Any:
+    """`doc` through the block model of a PUT (shape, types, domains); ConfigFileError when it fails."""
+    problem = shape_problem(doc, block.root, block.element)
+    if problem:
+        raise ConfigFileError(Status.PARAMETER_ERROR, f"{key}: {problem}")
     try:
         decoded = decode(block, parse_xml(to_xml(block, doc, include_wo=True)))
-    except (ApiError, ValueError, TypeError, KeyError, AttributeError) as exc:
-        return f"{key}: {exc}"
-    return f"{key}: {'; '.join(decoded.errors)}" if decoded.errors else None
+    except (ApiError, ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
+        raise ConfigFileError(Status.PARAMETER_ERROR, f"{key}: {exc}") from None
+    if decoded.errors:
+        raise ConfigFileError(Status.PARAMETER_ERROR, f"{key}: {'; '.join(decoded.errors)}")
+    return decoded.doc
+
+
+def imported_users(doc: Any, current: Any) -> dict[str, Any]:
+    """The user list of a file, checked as a PUT of each User would be (9.2.1): every entry a User block with an
+    ID, a name and a password (an empty one: the camera's current password of that ID and name), one admin at
+    ID 0 and only there, IDs and names unique, at most MAX_USERS."""
+    items = doc.get("User") if isinstance(doc, dict) else None
+    if not isinstance(items, list) or not all(isinstance(u, dict) for u in items):
+        raise ConfigFileError(Status.XML_URL_MISMATCH, f"{USERS}: the user list is not a list of users")
+    decoded = _decoded(USERS, BLOCKS["UserList"], doc)
+    now = {(u.get("ID"), u.get("UserName")): u.get("Password") for u in current if isinstance(u, dict)}
+    out: list[dict[str, Any]] = []
+    for raw, user in zip(items, decoded.get("User", []), strict=True):
+        uid, name, level = user.get("ID", ""), user.get("UserName", ""), user.get("UserLevel", "")
+        password = user.get("Password") or now.get((uid, name))
+        if not uid.isdigit() or not name or not password or not level:
+            raise ConfigFileError(Status.REQUIRED_TAG_MISSING, f"{USERS}: user {name!r} lacks ID, password or level")
+        if any(u["ID"] == uid or u["UserName"] == name for u in out):
+            raise ConfigFileError(Status.PARAMETER_ERROR, f"{USERS}: user {uid} {name!r} given twice")
+        if (uid == "0") != (level in (ADMIN_LEVEL, "Administrator")):
+            raise ConfigFileError(Status.PARAMETER_ERROR, f"{USERS}: the administrator is ID 0 and only ID 0")
+        kept = {k: raw[k] for k in ("IPAddress", "MACAddress") if isinstance(raw.get(k), str)}
+        out.append({"ID": uid, "UserName": name, "Password": password, "UserLevel": level, **kept})
+    if not any(u["ID"] == "0" for u in out):
+        raise ConfigFileError(Status.REQUIRED_TAG_MISSING, "the user list has no admin (ID 0)")
+    if len(out) > MAX_USERS:
+        raise ConfigFileError(Status.USER_OVERFLOW, f"{USERS}: {len(out)} users, at most {MAX_USERS}")
+    return {"User": out}
+
+
+def imported_document(key: str, doc: Any, current: Mapping[str, Any]) -> Any:
+    """One document of a file as a PUT would store it: decoded with its block model (types, domains; read-only
+    fields ignored, an empty secret keeps the stored one), merged over the current document, cross-field rules
+    checked. ConfigFileError when it is not one."""
+    if key == USERS:
+        return imported_users(doc, (current.get(USERS) or {}).get("User", []))
+    found = match(key)
+    if found is None or not found[0].block or not isinstance(doc, dict) or key not in current:
+        raise ConfigFileError(Status.PARAMETER_ERROR, f"{key}: not a configuration resource")
+    resource, block = found[0], BLOCKS[found[0].block]
+    update = _decoded(key, block, doc)
+    if resource.parts:  # a collection stores its own fields only (config.py Rule 2)
+        update = {k: v for k, v in update.items() if k in own_fields(resource)}
+    new = _merge_items(current[key], update, block.root)
+    problems = check_rules(block, new, current[key])
+    if problems:
+        raise ConfigFileError(Status.PARAMETER_ERROR, f"{key}: {'; '.join(problems)}")
+    return new
+
+
+def _merge_items(stored: Any, update: dict[str, Any], spec: Field) -> dict[str, Any]:
+    """`config.merge`, except that a list item keeps the read-only fields of the stored item at its place (a
+    file restores /Disk's percentages, not its capacities and status)."""
+    new = merge(stored if isinstance(stored, dict) else {}, update, spec)
+    for name, value in update.items():
+        f = spec.child(name)
+        if f is None or f.kind != "struct":
+            continue
+        before = stored.get(name) if isinstance(stored, dict) else None
+        if f.repeated and isinstance(value, list):
+            before = before if isinstance(before, list) else []
+            new[name] = [_merge_items(before[i] if i < len(before) else {}, v, f) for i, v in enumerate(value)]
+        elif isinstance(value, dict):
+            new[name] = _merge_items(before if isinstance(before, dict) else {}, value, f)
+    return new
+
+
+def validate_resource(key: str, doc: Any, current: Mapping[str, Any] | None = None) -> str | None:
+    """A problem of one imported document, or None (`imported_document`)."""
+    try:
+        imported_document(key, doc, current if current is not None else {key: {}})
+    except ConfigFileError as err:
+        return err.detail
+    return None
 
 
 def keep_identity(imported: dict[str, Any], current: Mapping[str, Any]) -> dict[str, Any]:
@@ -656,6 +878,10 @@ async def firmware_upgrade(ctx: Ctx) -> web.StreamResponse:
 # -- 9.2.3 /System/DeviceConfigFile -----------------------------------------------------------------------
 
 
+def admin_password(device: Device) -> str:
+    return next((str(u.get("Password", "")) for u in device.users() if u.get("ID") == "0"), "")
+
+
 def config_meta(device: Device) -> dict[str, str]:
     ident = device.identity
     return {"model": ident.model, "serial": ident.serial, "firmware": ident.firmware, "format": "1"}
@@ -664,7 +890,10 @@ def config_meta(device: Device) -> dict[str, str]:
 @handles("/System/DeviceConfigFile", "GET")
 async def config_file_get(ctx: Ctx) -> web.StreamResponse:
     device = ctx.device
-    body = export_config(device.store.snapshot()["resources"], config_meta(device))
+    resources, sealed = await ctx.camera.run_blocking(
+        seal_secrets, device.store.snapshot()["resources"], admin_password(device)
+    )
+    body = export_config(resources, {**config_meta(device), "secrets": sealed})
     device.log_event(2, 119, ctx.caller)  # export parameters
     name = f"{device.identity.model}-{device.identity.serial}.cfg"
     return web.Response(
@@ -681,7 +910,8 @@ def import_config(device: Device, data: bytes) -> None:
             read_config(data)
         except ConfigFileError:
             rows = _read_config_partially(data)
-            good = {k: v for k, v in rows if k in device.store.keys() and validate_resource(k, v) is None}
+            current = device.store.snapshot()["resources"]
+            good = {k: v for k, v in rows if k in current and validate_resource(k, v, current) is None}
             if good:
                 device.store.commit(resources=good)
             raise
@@ -692,14 +922,15 @@ def import_config(device: Device, data: bytes) -> None:
             f"configuration of a {meta.get('model')!r}; this camera is a {device.identity.model!r}",
         )
     current = device.store.snapshot()["resources"]
+    docs = dict(rows)
+    if "secrets" in meta:
+        for secret in open_secrets(meta["secrets"], admin_password(device)):
+            _put_back(docs, secret)
     imported: dict[str, Any] = {}
-    for key, doc in rows:
+    for key, doc in docs.items():
         if key not in current:
             raise ConfigFileError(Status.PARAMETER_ERROR, f"{key}: not a resource of this camera")
-        problem = validate_resource(key, doc)
-        if problem:
-            raise ConfigFileError(Status.PARAMETER_ERROR, problem)
-        imported[key] = doc
+        imported[key] = imported_document(key, doc, current)
     missing = sorted(set(current) - set(imported))
     if missing:
         raise ConfigFileError(Status.REQUIRED_TAG_MISSING, f"the file lacks {', '.join(missing[:5])}")

@@ -3,7 +3,9 @@
 Rule 1: nothing a client sends can stop the server: a malformed request line or header gets
         400 and the connection is closed; a header section over MAX_HEAD bytes gets 400 and close;
         an exception in one connection ends that connection only.
-Rule 2: every method but OPTIONS needs credentials (Basic or Digest, RFC 2617, same users as HTTP).
+Rule 2: every method but OPTIONS needs credentials (Basic or Digest, RFC 2617, same users as HTTP). A Digest
+        response is good once: with qop=auth its nonce count must grow (RFC 2617 3.2.2), without qop its nonce
+        serves one request; a replay gets 401 with stale=TRUE.
 Rule 3: a session lives until TEARDOWN, until its TCP connection closes (interleaved transport), or
         until no request or RTCP from its client arrived for `timeout` seconds (advertised as
         `Session: id;timeout=N`, N = 60 x time_scale).
@@ -11,6 +13,9 @@ Rule 4: a `Require:` header names options this server has none of: 551 Option no
         tags echoed in `Unsupported:` (RFC 2326 12.32). `Proxy-Require:` is treated the same.
 Rule 5: one video track per stream (a=control:trackID=0); aggregate control is the stream URL.
         Unicast only: a multicast or unknown transport gets 461 Unsupported Transport.
+Rule 6: sessions are a bounded resource: at most MAX_SESSIONS, of which MAX_UDP_SESSIONS hold a pair of UDP
+        sockets, MAX_UDP_PER_CONNECTION of them opened from one connection; a SETUP beyond these gets
+        453 Not Enough Bandwidth (RFC 2326 11.3.5) and opens nothing.
 """
 
 from __future__ import annotations
@@ -63,6 +68,10 @@ RTP_MTU = 1400  # payload bytes per RTP packet; larger NAL units are split into 
 TRACK = "trackID=0"
 PUBLIC = "OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER"
 NONCE_LIFETIME = 300.0
+MAX_SESSIONS = 64
+MAX_NONCES = 4096  # nonces remembered against replays; beyond, expired ones and then the oldest are forgotten
+MAX_UDP_SESSIONS = 32  # two sockets each
+MAX_UDP_PER_CONNECTION = 4
 
 REASONS = {
     200: "OK",
@@ -71,6 +80,7 @@ REASONS = {
     404: "Not Found",
     405: "Method Not Allowed",
     406: "Not Acceptable",
+    453: "Not Enough Bandwidth",
     454: "Session Not Found",
     455: "Method Not Valid in This State",
     459: "Aggregate Operation Not Allowed",
@@ -212,6 +222,7 @@ class RtspServer:
         self._conns: set[_Connection] = set()
         self._reaper: asyncio.Task[None] | None = None
         self._secret = os.urandom(16)
+        self._nonce_counts: dict[str, int] = {}  # nonce -> the highest nonce count accepted (Rule 2)
 
     async def start(self) -> None:
         """Bind and listen; the real port is in `.port` afterwards."""
@@ -293,7 +304,8 @@ class RtspServer:
 
     # -- authentication (RFC 2617) -------------------------------------------------------------------------
     def _nonce(self) -> str:
-        stamp = f"{int(time.time()):x}"
+        # time, then 64 random bits (each challenge its own nonce: Rule 2 counts per nonce), then their MAC
+        stamp = f"{int(time.time()):x}{secrets.token_hex(8)}"
         mac = hmac.new(self._secret, stamp.encode(), hashlib.sha256).hexdigest()[:16]
         return f"{stamp}{mac}"
 
@@ -301,8 +313,9 @@ class RtspServer:
         """'ok', 'stale' or 'bad'."""
         stamp, mac = nonce[:-16], nonce[-16:]
         good = hmac.new(self._secret, stamp.encode(), hashlib.sha256).hexdigest()[:16]
-        if not stamp or not hmac.compare_digest(mac, good):
+        if len(stamp) <= 16 or not hmac.compare_digest(mac, good):
             return "bad"
+        stamp = stamp[:-16]
         try:
             age = time.time() - int(stamp, 16)
         except ValueError:
@@ -335,8 +348,28 @@ class RtspServer:
             password = self.password_of(p.get("username", "")) if state == "ok" else None
             stale = state == "stale"
             if password is not None and self._digest_ok(req, p, password):
-                return None
+                if self._first_use(p):
+                    return None
+                stale = True  # a replay: the client may ask again with a fresh nonce
         return Response(401, self.challenge(stale))
+
+    def _first_use(self, p: dict[str, str]) -> bool:
+        """Rule 2: whether this nonce and nonce count were never accepted before (remembered for the nonce's life)."""
+        nonce = p.get("nonce", "")
+        try:
+            nc = int(p["nc"], 16) if p.get("qop") == "auth" else 0
+        except (KeyError, ValueError):
+            return False
+        last = self._nonce_counts.get(nonce)
+        if last is not None and (p.get("qop") != "auth" or nc <= last):
+            return False
+        if len(self._nonce_counts) >= MAX_NONCES:
+            for old in [n for n in self._nonce_counts if self._nonce_state(n) != "ok"]:
+                del self._nonce_counts[old]
+            while len(self._nonce_counts) >= MAX_NONCES:  # all still alive: forget the oldest
+                del self._nonce_counts[next(iter(self._nonce_counts))]
+        self._nonce_counts[nonce] = nc
+        return True
 
     def _digest_ok(self, req: Request, p: dict[str, str], password: str) -> bool:
         if p.get("realm") != self.realm or p.get("algorithm", "MD5").upper() != "MD5":
@@ -487,6 +520,9 @@ class RtspServer:
             break
         if chosen is None:
             return Response(461)
+        refusal = self._over_limits(conn, session, udp=chosen[0] == "udp")
+        if refusal:
+            return Response(453, [("X-BView-Detail", refusal)])
         if session is None:
             session = Session(secrets.token_hex(8), path, hub, conn)
         elif session.playing:
@@ -505,6 +541,19 @@ class RtspServer:
         self.sessions[session.id] = session
         session.touch()
         return Response(200, [("Transport", reply), ("Session", f"{session.id};timeout={self.session_timeout}")])
+
+    def _over_limits(self, conn: _Connection, session: Session | None, *, udp: bool) -> str:
+        """Rule 6: why this SETUP would take more than the server gives, or ""."""
+        if session is None and len(self.sessions) >= MAX_SESSIONS:
+            return f"{MAX_SESSIONS} sessions exist"
+        if not udp or (session is not None and session.udp_rtp is not None):
+            return ""
+        with_udp = [s for s in self.sessions.values() if s.udp_rtp is not None]
+        if len(with_udp) >= MAX_UDP_SESSIONS:
+            return f"{MAX_UDP_SESSIONS} sessions hold UDP sockets"
+        if sum(1 for s in with_udp if s.conn is conn) >= MAX_UDP_PER_CONNECTION:
+            return f"{MAX_UDP_PER_CONNECTION} UDP sessions from this connection"
+        return ""
 
     async def _open_udp(self, session: Session, conn: _Connection) -> None:
         loop = asyncio.get_running_loop()

@@ -13,7 +13,7 @@ from aiohttp import web
 
 from pytest_bview.simulator import discovery as _discovery  # noqa: F401  (declares the discovery faults)
 from pytest_bview.simulator.camera import SIM_ROUTES, STARTUP_HOOKS, Camera
-from pytest_bview.simulator.device import Caller, Device
+from pytest_bview.simulator.device import ADMIN_LEVEL, Caller, Device
 
 log = logging.getLogger("bview.sim.services")
 
@@ -95,7 +95,9 @@ class DiscoveryFacts:
         }
 
     def check_credentials(self, user: str, password: str) -> bool:
-        return self.device.authenticate(user, password) is not None
+        """102 and 103 read and change the network identity: the administrator's credentials (ERRATA S1)."""
+        record = self.device.authenticate(user, password)
+        return record is not None and record.get("UserLevel") == ADMIN_LEVEL
 
     def discovery_apply(self, command: int, fields: dict[str, Any]) -> int:
         """101/103 change the state REST shows; a bad value changes nothing (ReplyMsg 1)."""

@@ -8,7 +8,11 @@ Rule 2: readers get deep copies; only `commit` changes the document, and it chan
         new documents in place and never changes a stored one, so `view` may hand out the stored
         document itself to readers that do not change it, and its identity marks a revision.
 Rule 3: a state file that cannot be read is kept aside (`config.json.corrupt-<time>`) and the
-        camera starts from factory defaults, saying so, instead of refusing to boot.
+        camera starts from factory defaults, saying so, instead of refusing to boot. Temporary files a
+        killed process left behind (`.config.json.*.tmp`) are removed at start.
+Rule 4: a commit that cannot be written (disk full) changes nothing and raises OSError, except a
+        `keep=True` commit (the log): it stays in memory, is written with the next commit that succeeds,
+        and still raises so the caller can say so.
 """
 
 from __future__ import annotations
@@ -107,13 +111,20 @@ class Store:
             return copy_doc(self._data)
 
     # -- writing ------------------------------------------------------------------------
-    def commit(self, resources: Mapping[str, Doc] | None = None, extra: Mapping[str, Any] | None = None) -> None:
-        """Apply all changes at once and persist them atomically."""
+    def commit(
+        self, resources: Mapping[str, Doc] | None = None, extra: Mapping[str, Any] | None = None, *, keep: bool = False
+    ) -> None:
+        """Apply all changes at once and persist them atomically (Rule 4 for `keep`)."""
         with self._lock:
             new = copy_doc(self._data)
             new["resources"].update(copy_doc(dict(resources or {})))
             new["extra"].update(copy_doc(dict(extra or {})))
-            self._persist(new)
+            try:
+                self._persist(new)
+            except OSError:
+                if keep:
+                    self._data = new
+                raise
             self._data = new
 
     def replace(self, data: Mapping[str, Any]) -> None:
@@ -140,6 +151,13 @@ class Store:
     def load(self) -> None:
         factory = dict(self._factory())
         data: dict[str, Any] | None = None
+        if self.path is not None and self.directory is not None and self.directory.is_dir():
+            for stale in self.directory.glob(f".{self.path.name}.*.tmp"):  # Rule 3: left by a kill mid-write
+                try:
+                    stale.unlink()
+                    log.warning("removed %s, left by an interrupted write", stale.name)
+                except OSError as exc:
+                    log.warning("cannot remove %s: %s", stale, exc)
         if self.path is not None and self.path.exists():
             try:
                 data = json.loads(self.path.read_text("utf-8"))
