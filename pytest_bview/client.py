@@ -12,11 +12,13 @@ Rule 3: network-configuration writes (spec 9.1, resources flagged "network") are
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import re
 import shlex
 import socket
 import threading
 import time
+import urllib.parse
 import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -250,6 +252,41 @@ class Client:
 
     def put(self, path: str, body: bytes | str | None = None, **kw: Any) -> Exchange:
         return self.request("PUT", path, body, **kw)
+
+
+def fetch_supplied(
+    url: str, host: str, *, timeout: float, max_body: int = 1024 * 1024, verify: bool | str = True
+) -> Exchange:
+    """GET a URL the device supplied (an SSDP LOCATION, say) under Rule 1, without credentials and without
+    following redirects. Only http(s) on the device's own `host` is fetched: any other scheme (file://) or
+    host is refused with a DeviceError before anything is sent."""
+    from pytest_bview.target import urlhost
+
+    parts = urllib.parse.urlsplit(url.strip())
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if parts.scheme.lower() not in ("http", "https") or port == -1:
+        raise DeviceError(f"{url[:200]!r} refused: the kit fetches only http(s) URLs from a device")
+    if not _same_host(parts.hostname or "", host):
+        raise DeviceError(f"{url[:200]!r} refused: it points away from the device at {host}")
+    scheme = parts.scheme.lower()
+    origin = f"{scheme}://{urlhost(host.strip('[]'))}:{port or (443 if scheme == 'https' else 80)}"
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    client = Client(origin, "", "", timeout=timeout, max_body=max_body, verify=verify)
+    try:
+        return client.request("GET", path, auth=None, pace=False)
+    finally:
+        client.close()
+
+
+def _same_host(a: str, b: str) -> bool:
+    a, b = a.strip("[]").lower(), b.strip("[]").lower()
+    try:
+        return ipaddress.ip_address(a) == ipaddress.ip_address(b)
+    except ValueError:
+        return bool(a) and a == b
 
 
 class _Watch:

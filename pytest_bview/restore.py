@@ -558,6 +558,7 @@ def bring_home(settings: Any, source: Path) -> str | None:
         watch = relocate.Watch(here, str(away["mac"]), port, host)
         original, target = dict(away["original"]), str(away.get("path") or relocate.WIRED)
         where, there = away.get("address") or host, int(away.get("port") or port)
+        watch.trust(str(where))  # the journal's address: one the run chose itself
         if (away.get("address") or there != port) and watch.answers_at(str(where), port=there):
             client = Client(f"{settings.scheme}://{urlhost(str(where))}:{there}", settings.user, settings.password)
             try:
