@@ -3,6 +3,8 @@
 - the rollback watchdog (relocate.Watch) believes a Discovery V2 reply only as far as it proves itself:
   the admin's credentials go to an address the run named, or to one whose unauthenticated UPnP
   description names the camera's serial number, never to whatever address a reply claims;
+- a LOCATION the camera supplies (SSDP) is read only over http(s) on the camera's host, under the client's
+  deadline and size cap, redirects not followed: file://, another host, a redirect, an endless body;
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -20,6 +23,7 @@ import pytest
 
 from pytest_bview import discovery as d
 from pytest_bview import relocate
+from pytest_bview.client import DeviceError, fetch_supplied
 
 MAC, SERIAL, PASSWORD = "02:00:00:aa:bb:cc", "SN-HOSTILE-1", "admin-secret-17"
 LIAR = "127.0.0.77"  # the address the forged Discovery V2 reply names
@@ -52,6 +56,16 @@ class Handler(BaseHTTPRequestHandler):
         self.server.seen.append(("GET", self.path, self.headers.get("Authorization")))
         if self.path in self.server.routes:
             status, headers, body = self.server.routes[self.path]
+        elif self.path == "/endless":  # a body without end (close-delimited)
+            self.send_response(200)
+            self.send_header("Content-Type", "text/xml")
+            self.end_headers()
+            chunk = b"<a>" * 21845
+            try:
+                while True:
+                    self.wfile.write(chunk)
+            except OSError:
+                return
         elif self.path == "/description.xml":
             status, headers = 200, {"Content-Type": "text/xml"}
             body = (
@@ -200,3 +214,91 @@ def test_the_reference_camera_proves_its_identity_without_credentials() -> None:
             watch = _watch(cam.ports["discovery"], cam.ports["ssdp"], cam.ports["http"])
             watch.target.identity = {"SerialNum": claimed}
             assert watch.identity_at("127.0.0.1") is proven, watch.story()
+
+
+# -- a LOCATION the camera supplies --------------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+HOSTILE = ("file:///dev/zero", "another host", "a redirect", "an endless body")
+
+
+@pytest.fixture
+def hostile_servers() -> Iterator[tuple[Recorder, Recorder]]:
+    """`near` on the camera's host (127.0.0.1), redirecting to `far`, a description on another host."""
+    far = Recorder("127.0.0.78", SERIAL)
+    near = Recorder("127.0.0.1", SERIAL, {"/moved": (302, {"Location": f"{far.url}/description.xml"}, b"")})
+    try:
+        yield near, far
+    finally:
+        for server in (near, far):
+            server.shutdown()
+            server.server_close()
+
+
+def _location(kind: str, near: Recorder, far: Recorder) -> str:
+    return {
+        "file:///dev/zero": "file:///dev/zero",
+        "another host": f"{far.url}/description.xml",
+        "a redirect": f"{near.url}/moved",
+        "an endless body": f"{near.url}/endless",
+    }[kind]
+
+
+@pytest.mark.parametrize("kind", HOSTILE)
+def test_fetch_supplied_refuses_or_bounds_a_hostile_location(hostile_servers: tuple[Recorder, Recorder], kind: str):
+    near, far = hostile_servers
+    location = _location(kind, near, far)
+    started = time.monotonic()
+    if kind in ("file:///dev/zero", "another host"):
+        with pytest.raises(DeviceError, match="refused"):
+            fetch_supplied(location, "127.0.0.1", timeout=5.0)
+    else:
+        ex = fetch_supplied(location, "127.0.0.1", timeout=5.0, max_body=256 * 1024)
+        if kind == "a redirect":
+            assert ex.status == 302 and "not followed" in ex.summary()
+        else:
+            assert ex.truncated and 256 * 1024 <= len(ex.body) <= 256 * 1024 + 16384, len(ex.body)
+    assert time.monotonic() - started < 5.0
+    assert far.seen == [], far.seen  # nothing reached the other host, redirect or not
+    assert all(auth is None for _, _, auth in near.seen), near.seen
+
+
+FAKE_SSDP = """
+import pytest_bview.discovery as d
+
+def ssdp_search(st="ssdp:all", timeout=2.0, destination=d.SSDP_GROUP, port=d.SSDP_PORT, interface=None):
+    headers = {{"LOCATION": {location!r}, "ST": "upnp:rootdevice", "USN": "uuid:x::upnp:rootdevice"}}
+    return [((destination, port), "HTTP/1.1 200 OK", headers)]
+
+d.ssdp_search = ssdp_search  # the camera's SSDP answer names the hostile LOCATION
+"""
+
+
+@pytest.mark.parametrize("kind", HOSTILE)
+def test_upnp_description_check_survives_a_hostile_location(
+    pytester: pytest.Pytester, hostile_servers: tuple[Recorder, Recorder], kind: str
+) -> None:
+    """suites/test_discovery.py::test_upnp_description_agrees_with_rest against the built-in camera whose SSDP
+    answer names a hostile LOCATION: the check fails with a message saying why, within its deadline, and reads
+    nothing it should not."""
+    near, far = hostile_servers
+    pytester.makepyfile(fakessdp=FAKE_SSDP.format(location=_location(kind, near, far)))
+    started = time.monotonic()
+    result = pytester.runpytest_subprocess(
+        str(ROOT / "suites" / "test_discovery.py") + "::test_upnp_description_agrees_with_rest",
+        f"--rootdir={ROOT}", "-p", "no:cacheprovider", "-p", "fakessdp", "--bview-time-scale=0.01",
+        "--bview-timeout=5", f"--bview-report-dir={pytester.path / 'reports'}",
+        timeout=120,
+    )  # fmt: skip
+    out = result.stdout.str()
+    result.assert_outcomes(failed=1)
+    assert "MemoryError" not in out and "Traceback" not in out, out[-3000:]
+    expected = {
+        "file:///dev/zero": "refused: the kit fetches only http(s) URLs",
+        "another host": "refused: it points away from the device at 127.0.0.1",
+        "a redirect": "(redirect to http://127.0.0.78",
+        "an endless body": "(cut at the size cap)",
+    }[kind]
+    assert expected in out, out[-3000:]
+    assert far.seen == [] and all(auth is None for _, _, auth in near.seen), (far.seen, near.seen)
+    assert time.monotonic() - started < 60
