@@ -16,6 +16,7 @@ import ipaddress
 import re
 import shlex
 import socket
+import ssl
 import threading
 import time
 import urllib.parse
@@ -252,6 +253,16 @@ class Client:
 
     def put(self, path: str, body: bytes | str | None = None, **kw: Any) -> Exchange:
         return self.request("PUT", path, body, **kw)
+
+
+def ssl_context(verify: bool | str = True) -> ssl.SSLContext:
+    """A TLS context with the checks `verify` asks for, as requests reads it: True the system's CAs, a path
+    that CA file (--bview-ca), False none at all (--bview-insecure). For the kit's own sockets (media.py)."""
+    context = ssl.create_default_context(cafile=verify if isinstance(verify, str) else None)
+    if verify is False:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
 
 
 def fetch_supplied(

@@ -5,6 +5,8 @@
   description names the camera's serial number, never to whatever address a reply claims;
 - a LOCATION the camera supplies (SSDP) is read only over http(s) on the camera's host, under the client's
   deadline and size cap, redirects not followed: file://, another host, a redirect, an endless body;
+- the media client checks certificates as the HTTP client does (--bview-ca, --bview-insecure), and the
+  built-in camera is started with the session's credentials (BVIEW_PASSWORD);
 """
 
 from __future__ import annotations
@@ -302,3 +304,70 @@ def test_upnp_description_check_survives_a_hostile_location(
     assert expected in out, out[-3000:]
     assert far.seen == [] and all(auth is None for _, _, auth in near.seen), (far.seen, near.seen)
     assert time.monotonic() - started < 60
+
+
+# -- TLS of the media client; the built-in camera's credentials ----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tls_camera() -> Iterator[Any]:
+    from pytest_bview.simulator.camera import CameraOptions, CameraThread
+
+    with CameraThread(CameraOptions(time_scale=0.01, ssdp_port=0, discovery=False, https=True)) as cam:
+        yield cam
+
+
+def test_media_client_checks_certificates_like_the_http_client(tls_camera: Any) -> None:
+    from pytest_bview import media
+
+    url = f"https://127.0.0.1:{tls_camera.ports['http']}/Snapshot/1/RemoteImageCapture"
+    with pytest.raises(media.MediaError, match="TLS to .* failed.*CERTIFICATE_VERIFY_FAILED.*--bview-ca FILE"):
+        media.http_request("GET", url, "admin", "admin", 5.0)
+    for verify in (tls_camera.ports["certificate"], False):
+        status, headers, body = media.http_request("GET", url, "admin", "admin", 5.0, verify=verify)
+        assert status == 200 and media.check_jpeg(body) is None, (verify, status, headers)
+    mjpeg = url.replace("/Snapshot/1/RemoteImageCapture", "/Streams/1/4/ReceiveData")
+    with pytest.raises(media.MediaError, match="CERTIFICATE_VERIFY_FAILED"):
+        media.read_mjpeg(mjpeg, "admin", "admin", frames=1, timeout=5.0)
+    assert media.read_mjpeg(mjpeg, "admin", "admin", frames=1, timeout=5.0, verify=False).violations == []
+
+
+@pytest.mark.parametrize("option", ["--bview-ca={certificate}", "--bview-insecure"])
+def test_media_checks_honour_the_tls_options(pytester: pytest.Pytester, tls_camera: Any, option: str) -> None:
+    """The suites' MJPEG and snapshot checks against an https camera with a self-signed certificate."""
+    result = pytester.runpytest_subprocess(
+        str(ROOT / "suites" / "test_media.py"), "-k", "test_mjpeg_multipart or test_snapshot_size",
+        f"--rootdir={ROOT}", "-p", "no:cacheprovider", "--bview-host=127.0.0.1",
+        f"--bview-port={tls_camera.ports['http']}", f"--bview-rtsp-port={tls_camera.ports['rtsp']}",
+        "--bview-scheme=https", "--bview-time-scale=0.01", f"--bview-report-dir={pytester.path / 'reports'}",
+        option.format(certificate=tls_camera.ports["certificate"]),
+        timeout=180,
+    )  # fmt: skip
+    result.assert_outcomes(passed=2)
+
+
+def test_builtin_camera_is_started_with_the_session_password(pytester: pytest.Pytester) -> None:
+    """`BVIEW_PASSWORD=... pytest suites` as the README advises: the built-in camera takes that password, the
+    suites log in with it (users, authentication and RTSP checks), and the old default is refused."""
+    pytester.makepyfile(
+        test_default_refused="""
+        from pytest_bview.client import Client
+
+        def test_default_password_refused(bview):
+            assert bview.sim is not None and bview.password == "another-S3cret"
+            other = Client(bview.client.base_url, bview.user, "admin")
+            assert other.get("/System/DeviceInfo").status == 401
+            other.close()
+        """
+    )
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("BVIEW_PASSWORD", "another-S3cret")
+        result = pytester.runpytest_subprocess(
+            str(pytester.path / "test_default_refused.py"), str(ROOT / "suites" / "test_protocol.py"),
+            str(ROOT / "suites" / "test_users.py"), str(ROOT / "suites" / "test_media.py") + "::test_sdp",
+            f"--rootdir={ROOT}", "-p", "no:cacheprovider", "--bview-time-scale=0.01",
+            f"--bview-report-dir={pytester.path / 'reports'}",
+            timeout=300,
+        )  # fmt: skip
+    outcomes = result.parseoutcomes()
+    assert result.ret == 0 and outcomes.get("passed", 0) > 20, result.stdout.str()[-3000:]
