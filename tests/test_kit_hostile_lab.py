@@ -371,3 +371,32 @@ def test_builtin_camera_is_started_with_the_session_password(pytester: pytest.Py
         )  # fmt: skip
     outcomes = result.parseoutcomes()
     assert result.ret == 0 and outcomes.get("passed", 0) > 20, result.stdout.str()[-3000:]
+
+
+# -- dependency minimums -------------------------------------------------------------------------------------
+
+# The first release past the published advisories of each dependency that reads hostile input or runs the
+# reference camera's server (the kit never accepts a minimum below these).
+ADVISORY_FLOORS = {
+    "aiohttp": "3.13.3",  # request smuggling (CVE-2024-52304, CVE-2025-53643) and the 3.13.3 DoS fixes
+    "requests": "2.32.4",  # CVE-2024-47081
+    "urllib3": "2.6.3",  # CVE-2025-66471, CVE-2026-21441: decompression bombs while streaming
+    "pillow": "10.3",  # CVE-2024-28219
+    "cryptography": "42.0.4",  # CVE-2024-26130
+    "setuptools": "70",  # CVE-2024-6345 (build time)
+}
+
+
+def test_dependency_minimums_are_past_published_advisories() -> None:
+    import tomllib
+
+    from packaging.requirements import Requirement
+    from packaging.version import Version
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))
+    declared = [Requirement(r) for r in project["project"]["dependencies"] + project["build-system"]["requires"]]
+    minimums = {r.name.lower(): min((Version(s.version) for s in r.specifier if s.operator == ">="), default=None)
+                for r in declared}  # fmt: skip
+    low = {name: str(minimums.get(name)) for name, floor in ADVISORY_FLOORS.items()
+           if minimums.get(name) is None or minimums[name] < Version(floor)}  # fmt: skip
+    assert not low, f"dependency minimums below their advisories' fixes: {low} (floors {ADVISORY_FLOORS})"
