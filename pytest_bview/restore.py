@@ -102,8 +102,19 @@ def comparable(doc: Any) -> Any:
 
 
 def _own(resource: Resource, doc: Doc) -> Doc:
+    """The resource's own fields, without the write-only ones a camera returned anyway (6.1.2): they cannot be
+    put back (`_put` leaves them out) and are credentials, never to be journalled."""
     heads = _part_heads(resource)
-    return {k: v for k, v in doc.items() if k not in heads}
+    readable = _readable(BLOCKS[resource.block].root if resource.block else None, doc)
+    return {k: v for k, v in readable.items() if k not in heads}
+
+
+def _readable(field: Any, value: Any) -> Any:
+    if isinstance(value, list):
+        return [_readable(field, v) for v in value]
+    if not isinstance(value, dict) or field is None:
+        return value
+    return {k: _readable(c, v) for k, v in value.items() if (c := field.child(k)) is None or c.access != "wo"}
 
 
 def differences(before: Any, after: Any, where: str = "") -> list[str]:
@@ -641,8 +652,9 @@ def _report(config: pytest.Config, verdict: Verdict) -> None:
     if writer is None:
         return
     writer.write_line(verdict.line(), green=verdict.ok, red=not verdict.ok, bold=not verdict.ok)
-    for problem in verdict.problems:
-        writer.write_line(f"  NOT RESTORED {problem}", red=True)
+    target = _target_of(config)
+    for problem in verdict.problems:  # (a difference may be a credential: client.py Rule 2)
+        writer.write_line(f"  NOT RESTORED {target.client.secrets.redact(problem) if target else problem}", red=True)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -7,6 +7,10 @@
   deadline and size cap, redirects not followed: file://, another host, a redirect, an endless body;
 - the media client checks certificates as the HTTP client does (--bview-ca, --bview-insecure), and the
   built-in camera is started with the session's credentials (BVIEW_PASSWORD);
+- dependency minimums are past the published advisories;
+- every secret the session knows (those the suites set: SMTP, FTP, DDNS, user passwords, WiFi keys; those
+  the camera shows though it must not) is absent from every artefact: console, junit.xml, results.json,
+  report.html, pytest-html's report, reproduction curl lines included.
 """
 
 from __future__ import annotations
@@ -400,3 +404,125 @@ def test_dependency_minimums_are_past_published_advisories() -> None:
     low = {name: str(minimums.get(name)) for name, floor in ADVISORY_FLOORS.items()
            if minimums.get(name) is None or minimums[name] < Version(floor)}  # fmt: skip
     assert not low, f"dependency minimums below their advisories' fixes: {low} (floors {ADVISORY_FLOORS})"
+
+
+# -- every secret the session knows, in no artefact ----------------------------------------------------------
+
+SESSION_PASSWORD = "Sess-Pw-never-shown-71"
+CAMERA_ONLY = {"/Network/FTP": "Ftp-only-the-camera-knew-5", "/Network/DDNS/Config": "Ddns-camera-secret-6"}
+# the secrets the suites below set themselves (their sources); the camera's store gives the rest afterwards
+SUITE_SECRETS = ("mail-pass", "bview-ftp", "Wo-Secret-4711", "First-Secret-1", "Second-Secret-2", "password123",
+                 "different1")  # fmt: skip
+LEAKY_FAULTS = (
+    "config-wo-field-returned",  # write-only fields in GET answers: the camera shows what it must not
+    "config-wo-changed-returned",
+    "rule-wifi-key-alternatives-disagree",
+    "email-auth-ignored",
+    "ftp-status-static",
+    "users-password-not-changed",
+    "userauth-always-ok",
+    "http-xml-content-type",
+)
+SECRET_CHECKS = (
+    "suites/test_config.py::test_write_only_never_returned",
+    "suites/test_config.py::test_write_only_empty_keeps",
+    "suites/test_config.py::test_dependent_fields[Wireless KeyValue and KeyValueB64 disagree]",
+    "suites/test_schema.py::test_write_only_fields_absent",
+    "suites/test_email.py::test_smtp_auth_login",
+    "suites/test_ftp.py::test_status_tells_connection",
+    "suites/test_users.py",
+    "suites/test_protocol.py::test_wrong_password_refused",
+)
+
+
+def _stored_secrets(doc: Any) -> set[str]:
+    """Every value of a secret element anywhere in a stored document."""
+    from pytest_bview.spec.blocks import SECRET_ELEMENTS
+
+    if isinstance(doc, dict):
+        out = {str(v) for k, v in doc.items() if k in SECRET_ELEMENTS and isinstance(v, str)}
+        return out.union(*(_stored_secrets(v) for v in doc.values()))
+    if isinstance(doc, list):
+        return set().union(*(_stored_secrets(v) for v in doc))
+    return set()
+
+
+def _forms(secret: str) -> dict[str, bytes]:
+    import base64
+    import html
+    import json
+    import urllib.parse
+
+    return {
+        "as is": secret.encode(),
+        "XML-escaped": html.escape(secret, quote=False).encode(),
+        "JSON-escaped": json.dumps(secret)[1:-1].encode(),
+        "URL-encoded": urllib.parse.quote(secret, safe="").encode(),
+        "Basic token": base64.b64encode(f"admin:{secret}".encode()),
+    }
+
+
+# A plugin of the session under test (not of the kit): it gives the built-in camera secrets the session never
+# sends, before the first test, and writes down every credential the camera holds at the end (the oracle).
+ORACLE = """
+import json, os
+import pytest
+from pytest_bview import plugin
+
+CAMERA_ONLY = {camera_only!r}
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session):
+    store = plugin._target(session.config).sim.camera.device.store
+    for path, secret in CAMERA_ONLY.items():
+        store.commit(resources={{path: {{**(store.get(path) or {{}}), "Password": secret}}}})
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session):
+    store = session.config.stash[plugin.TARGET_KEY].sim.camera.device.store
+    with open(os.environ["BVIEW_ORACLE"], "w") as f:
+        json.dump([store.get(key) for key in store.keys()], f)
+"""
+
+
+def test_no_secret_the_session_knows_lands_in_any_artefact(pytester: pytest.Pytester) -> None:
+    """The suites that set SMTP, FTP, DDNS, user passwords and WiFi keys, against the built-in camera with faults
+    that show secrets it must not (write-only fields in its answers, ones the session never sent) and fail
+    checks, so that messages, exchanges and curl lines are written: no artefact holds any of them, in any form.
+    (The restore journal keeps no write-only value either; it keeps the readable ones it must put back.)"""
+    import json
+
+    pytester.makepyfile(secretoracle=ORACLE.format(camera_only=CAMERA_ONLY))
+    oracle = pytester.path / "oracle.json"
+    reports, junit, html = pytester.path / "reports", pytester.path / "junit.xml", pytester.path / "pytest-html.html"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("BVIEW_PASSWORD", SESSION_PASSWORD)
+        mp.setenv("BVIEW_ORACLE", str(oracle))
+        result = pytester.runpytest_subprocess(
+            *(str(ROOT / c) for c in SECRET_CHECKS), f"--rootdir={ROOT}", "-p", "no:cacheprovider",
+            "-p", "secretoracle", *(f"--bview-sim-fault={f}" for f in LEAKY_FAULTS), "--bview-time-scale=0.01",
+            f"--bview-report-dir={reports}", f"--junitxml={junit}", f"--html={html}", "-rA", "--log-level=DEBUG", "-v",
+            timeout=600,
+        )  # fmt: skip
+    out = result.stdout.str() + result.stderr.str()
+    known = set().union(*(_stored_secrets(doc) for doc in json.loads(oracle.read_text())))
+    known |= {SESSION_PASSWORD, *CAMERA_ONLY.values(), *SUITE_SECRETS}
+    known = {k for k in known if len(k) >= 4 and k != "admin"}
+    outcomes = result.parseoutcomes()
+    assert outcomes.get("failed", 0) >= 8 and outcomes.get("passed", 0) > 0, out[-3000:]
+    assert "Reproduce with: curl" in out and any(p.name == "results.json" for p in reports.rglob("*")), out[-3000:]
+    artefacts = {"console": out.encode(), "junit.xml": junit.read_bytes(), "pytest-html": html.read_bytes()}
+    artefacts |= {str(p.relative_to(pytester.path)): p.read_bytes() for p in reports.rglob("*") if p.is_file()}
+    journals = {k for k in artefacts if "journal-" in k}
+    leaks = {
+        f"{secret!r} ({form}) in {where}"
+        for secret in known
+        for form, data in _forms(secret).items()
+        for where, text in artefacts.items()
+        if data in text
+    }
+    assert not leaks, f"{len(leaks)} leaks: {sorted(leaks)[:20]}"
+    # the evidence that held them was written, redacted (the grep looked where they would have been)
+    for marker in (b"<SenderEmailPassword>****", b"<Password>****</Password>", b"<KeyValue>****"):
+        assert any(marker in text for text in artefacts.values()), marker
+    assert journals and {*CAMERA_ONLY.values(), "mail-pass", "Wo-Secret-4711"} <= known, (journals, known)
