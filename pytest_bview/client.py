@@ -62,12 +62,20 @@ class Secrets:
     MIN_LENGTH = 4
 
     def __init__(self, user: str | None = None, *values: str) -> None:
-        self.users = {user} if user else set()
+        self.users: set[str] = set()
         self.values: set[str] = set()
         self._forms: list[str] | None = None
         self._lock = threading.Lock()
+        self.add_user(user)
         for value in values:
             self.add(value)
+
+    def add_user(self, user: str | None) -> None:
+        """A user name of the session: never swept out, and its Basic tokens with each secret are."""
+        if user and user not in self.users:
+            with self._lock:
+                self.users.add(user)
+                self._forms = None
 
     def add(self, value: str | None) -> None:
         if not value or len(value) < self.MIN_LENGTH or value in self.users or value in self.values:
@@ -221,7 +229,7 @@ class Client:
         self.user = user
         self.password = password
         self.secrets = secrets if secrets is not None else Secrets(user)  # shared by a session's clients
-        self.secrets.users.add(user)
+        self.secrets.add_user(user)
         self.secrets.add(password)
         self.timeout = timeout
         self.settle = settle

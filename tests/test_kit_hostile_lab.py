@@ -526,3 +526,21 @@ def test_no_secret_the_session_knows_lands_in_any_artefact(pytester: pytest.Pyte
     for marker in (b"<SenderEmailPassword>****", b"<Password>****</Password>", b"<KeyValue>****"):
         assert any(marker in text for text in artefacts.values()), marker
     assert journals and {*CAMERA_ONLY.values(), "mail-pass", "Wo-Secret-4711"} <= known, (journals, known)
+
+
+def test_secrets_registry_learns_and_sweeps_every_form() -> None:
+    """client.Secrets: learned from XML (escaped, namespaced, WiFi keys both ways) and form bodies; swept as
+    is, escaped, URL-encoded and inside a Basic token; short values and user names are left alone."""
+    import base64
+
+    from pytest_bview.client import Secrets
+
+    registry = Secrets("admin", 'Sess&Pw"1')
+    registry.learn(b'<x:User><x:Password a="1">P&amp;w-42</x:Password><KeyValueB64>ZGlmZmVyZW50MQ==</KeyValueB64>'
+                   b"<Password>abc</Password><Password>admin</Password></x:User>")  # fmt: skip
+    registry.learn(b"Username=x&Password=Form-Pw%2B1", "application/x-www-form-urlencoded")
+    registry.learn_query("a=1&password=Query-Pw-3")
+    assert registry.values == {'Sess&Pw"1', "P&w-42", "ZGlmZmVyZW50MQ==", "different1", "Form-Pw+1", "Query-Pw-3"}
+    basic = base64.b64encode(b"admin:P&w-42").decode()
+    text = f'Sess&amp;Pw&quot;1 P&w-42 different1 Form-Pw%2B1 Form-Pw+1 Sess&Pw\\"1 {basic} abc admin'
+    assert registry.redact(text) == "**** **** **** **** **** **** **** abc admin"
