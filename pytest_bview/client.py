@@ -60,12 +60,14 @@ class Secrets:
     text without destroying it: it stays redacted only where the exchange records it (Authorization)."""
 
     MIN_LENGTH = 4
+    MAX_SHOWN = 256  # values learned from device answers: a hostile camera's flood cannot slow every redaction
 
     def __init__(self, user: str | None = None, *values: str) -> None:
         self.users: set[str] = set()
         self.values: set[str] = set()
         self._forms: list[str] | None = None
         self._lock = threading.Lock()
+        self._shown = 0
         self.add_user(user)
         for value in values:
             self.add(value)
@@ -84,28 +86,36 @@ class Secrets:
             self.values.add(value)
             self._forms = None
 
-    def learn(self, body: bytes | str, content_type: str = "") -> None:
-        """Take the secret elements' values from an XML or form body (sent or received)."""
+    def learn(self, body: bytes | str, content_type: str = "", *, shown: bool = False) -> None:
+        """Take the secret elements' values from an XML or form body sent, or `shown` by the device."""
         data = body.encode("utf-8", "replace") if isinstance(body, str) else body
-        if not data:
-            return
         if "form-urlencoded" in content_type.lower():
-            self.learn_query(data.decode("utf-8", "replace"))
-            return
-        for name, raw in _SECRET_XML.findall(data[: 1024 * 1024]):
-            value = html.unescape(raw.decode("utf-8", "replace")).strip()
+            found = self._in_query(data.decode("utf-8", "replace"))
+        else:
+            found = []
+            for name, raw in _SECRET_XML.findall(data[: 1024 * 1024]):
+                value = html.unescape(raw.decode("utf-8", "replace")).strip()
+                found.append(value)
+                if name == b"KeyValueB64":  # the key itself travels beside it (9.1.7.1.3)
+                    with contextlib.suppress(binascii.Error, ValueError):
+                        found.append(base64.b64decode(value, validate=True).decode("utf-8"))
+                elif name == b"KeyValue":
+                    found.append(base64.b64encode(value.encode()).decode())
+        for value in found:
+            if shown:
+                if self._shown >= self.MAX_SHOWN:
+                    return
+                self._shown += value not in self.values
             self.add(value)
-            if name == b"KeyValueB64":  # the key itself travels beside it (9.1.7.1.3)
-                with contextlib.suppress(binascii.Error, ValueError):
-                    self.add(base64.b64decode(value, validate=True).decode("utf-8"))
-            elif name == b"KeyValue":
-                self.add(base64.b64encode(value.encode()).decode())
 
     def learn_query(self, query: str) -> None:
-        """Take the secret parameters' values from a query string or form body (Username=..&Password=..)."""
-        for key, value in urllib.parse.parse_qsl(query, keep_blank_values=False):
-            if key.lower() in _SECRET_KEYS:
-                self.add(value)
+        """Take the secret parameters' values from a query string (?Password=...)."""
+        for value in self._in_query(query):
+            self.add(value)
+
+    @staticmethod
+    def _in_query(query: str) -> list[str]:
+        return [v for k, v in urllib.parse.parse_qsl(query) if k.lower() in _SECRET_KEYS]
 
     def forms(self) -> list[str]:
         """Every string to sweep out, longest first (a secret inside another is swept after it)."""
@@ -332,7 +342,7 @@ class Client:
             ex.body = b"".join(chunks)
             del chunks  # the body once in memory, not twice
             # what the device shows, even where it must not (a password in a GET answer)
-            self.secrets.learn(ex.body, ex.headers.get("Content-Type", ""))
+            self.secrets.learn(ex.body, ex.headers.get("Content-Type", ""), shown=True)
         except DeviceError as err:
             ex.error = str(err)
             raise

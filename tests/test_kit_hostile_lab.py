@@ -544,3 +544,7 @@ def test_secrets_registry_learns_and_sweeps_every_form() -> None:
     basic = base64.b64encode(b"admin:P&w-42").decode()
     text = f'Sess&amp;Pw&quot;1 P&w-42 different1 Form-Pw%2B1 Form-Pw+1 Sess&Pw\\"1 {basic} abc admin'
     assert registry.redact(text) == "**** **** **** **** **** **** **** abc admin"
+    # a camera flooding its answers with passwords fills only its own share; what the kit sends still counts
+    registry.learn(b"".join(b"<Password>flood-%06d</Password>" % i for i in range(10000)), shown=True)
+    registry.learn(b"<FTP><Password>Sent-After-Flood</Password></FTP>")
+    assert len(registry.values) <= 6 + Secrets.MAX_SHOWN + 1 and "Sent-After-Flood" in registry.values
