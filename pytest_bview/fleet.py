@@ -1,15 +1,18 @@
 """Fleet runs: the suites against many cameras at once, on pytest-xdist.
 
-Rule 1: one camera's tests stay in one xdist group (`xdist_group(<label>)`, `--dist loadgroup`), so they
-        run one after another in one worker and the camera's settle and state rules hold as in a
-        single-camera run. Cameras run in parallel across workers.
+Rule 1: one camera's tests run in one xdist worker, one after another, so that the camera's settle and
+        state rules hold as in a single-camera run; cameras run in parallel across workers. The
+        controller schedules with `CameraScheduling` (xdist's `pytest_xdist_make_scheduler`), whose
+        scope of a test is its camera's label (the last part of its id); the controller also checks
+        that it held (`FleetRecorder`, which fails the session loudly if a camera ran on two workers).
+        A single camera under xdist (`-n N`) is a fleet of one, so it is never written by two workers.
 Rule 2: each camera is its own `Target` with its own settings; the `bview` fixture is parametrized
         indirectly with the camera label (plugin.py `_camera`), and the Target is opened on first use
         in the worker that runs the camera's group.
 Rule 3: the inventory names the environment variable holding a camera's password, never the password.
-Rule 4: while a test runs, `config.stash[plugin.TARGET_KEY]` is its camera's Target, so that the other
-        sub-plugins (reports, restore, receivers) that know one camera at a time see the right one; each
-        camera's report goes to its own directory that way.
+Rule 4: every sub-plugin finds a test's camera with `plugin.item_target(item)` (never a process-wide
+        "current camera"), so each camera's snapshot, restore, report and declaration hold its own tests
+        only; a camera that could not be opened has no report, only its row in the fleet summary.
 Rule 5: the fleet summary (`<report dir>/fleet-<UTC timestamp>/summary.html` + `summary.json`, and one
         `results.json` per camera) is written by the xdist controller only (or by the single process
         when xdist is not used); workers send what only they know (identity, write counts) through
@@ -48,7 +51,7 @@ from typing import Any
 import pytest
 
 from pytest_bview.options import OPTIONS, Settings, _raw
-from pytest_bview.plugin import AREAS, FLEET_KEY, TARGET_KEY, TARGETS_KEY, _settings
+from pytest_bview.plugin import AREAS, FLEET_KEY, TARGETS_KEY, _settings, open_camera
 
 LABEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 PORT_KEYS = {"http": ("http", "port"), "rtsp": ("rtsp", "rtsp_port"), "discovery": ("discovery", "discovery_port")}
@@ -77,11 +80,11 @@ class Fleet:
         targets = config.stash.setdefault(TARGETS_KEY, {})
         found = targets.get(label)
         if found is None:
-            from pytest_bview.target import SessionError, Target
+            from pytest_bview.target import SessionError
 
             camera = self.cameras[label]
             try:
-                found = Target.open(camera.settings, identity=camera.identity)
+                found = open_camera(config, camera.settings, camera.identity)
             except SessionError as err:
                 found = err  # remembered: the camera's other tests fail at once instead of waiting again
             targets[label] = found
@@ -213,13 +216,21 @@ def _fleet_requested(config: pytest.Config) -> bool:
     inventory = _explicit(config, "inventory")
     count = _explicit(config, "sim-count")
     try:
-        return bool(inventory) or int(count or 1) > 1
+        return bool(inventory) or int(count or 1) > 1 or _xdist(config)
     except ValueError:
         return True  # let resolve() say what is wrong
 
 
 def _is_worker(config: pytest.Config) -> bool:
     return hasattr(config, "workerinput")
+
+
+def _xdist(config: pytest.Config) -> bool:
+    """Tests run in xdist workers (the controller, or one of its workers)."""
+    return _is_worker(config) or getattr(config.option, "dist", "no") != "no"
+
+
+SINGLE = "camera"  # the label of the one camera of a run under xdist (Rule 1)
 
 
 # -- pytest hooks -----------------------------------------------------------------------------------
@@ -239,15 +250,18 @@ def pytest_configure(config: pytest.Config) -> None:
         if base.host:
             raise pytest.UsageError("--bview-sim-count applies to the built-in camera only (no --bview-host)")
         cameras = sim_cameras(base)
-    else:
-        return
+    else:  # one camera, several workers: a fleet of one (Rule 1)
+        cameras = [Camera(SINGLE, base)]
+    ambiguous = [(a.label, b.label) for a in cameras for b in cameras if a is not b and a.label.endswith("-" + b.label)]
+    if ambiguous:
+        a, b = ambiguous[0]
+        raise pytest.UsageError(f"camera labels {a!r} and {b!r}: a label may not end with '-' and another label")
     dist = getattr(config.option, "dist", "no")
-    if _is_worker(config):  # a worker parses the original command line: `-n N` alone says "load" there
-        config.option.loadgroup = True  # the controller schedules by group (below); name items to match
-    elif dist == "load":  # -n N alone: keep each camera's tests together (Rule 1)
-        config.option.dist = "loadgroup"
-    elif dist not in ("no", "loadgroup"):
-        raise pytest.UsageError(f"fleet runs need --dist loadgroup (one camera's tests in one worker), not {dist}")
+    if dist == "each":
+        raise pytest.UsageError("--dist each would test every camera from every worker: use -n N alone")
+    if dist != "no":
+        config.option.dist = "load"  # CameraScheduling decides (Rule 1); no xdist_group suffix on test ids
+    config.option.loadgroup = False
     config.stash[FLEET_KEY] = Fleet({c.label: c for c in cameras})
     config.stash[TARGETS_KEY] = {}
     if not _is_worker(config):
@@ -265,11 +279,12 @@ def pytest_configure_node(node: Any) -> None:
         }
 
 
+@pytest.hookimpl(trylast=True)  # after the tests' own parametrize marks: the label ends every test id (Rule 1)
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     fleet = metafunc.config.stash.get(FLEET_KEY, None)
     if fleet is None or "bview" not in metafunc.fixturenames:
         return
-    params = [pytest.param(label, id=label, marks=pytest.mark.xdist_group(label)) for label in fleet.cameras]
+    params = [pytest.param(label, id=label) for label in fleet.cameras]
     metafunc.parametrize("bview", params, indirect=True, scope="session")
 
 
@@ -291,25 +306,50 @@ def _label(item: pytest.Item) -> str | None:
 def pytest_runtest_setup(item: pytest.Item) -> None:
     fleet = item.config.stash.get(FLEET_KEY, None)
     label = _label(item) if fleet is not None else None
-    if label is not None:  # Rule 4 (opening the camera here makes an unreachable one a setup error)
-        item.config.stash[TARGET_KEY] = fleet.target(item.config, label)
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    if config.stash.get(FLEET_KEY, None) is not None:
-        config.stash[TARGET_KEY] = None  # the single-camera summary lines would name one camera of many
+    if label is not None:  # opening the camera here makes an unreachable one a setup error of its tests
+        fleet.target(item.config, label)
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_unconfigure(config: pytest.Config) -> None:
     if config.stash.get(FLEET_KEY, None) is None:
         return
-    config.stash[TARGET_KEY] = None  # an alias of one of the fleet's (Rule 4): closed below
     for target in config.stash.get(TARGETS_KEY, {}).values():
         if not isinstance(target, BaseException):  # a camera that could not be opened
             target.close()
     config.stash[TARGETS_KEY] = {}
+
+
+# -- Rule 1: the scheduler ----------------------------------------------------------------------------
+def camera_of(nodeid: str, labels: list[str]) -> str | None:
+    """The camera label a test id ends with (`test_x[...-door-1]` or `test_x[door-1]`), or None."""
+    found = [label for label in labels if nodeid.endswith(f"-{label}]") or nodeid.endswith(f"[{label}]")]
+    return max(found, key=len) if found else None
+
+
+def _scheduler_base() -> Any:
+    from xdist.scheduler import LoadScopeScheduling
+
+    return LoadScopeScheduling
+
+
+def make_scheduler(config: pytest.Config, log: Any, labels: list[str]) -> Any:
+    """xdist's LoadScopeScheduling whose scope is a test's camera; a test without camera is its own scope."""
+
+    class CameraScheduling(_scheduler_base()):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            label = camera_of(nodeid, labels)
+            return f"camera:{label}" if label is not None else nodeid
+
+    return CameraScheduling(config, log)
+
+
+@pytest.hookimpl(tryfirst=True, optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    fleet = config.stash.get(FLEET_KEY, None)
+    if fleet is None:
+        return None
+    return make_scheduler(config, log, list(fleet.cameras))
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -385,13 +425,21 @@ class FleetRecorder:
         self.tests: dict[tuple[str, str], dict[str, Any]] = {}  # (camera, nodeid) -> entry
         self.facts: dict[str, dict[str, Any]] = {}
         self.written: Path | None = None
+        self.workers: dict[str, set[str]] = defaultdict(set)  # camera -> xdist workers that ran its tests
+
+    def split(self) -> dict[str, list[str]]:
+        """Cameras whose tests ran on more than one worker (Rule 1 broken): label -> workers."""
+        return {label: sorted(w) for label, w in self.workers.items() if len(w) > 1}
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         props = dict(report.user_properties)
         camera = props.get("bview_camera")
         if camera is None:
             return
-        nodeid = report.nodeid.split("@", 1)[0]
+        gateway = getattr(getattr(report, "node", None), "gateway", None)
+        if gateway is not None:
+            self.workers[camera].add(str(gateway.id))
+        nodeid = report.nodeid
         entry = self.tests.setdefault(
             (camera, nodeid),
             {
@@ -449,6 +497,8 @@ class FleetRecorder:
     @pytest.hookimpl(wrapper=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> Any:
         result = yield  # after every other sessionfinish: the per-camera reports are written by then
+        if self.split():  # never silent: the camera had concurrent writers, its verdicts mean nothing
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
         if self.tests:  # else nothing ran against a camera (collection only, -k matched nothing)
             data = self.summary()
             reports = report_dirs(self.config)
@@ -460,6 +510,14 @@ class FleetRecorder:
         return result
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        for label, workers in self.split().items():
+            terminalreporter.write_line(
+                f"bview: ERROR: camera {label}'s tests ran on {len(workers)} workers ({', '.join(workers)}): one "
+                f"camera had concurrent writers, its results are not valid (pytest {pytest.__version__}, "
+                f"pytest-xdist {_xdist_version()}); please report this",
+                red=True,
+                bold=True,
+            )
         if self.written is None:
             return
         data = json.loads((self.written / "summary.json").read_text(encoding="utf-8"))
@@ -471,6 +529,15 @@ class FleetRecorder:
                 extra = f"; network-configuration writes: {cam['network_writes']}; spec coverage: {done}/{total}"
             terminalreporter.write_line(f"bview: {cam['label']}: {cam['verdict']} ({totals}){extra}")
         terminalreporter.write_line(f"bview: fleet summary: {self.written / 'summary.html'}")
+
+
+def _xdist_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("pytest-xdist")
+    except PackageNotFoundError:
+        return "?"
 
 
 def report_dirs(config: pytest.Config) -> dict[str, Path]:

@@ -46,26 +46,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add_options(parser)
 
 
-# Sub-plugins, one per concern, registered when present (each is an ordinary pytest plugin module).
-EXTENSIONS = (
-    "pytest_bview.restore",  # snapshot, journal, restore and verify (issue 3)
-    "pytest_bview.receivers",  # SMTP, FTP and HTTP receivers for outbound channels (issue 6)
-    "pytest_bview.report.hooks",  # per-firmware reports (issue 8)
-    "pytest_bview.fleet",  # inventories and xdist fleets (issue 9)
-    "pytest_bview.features",  # optional features the device lacks -> "not supported"
-)
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    from pytest_bview import hooks
+
+    pluginmanager.add_hookspecs(hooks)
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    import importlib
+    # Sub-plugins, one per concern, registered explicitly: an import error in one is an error of the kit.
+    from pytest_bview import features, fleet, receivers, restore
+    from pytest_bview.report import hooks as report_hooks
 
-    for name in EXTENSIONS:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if not (exc.name and (name == exc.name or name.startswith(exc.name + "."))):
-                raise  # a missing dependency inside an extension is a real error
-            continue
+    for name, module in (
+        ("pytest_bview.restore", restore),  # snapshot, journal, restore and verify
+        ("pytest_bview.receivers", receivers),  # SMTP, FTP and HTTP receivers for outbound channels
+        ("pytest_bview.report.hooks", report_hooks),  # per-firmware reports
+        ("pytest_bview.fleet", fleet),  # inventories and xdist fleets
+        ("pytest_bview.features", features),  # optional features the device lacks -> "not supported"
+    ):
         if not config.pluginmanager.is_registered(module):
             config.pluginmanager.register(module, name)
     for level in LEVELS:
@@ -88,13 +86,27 @@ def _target(config: pytest.Config) -> Any:
     """Open the camera under test once per session (starting the built-in one if needed)."""
     target = config.stash[TARGET_KEY]
     if target is None:
-        from pytest_bview.target import SessionError, Target
+        from pytest_bview.target import SessionError
 
         try:
-            target = Target.open(_settings(config))
+            target = open_camera(config, _settings(config))
         except SessionError as err:
-            pytest.exit(f"bview: {err}", returncode=3)
+            pytest.exit(f"bview: {err}", returncode=err.exit_status)
         config.stash[TARGET_KEY] = target
+    return target
+
+
+def open_camera(config: pytest.Config, settings: Settings, identity: Any = None) -> Any:
+    """Open one camera (target.Target) and tell the sub-plugins (hooks.pytest_bview_camera_opened); a camera
+    one of them refuses is closed again and its SessionError raised."""
+    from pytest_bview.target import SessionError, Target
+
+    target = Target.open(settings, identity=identity)
+    try:
+        config.hook.pytest_bview_camera_opened(config=config, target=target)
+    except SessionError:
+        target.close()
+        raise
     return target
 
 
@@ -105,13 +117,26 @@ def _camera(config: pytest.Config, label: str | None) -> Any:
     return config.stash[FLEET_KEY].target(config, label)
 
 
-def _item_target(item: pytest.Item) -> Any:
-    """The already opened Target of the item's camera, or None."""
+def item_target(item: pytest.Item) -> Any:
+    """The already opened Target of the item's camera, or None (not opened, or a fleet camera that could
+    not be opened). Every sub-plugin asks this, never a process-wide "current camera"."""
+    from pytest_bview.target import Target
+
     callspec = getattr(item, "callspec", None)
     label = callspec.params.get("bview") if callspec is not None else None
     if label is None:
-        return item.config.stash.get(TARGET_KEY, None)
-    return item.config.stash.get(TARGETS_KEY, {}).get(label)
+        found = item.config.stash.get(TARGET_KEY, None)
+    else:
+        found = item.config.stash.get(TARGETS_KEY, {}).get(label)
+    return found if isinstance(found, Target) else None
+
+
+def opened_targets(config: pytest.Config) -> list[Any]:
+    """Every camera this process opened (the single one, or the fleet's that could be opened)."""
+    from pytest_bview.target import Target
+
+    found = [config.stash.get(TARGET_KEY, None), *config.stash.get(TARGETS_KEY, {}).values()]
+    return [t for i, t in enumerate(found) if isinstance(t, Target) and not any(t is o for o in found[:i])]
 
 
 def _wants_camera(items: list[pytest.Item]) -> bool:
@@ -167,7 +192,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = outcome.get_result()
     if call.excinfo is not None and report.failed and _is_device_error(call.excinfo.value):
         report.longrepr = call.excinfo.getrepr(style="value")  # the device's failure is the verdict, not our stack
-    target = _item_target(item)
+    target = item_target(item)
     if target is None:
         return
     exchanges = target.client.exchanges[-20:] if report.when == "call" and report.failed else []
@@ -207,7 +232,7 @@ def _is_device_error(exc: BaseException) -> bool:
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    target = _item_target(item)
+    target = item_target(item)
     if target is not None:
         target.client.exchanges.clear()
 

@@ -22,10 +22,14 @@ changes one does so only where it can put it back (built-in camera) or in the di
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import signal
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -57,6 +61,7 @@ VOLATILE = frozenset(
 RUNTIME = frozenset({"DeviceStatus", "DeviceStatusList", "LogList", "EventList", "WiFiAccessPointList"})
 USERS = "/System/Users"
 TIME = "/System/Time"
+WIRED = "/Network/Interfaces/1/IPAddress"
 CLOCK_TOLERANCE_S = 5.0
 STATE_KEY = pytest.StashKey["RestoreState"]()
 
@@ -168,6 +173,7 @@ class Snapshot:
     restored: bool = False
     # Rule 5, while a check has moved the camera: {"address" (None: DHCP), "port", "mac", "path", "original"}
     away: Doc | None = None
+    mac: str = ""  # the wired MAC (9.1.7.1.1), with the serial the camera's identity (Rule 6)
 
     def to_json(self) -> bytes:
         return json.dumps(self.__dict__, indent=1, sort_keys=True).encode()
@@ -199,6 +205,8 @@ def take(target: Any) -> Snapshot:
         pass
     if TIME in snap.resources:
         snap.clock_offset_s = clock_offset(target)
+    wired = snap.resources.get(WIRED)
+    snap.mac = str(wired.get("MacAddress", "")) if wired else ""
     return snap
 
 
@@ -466,67 +474,165 @@ def _restore_clock(target: Any, snap: Snapshot, verdict: Verdict) -> None:
 
 
 # -- the plugin ------------------------------------------------------------------------------------------
+#
+# Rule 6: every snapshot, journal and restore belongs to one camera (its Target: serial and MAC); a fleet
+#         process holds one RestoreState per camera and puts each snapshot back only into the camera it
+#         was taken from, after checking its identity (`same_camera`) before the first restoring write.
+# Rule 7: a journal that says "not restored" is never overwritten: the next session on that camera repairs
+#         the camera from it first (or refuses to test it, exit status 9), then takes its own snapshot.
+# Rule 8: SIGTERM and SIGHUP end a session as Ctrl-C does (the restore runs in sessionfinish); a signal
+#         that arrives while a camera is being restored waits until the restore is done.
 
 
 @dataclass
 class RestoreState:
+    target: Any
     snapshot: Snapshot | None = None
     journal: Path | None = None
     verdict: Verdict | None = None
-    armed: bool = False
-    notes: list[str] = field(default_factory=list)
 
 
-def _state(config: pytest.Config) -> RestoreState:
-    if STATE_KEY not in config.stash:
-        config.stash[STATE_KEY] = RestoreState()
-    return config.stash[STATE_KEY]
+STATES_KEY = pytest.StashKey[list[RestoreState]]()
+NOTES_KEY = pytest.StashKey[list[str]]()
 
 
-def _target_of(config: pytest.Config) -> Any:
-    from pytest_bview.plugin import TARGET_KEY
+def states(config: pytest.Config) -> list[RestoreState]:
+    """One RestoreState per camera this process opened for writing (Rule 6)."""
+    return config.stash.setdefault(STATES_KEY, [])
 
-    return config.stash.get(TARGET_KEY, None)
+
+def _notes(config: pytest.Config) -> list[str]:
+    return config.stash.setdefault(NOTES_KEY, [])
 
 
-def _snapshot_now(config: pytest.Config, target: Any) -> None:
-    """The client's before-write hook: snapshot and journal (Rule 1), off the record of the test."""
-    state = _state(config)
-    client = target.client
-    exchanges, pairs = list(client.exchanges), set(client.all_pairs)
-    try:
-        snap = take(target)
-    finally:
-        client.exchanges[:], client.all_pairs = exchanges, pairs
-    path = journal_path(target.settings.report_dir, snap.model, snap.serial)
-    if path.exists():
+def _quietly(target: Any) -> Any:
+    """Run restore traffic off the record: a test's evidence and the spec coverage count only checks."""
+
+    @contextlib.contextmanager
+    def kept() -> Iterator[None]:
+        client = target.client
+        exchanges, pairs = list(client.exchanges), set(client.all_pairs)
         try:
-            if not Snapshot.load(path).restored:  # an interrupted run's journal: the camera may be dirty
-                aside = path.with_name(f"{path.stem}.interrupted-{int(time.time())}.json")
-                os.replace(path, aside)
-                state.notes.append(f"bview: an earlier run did not restore the camera; its journal is kept as {aside}")
-                for old in prune_interrupted(path):
-                    state.notes.append(f"bview: removed the oldest interrupted journal {old.name} (keeping {KEEP})")
+            yield
+        finally:
+            client.exchanges[:], client.all_pairs = exchanges, pairs
+
+    return kept()
+
+
+def same_camera(target: Any, snap: Snapshot) -> str | None:
+    """Why `target` is not the camera `snap` was taken from (serial, model and MAC), or None (Rule 6)."""
+    ex = target.client.get("/System/DeviceInfo")
+    if ex.status is None:
+        return f"the camera does not answer at {target.client.base_url}: {ex.error}"
+    try:
+        doc = _read_block(ex, "DeviceInfo", "9.2.4")
+    except AssertionError:
+        return f"GET /System/DeviceInfo at {target.client.base_url} answered HTTP {ex.status} with no DeviceInfo"
+    serial, model = str(doc.get("SerialNum", "")), str(doc.get("DeviceTypeName", ""))
+    if (serial, model) != (snap.serial, snap.model):
+        return (
+            f"the camera at {target.client.base_url} is {model} {serial}, the snapshot is of {snap.model} {snap.serial}"
+        )
+    if snap.mac:
+        try:
+            mac = str(target.read(WIRED)[0].get("MacAddress", ""))
+        except AssertionError:
+            mac = ""
+        if mac.lower() != snap.mac.lower():
+            return f"the camera at {target.client.base_url} has MAC {mac or '(none)'}, the snapshot's is {snap.mac}"
+    return None
+
+
+def _read_block(ex: Any, block: str, section: str) -> Doc:
+    from pytest_bview.checks import read_block
+
+    return read_block(ex, block, section)
+
+
+def restore_checked(target: Any, snap: Snapshot) -> Verdict:
+    """restore(), but only into the camera the snapshot belongs to: nothing is written to another."""
+    wrong = same_camera(target, snap)
+    if wrong is not None:
+        return Verdict(total=len(snap.resources), problems=[f"not restored, nothing written: {wrong}"])
+    return restore(target, snap)
+
+
+def _journals(report_dir: Path, model: str, serial: str) -> list[tuple[Path, Snapshot]]:
+    """Every journal of one camera (the current one and interrupted ones set aside by older versions), oldest first."""
+    main = journal_path(report_dir, model, serial)
+    found = []
+    for path in [main, *main.parent.glob(f"{main.stem}.interrupted-*.json")]:
+        try:
+            found.append((path, Snapshot.load(path)))
         except (ValueError, TypeError, OSError):
-            pass
+            continue
+    return sorted(found, key=lambda f: f[1].taken_at)
+
+
+def pick_journal(report_dir: Path, model: str, serial: str) -> Path | None:
+    """The journal holding the camera's state before its first unrestored run: the oldest unrestored one
+    (a later run snapshotted the state that run left), else the newest."""
+    found = _journals(report_dir, model, serial)
+    pending = [path for path, snap in found if not snap.restored]
+    return pending[0] if pending else (found[-1][0] if found else None)
+
+
+def _mark_restored(path: Path, snap: Snapshot) -> None:
+    snap.restored = True
     write_atomically(path, snap.to_json())
-    state.snapshot, state.journal = snap, path
+    for other, old in _journals(path.parent, snap.model, snap.serial):  # later snapshots of a changed camera
+        if other != path and not old.restored:
+            other.unlink(missing_ok=True)
 
 
-KEEP = 10  # interrupted journals kept per camera (the newest: an older one describes a camera long since changed)
+@pytest.hookimpl
+def pytest_bview_camera_opened(config: pytest.Config, target: Any) -> None:
+    """Rule 7: a camera an interrupted run left changed is repaired before anything else; then the first
+    write of a session snapshots it (Rule 1)."""
+    from pytest_bview.target import StateUnknown
+
+    settings = target.settings
+    if settings.restore_from:
+        return  # pytest_sessionstart does the repair it was asked for
+    path = pick_journal(Path(settings.report_dir), target.model, target.serial)
+    snap = Snapshot.load(path) if path is not None else None
+    if snap is not None and not snap.restored:
+        if settings.level == "readonly":
+            _notes(config).append(
+                f"bview: {target.model} {target.serial} was left changed by an interrupted run (journal {path}); "
+                "this readonly run tests it as it is. Repair with: pytest --bview-host ... --bview-restore-from "
+                f"{path}"
+            )
+        else:
+            with _guarded(), _quietly(target):
+                verdict = restore_checked(target, snap)
+            if not verdict.ok:
+                raise StateUnknown(
+                    f"{target.model} {target.serial} was left changed by an interrupted run and could not be "
+                    f"repaired from its journal {path} ({'; '.join(verdict.problems)[:1500]}); nothing else was "
+                    f"written. Repair it with: pytest --bview-host ... --bview-restore-from {path}"
+                )
+            _mark_restored(path, snap)  # type: ignore[arg-type]
+            _notes(config).append(
+                f"bview: {target.model} {target.serial} was left changed by an interrupted run: repaired from "
+                f"{path} first ({verdict.line()})"
+            )
+    if settings.level == "readonly":
+        return
+    state = RestoreState(target)
+    states(config).append(state)
+    target.client.before_write = lambda: _snapshot_now(state)
 
 
-def prune_interrupted(journal: Path, keep: int = KEEP) -> list[Path]:
-    """Remove all but the `keep` newest interrupted journals of `journal`'s camera; returns the removed ones."""
-
-    def stamp(p: Path) -> int:
-        found = re.search(r"\.interrupted-(\d+)\.json$", p.name)
-        return int(found.group(1)) if found else 0
-
-    aside = sorted(journal.parent.glob(f"{journal.stem}.interrupted-*.json"), key=stamp, reverse=True)
-    for old in aside[keep:]:
-        old.unlink(missing_ok=True)
-    return aside[keep:]
+def _snapshot_now(state: RestoreState) -> None:
+    """The client's before-write hook: snapshot, then journal (Rule 1), off the record of the test."""
+    target = state.target
+    with _quietly(target):
+        snap = take(target)
+    path = journal_path(target.settings.report_dir, snap.model, snap.serial)
+    state.snapshot, state.journal = snap, path  # first: a signal after this still restores from memory
+    write_atomically(path, snap.to_json())
 
 
 def mark_away(target: Any, away: Doc | None) -> None:
@@ -594,27 +700,8 @@ def bring_home(settings: Any, source: Path) -> str | None:
     return None
 
 
-def _arm(config: pytest.Config) -> None:
-    state = _state(config)
-    target = _target_of(config)
-    if state.armed or target is None or target.settings.level == "readonly":
-        return
-    state.armed = True
-    target.client.before_write = lambda: _snapshot_now(config, target)
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_runtest_setup(item: pytest.Item) -> None:
-    _arm(item.config)
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_runtest_call(item: pytest.Item) -> None:
-    _arm(item.config)
-
-
 def pytest_sessionstart(session: pytest.Session) -> None:
-    """--bview-restore-from DIR: repair the camera from its journal and exit."""
+    """--bview-restore-from DIR|FILE: repair the camera from its journal and exit."""
     from pytest_bview.plugin import _settings, _target
 
     config = session.config
@@ -635,52 +722,150 @@ def pytest_sessionstart(session: pytest.Session) -> None:
             raise
         print(f"bview: {done}")
         target = _target(config)
-    path = source if source.is_file() else journal_path(source, target.model, target.identity.get("SerialNum", ""))
-    if not path.exists():
-        pytest.exit(f"bview: no journal for {target.model} {target.identity.get('SerialNum')} at {path}", returncode=4)
+    path = source if source.is_file() else pick_journal(source, target.model, target.serial)
+    if path is None or not path.exists():
+        pytest.exit(f"bview: no journal for {target.model} {target.serial} in {source}", returncode=4)
     snap = Snapshot.load(path)
-    verdict = restore(target, snap)
-    _report(config, verdict)
+    with _guarded():
+        verdict = restore_checked(target, snap)
+    _report(config, verdict, target=target)
     if verdict.ok:
-        snap.restored = True
-        write_atomically(path, snap.to_json())
+        _mark_restored(path, snap)
     pytest.exit(f"bview: restored from {path}: {verdict.line()}", returncode=0 if verdict.ok else 1)
 
 
-def _report(config: pytest.Config, verdict: Verdict) -> None:
+def _report(config: pytest.Config, verdict: Verdict, who: str = "", target: Any = None) -> None:
     writer = config.pluginmanager.get_plugin("terminalreporter")
     if writer is None:
         return
-    writer.write_line(verdict.line(), green=verdict.ok, red=not verdict.ok, bold=not verdict.ok)
-    target = _target_of(config)
+    writer.write_line(who + verdict.line(), green=verdict.ok, red=not verdict.ok, bold=not verdict.ok)
     for problem in verdict.problems:  # (a difference may be a credential: client.py Rule 2)
         writer.write_line(f"  NOT RESTORED {target.client.secrets.redact(problem) if target else problem}", red=True)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Rule 2: restore, verify, and fail the session when the camera is not as it was found."""
-    state = _state(session.config)
-    target = _target_of(session.config)
-    if state.snapshot is None or target is None or state.verdict is not None:
-        return
-    try:
-        state.verdict = restore(target, state.snapshot)
-    except Exception as exc:  # the camera went away: say so, keep the journal for --bview-restore-from
-        state.verdict = Verdict(total=len(state.snapshot.resources), problems=[f"restore aborted: {exc}"])
-    if state.verdict.ok and state.journal is not None:
-        state.snapshot.restored = True
-        write_atomically(state.journal, state.snapshot.to_json())
-    elif session.exitstatus == 0:
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    """Rule 2 for every camera of this process (Rule 6): restore, verify, fail the session when one is not
+    as it was found."""
+    with _guarded(then_stop=False):
+        for state in states(session.config):
+            if state.snapshot is None or state.verdict is not None:
+                continue
+            try:
+                with _quietly(state.target):
+                    state.verdict = restore_checked(state.target, state.snapshot)
+            except Exception as exc:  # the camera went away: say so, keep the journal for --bview-restore-from
+                state.verdict = Verdict(total=len(state.snapshot.resources), problems=[f"restore aborted: {exc}"])
+            if state.verdict.ok and state.journal is not None:
+                _mark_restored(state.journal, state.snapshot)
+            elif session.exitstatus == 0:
+                session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.hookimpl
+def pytest_bview_restore_verdicts(config: pytest.Config) -> dict[str, str]:
+    return {s.target.key: s.verdict.line() for s in states(config) if s.verdict is not None}
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    state = _state(config)
-    for note in state.notes:
+    for note in _notes(config):
         terminalreporter.write_line(note, yellow=True)
-    if state.verdict is not None:
-        _report(config, state.verdict)
-        if not state.verdict.ok and state.journal is not None:
+    done = [s for s in states(config) if s.verdict is not None]
+    for state in done:
+        who = f"{state.target.model} {state.target.serial}: " if len(done) > 1 else ""
+        _report(config, state.verdict, who, state.target)  # type: ignore[arg-type]
+        if not state.verdict.ok and state.journal is not None:  # type: ignore[union-attr]
             terminalreporter.write_line(
-                f"  repair with: pytest --bview-host ... --bview-restore-from {state.journal.parent}", red=True
+                f"  repair with: pytest --bview-host ... --bview-restore-from {state.journal}", red=True
             )
+    if SIGNAL_KEY in config.stash and config.stash[SIGNAL_KEY].received:
+        what = " after putting the camera back" if done and all(s.verdict.ok for s in done) else ""  # type: ignore[union-attr]
+        terminalreporter.write_line(f"bview: stopped by {config.stash[SIGNAL_KEY].received}{what}", yellow=True)
+
+
+# -- Rule 8: SIGTERM and SIGHUP --------------------------------------------------------------------------
+
+
+@dataclass
+class _Signals:
+    config: pytest.Config
+    previous: dict[int, Any] = field(default_factory=dict)
+    received: str = ""
+
+
+SIGNAL_KEY = pytest.StashKey[_Signals]()
+_GUARD = threading.local()
+
+
+@contextlib.contextmanager
+def _guarded(then_stop: bool = True) -> Iterator[None]:
+    """While a camera is being restored, a SIGTERM/SIGHUP waits; after the block it stops the run
+    (`then_stop`), unless the run is ending anyway (the restore in sessionfinish)."""
+    depth = getattr(_GUARD, "depth", 0)
+    _GUARD.depth = depth + 1
+    try:
+        yield
+    finally:
+        _GUARD.depth = depth
+        pending = getattr(_GUARD, "pending", None)
+        if depth == 0 and pending:
+            _GUARD.pending = None
+            if then_stop:
+                raise KeyboardInterrupt(pending)
+
+
+def _on_signal(signum: int, frame: Any) -> None:
+    name = signal.Signals(signum).name
+    sig = _SIGNALLED[-1] if _SIGNALLED else None
+    if sig is not None and sig.received:
+        return  # already stopping: a second signal must not cut the restore short
+    if sig is not None:
+        sig.received = name
+        dsession = sig.config.pluginmanager.get_plugin("dsession")
+        if dsession is not None:  # the xdist controller: its workers restore their cameras, then end
+            _forward(signum)
+            dsession.shouldstop = f"stopped by {name}"
+            return
+    if getattr(_GUARD, "depth", 0):
+        _GUARD.pending = name  # finish the restore first
+        return
+    raise KeyboardInterrupt(name)  # pytest's Ctrl-C path: sessionfinish restores the camera
+
+
+def _forward(signum: int) -> None:
+    """Send the signal on to this process's children (local xdist workers), each of which restores its own
+    cameras before it ends."""
+    for children in Path(f"/proc/{os.getpid()}/task").glob("*/children"):
+        try:
+            pids = [int(p) for p in children.read_text().split()]
+        except (OSError, ValueError):
+            continue
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signum)
+
+
+_SIGNALLED: list[_Signals] = []
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config: pytest.Config) -> None:
+    if threading.current_thread() is not threading.main_thread():
+        return
+    sig = _Signals(config)
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        try:
+            sig.previous[signum] = signal.signal(signum, _on_signal)
+        except (ValueError, OSError):  # not settable here
+            continue
+    config.stash[SIGNAL_KEY] = sig
+    _SIGNALLED.append(sig)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    sig = config.stash.get(SIGNAL_KEY, None)
+    if sig is None:
+        return
+    for signum, handler in sig.previous.items():
+        signal.signal(signum, handler)
+    if sig in _SIGNALLED:
+        _SIGNALLED.remove(sig)

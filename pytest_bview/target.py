@@ -22,7 +22,30 @@ IDENTITY_FIELDS = ("DeviceTypeName", "SerialNum", "SoftWareVersion", "HardWareVe
 
 
 class SessionError(Exception):
-    """The camera cannot be tested at all (unreachable, credentials refused)."""
+    """The camera cannot be tested at all; the session ends before any write with this exit status.
+
+    pytest's own statuses are 0-5; the kit's start at 6 (documented in the README):
+    6 unreachable, 7 credentials refused, 8 not a B-View 2 device, 9 left changed by an interrupted run
+    and not repaired, 10 TLS failed (the camera answers, its certificate or TLS setup is refused).
+    """
+
+    exit_status = 6
+
+
+class TLSFailed(SessionError):
+    exit_status = 10
+
+
+class CredentialsRefused(SessionError):
+    exit_status = 7
+
+
+class NotBView(SessionError):
+    exit_status = 8
+
+
+class StateUnknown(SessionError):
+    exit_status = 9
 
 
 @dataclass
@@ -77,20 +100,36 @@ class Target:
         return target
 
     def identify(self) -> None:
+        """Prove this is a B-View 2 camera that takes our credentials (9.2.4 DeviceInfo), before any write."""
+        where = f"{self.settings.scheme}://{urlhost(self.host)}:{self.port}"
         try:
             ex = self.client.get("/System/DeviceInfo")
+            error = str(ex.error)
         except DeviceError as err:
-            raise SessionError(f"camera {self.host}:{self.port} unreachable: {err}") from None
+            ex, error = None, str(err)
+        if ex is None or ex.status is None:
+            if "TLS failed" in error:
+                raise TLSFailed(f"camera {where}: {error}")
+            raise SessionError(f"camera {where} unreachable: {error}{_scheme_hint(self.settings, error)}")
         if ex.status == 401:
-            raise SessionError(
-                f"camera {self.host}:{self.port} refuses the credentials of user "
-                f"{self.settings.user!r} (HTTP 401 on GET /System/DeviceInfo)"
+            raise CredentialsRefused(
+                f"camera {where} refuses the credentials of user {self.settings.user!r} "
+                "(HTTP 401 on GET /System/DeviceInfo)"
             )
         try:
             doc = checks.read_block(ex, "DeviceInfo", "9.2.4")
-            self.identity = {k: str(doc.get(k, "")) for k in IDENTITY_FIELDS}
-        except AssertionError:
-            self.identity = {k: "unknown" for k in IDENTITY_FIELDS}  # each test will say why
+        except AssertionError as err:
+            raise NotBView(
+                f"{where} is not a B-View 2 camera: GET /System/DeviceInfo must answer a <DeviceInfo> block "
+                f"(9.2.4); it {_first_line(err)}. Nothing was written to it."
+            ) from None
+        missing = [k for k in ("DeviceTypeName", "SerialNum") if not str(doc.get(k) or "").strip()]
+        if missing:
+            raise NotBView(
+                f"{where} is not a B-View 2 camera that can be told apart: its DeviceInfo has no "
+                f"{' and no '.join(missing)} (9.2.4). Nothing was written to it."
+            )
+        self.identity = {k: str(doc.get(k, "")) for k in IDENTITY_FIELDS}
         self.client.exchanges.clear()
 
     def close(self) -> None:
@@ -100,6 +139,14 @@ class Target:
             self.sim = None
 
     # -- helpers the suites use ---------------------------------------------------------
+    @property
+    def key(self) -> str:
+        return device_key(self.identity)
+
+    @property
+    def serial(self) -> str:
+        return self.identity.get("SerialNum") or "unknown"
+
     @property
     def model(self) -> str:
         return self.identity.get("DeviceTypeName") or "unknown"
@@ -194,6 +241,11 @@ class Target:
         return self.__dict__["_mac"]
 
     @property
+    def known_mac(self) -> str:
+        """The MAC if it was read already, else "" (never a request)."""
+        return str(self.__dict__.get("_mac", ""))
+
+    @property
     def audio_loopback(self) -> bool:
         """What the speaker plays comes back on ReceiveData (the built-in camera; a lab rig otherwise)."""
         return self.sim is not None
@@ -217,6 +269,22 @@ def _comparable(doc: Any) -> Any:
     if isinstance(doc, list):
         return [_comparable(v) for v in doc]
     return doc
+
+
+def device_key(identity: dict[str, str]) -> str:
+    """One camera at one firmware: what reports and restore verdicts are filed under."""
+    return "|".join(identity.get(k, "") for k in ("DeviceTypeName", "SoftWareVersion", "SerialNum"))
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return (text[0] if text else type(err).__name__).removeprefix("device: ")
+
+
+def _scheme_hint(settings: Settings, error: str) -> str:
+    if settings.scheme == "http" and any(w in error.lower() for w in ("reset", "aborted", "bad status", "remote end")):
+        return " (is it an https port? then --bview-scheme https)"
+    return ""
 
 
 def urlhost(host: str) -> str:

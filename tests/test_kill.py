@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 
 KILLS = 15  # bounded in count ...
@@ -122,3 +123,98 @@ def test_sigkill_never_loses_or_corrupts(tmp_path: Path) -> None:
         proc.wait(10)
     assert kills == KILLS, f"only {kills} kills within {BUDGET_S} s"
     assert n > KILLS, "no writes happened"
+
+
+# -- a conformance run killed at random moments never leaves the camera changed ------------------------
+
+RUN_KILLS = 8  # bounded in count ...
+RUN_BUDGET_S = 150.0  # ... and in time
+SUITE = Path(__file__).resolve().parents[1] / "suites" / "test_config.py"  # ~17 s of writes at time scale 0.01
+
+
+def _restorable(target: Any) -> tuple[dict[str, Any], list[Any], float | None]:
+    """Every restorable resource (volatile fields left out), the users, the clock offset: what a run must
+    leave as it found it (pytest_bview/restore.py Rules 1-3)."""
+    from pytest_bview.restore import comparable, take
+
+    snap = take(target)
+    return {p: comparable(d) for p, d in snap.resources.items()}, snap.users, snap.clock_offset_s
+
+
+def _run(cam_ports: dict[str, int], report_dir: Path, *extra: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "pytest", str(SUITE), "-q", "-p", "no:randomly", "-p", "no:cacheprovider"]
+        + ["--bview-host", "127.0.0.1", "--bview-port", str(cam_ports["http"])]
+        + ["--bview-rtsp-port", str(cam_ports["rtsp"]), "--bview-time-scale", "0.01"]
+        + ["--bview-report-dir", str(report_dir), *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        cwd=SUITE.parents[1],
+    )
+
+
+@pytest.mark.slow
+def test_killed_runs_never_leave_the_camera_changed(tmp_path: Path) -> None:
+    """SIGTERM or SIGHUP (what CI sends on timeout or cancel) restores the camera before the run ends; after
+    a SIGKILL, the next run repairs the camera from the journal before its own snapshot; at the end every
+    restorable resource is as it was before the first run."""
+    from pytest_bview.options import Settings
+    from pytest_bview.restore import CLOCK_TOLERANCE_S, differences
+    from pytest_bview.simulator.camera import CameraOptions, CameraThread
+    from pytest_bview.target import Target
+
+    rng = random.Random(int(os.environ.get("BVIEW_KILL_SEED", "11")))
+    report_dir = tmp_path / "reports"
+    figures = {"kills": 0, "sigterm": 0, "sighup": 0, "sigkill": 0, "repaired first": 0, "compared": 0}
+    figures["differences"] = 0
+    with CameraThread(CameraOptions(time_scale=0.01, discovery_port=0, ssdp_port=0)) as cam:
+        settings = Settings(
+            host="127.0.0.1", port=cam.ports["http"], scheme="http", user="admin", password="admin",
+            rtsp_port=cam.ports["rtsp"], channel=1, level="reversible", time_scale=0.01, settle=0.05, timeout=10,
+            report_dir=tmp_path / "unused", expectations=None, inventory=None, sim_count=1, discovery_port=0,
+            discovery_iface=None, sim_fault=(),
+        )  # fmt: skip
+        observer = Target.open(settings)
+        try:
+            before, users, offset = _restorable(observer)
+            deadline = time.monotonic() + RUN_BUDGET_S
+
+            def compare(when: str) -> list[str]:
+                now, now_users, now_offset = _restorable(observer)
+                figures["compared"] += len(now) + 1
+                found = [f"{p}: {d}" for p in before for d in differences(before[p], now.get(p))]
+                if now_users != users:
+                    found.append(f"users {users} -> {now_users}")
+                if offset is not None and (now_offset is None or abs(now_offset - offset) > CLOCK_TOLERANCE_S):
+                    found.append(f"clock offset {offset:+.0f} s -> {now_offset}")
+                figures["differences"] += len(found)
+                return [f"{when}: {x}" for x in found]
+
+            problems: list[str] = []
+            while figures["kills"] < RUN_KILLS and time.monotonic() < deadline:
+                sig = (signal.SIGTERM, signal.SIGKILL, signal.SIGHUP)[figures["kills"] % 3]
+                proc = _run(cam.ports, report_dir)
+                time.sleep(rng.uniform(1.5, 12.0))
+                proc.send_signal(sig)
+                out, _ = proc.communicate(timeout=120)
+                figures["kills"] += 1
+                figures[sig.name.lower()] += 1
+                text = out.decode(errors="replace")
+                figures["repaired first"] = figures.get("repaired first", 0) + text.count("repaired from")
+                if sig != signal.SIGKILL:  # restored before the process ended, and it said so
+                    assert proc.returncode in (0, 2), text[-3000:]
+                    if proc.returncode == 2 and "device state restored" in text:
+                        assert f"stopped by {sig.name}" in text, text[-3000:]
+                    problems += compare(f"after {sig.name} #{figures['kills']}")
+            # a SIGKILLed last run: the repair an operator makes
+            final = _run(cam.ports, report_dir, "--bview-restore-from", str(report_dir))
+            out, _ = final.communicate(timeout=120)
+            assert final.returncode == 0, out.decode(errors="replace")[-3000:]
+            problems += compare("after --bview-restore-from")
+        finally:
+            observer.close()
+    print(f"kill figures: {figures}")
+    assert figures["kills"] >= 3, figures
+    assert not problems, "\n".join(problems)
+    journals = list(report_dir.glob("journal-*.json"))
+    assert journals and all(json.loads(p.read_text())["restored"] for p in journals), [p.name for p in journals]

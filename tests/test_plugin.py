@@ -111,7 +111,7 @@ def test_unreachable_host_is_one_session_error(pytester: pytest.Pytester) -> Non
     result = pytester.runpytest_inprocess(
         "--bview-host", "127.0.0.1", "--bview-port", str(port), "--bview-timeout", "2"
     )
-    assert result.ret == 3
+    assert result.ret == 6  # documented: unreachable
     assert "unreachable" in result.stdout.str() + result.stderr.str()
 
 
@@ -121,7 +121,7 @@ def test_wrong_credentials_are_one_session_error(pytester: pytest.Pytester) -> N
         result = pytester.runpytest_inprocess(
             "--bview-host", "127.0.0.1", "--bview-port", str(cam.ports["http"]), "--bview-password", "wrong"
         )
-    assert result.ret == 3
+    assert result.ret == 7  # documented: credentials refused
     assert "refuses the credentials" in result.stdout.str() + result.stderr.str()
 
 

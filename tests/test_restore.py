@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import pytest_bview.target  # noqa: F401  (shared with pytester's in-process runs)
-from pytest_bview.restore import STATE_KEY, Snapshot, journal_path, nest, plan
+from pytest_bview.restore import Snapshot, journal_path, nest, plan, states
 from pytest_bview.simulator.camera import CameraOptions, CameraThread
 
 DIRTY = """
@@ -63,7 +63,8 @@ def test_session_restores_and_batches_network_writes(pytester: pytest.Pytester) 
         after = _state(cam)
     rec.assertoutcome(passed=1)
     config = rec.getcalls("pytest_sessionfinish")[0].session.config
-    verdict = config.stash[STATE_KEY].verdict
+    (state,) = states(config)
+    verdict = state.verdict
     assert verdict.ok, verdict.problems
     assert verdict.identical == verdict.total > 30
     # DNS, DDNS and EMail are all parts of /Network: one network write puts them back (9.1)
@@ -257,16 +258,3 @@ def test_restore_from_brings_back_a_camera_on_another_port(pytester: pytest.Pyte
     assert home
     result.stdout.fnmatch_lines([f"bview: brought home from 127.0.0.1:{new_port} to 127.0.0.1:{port} (*"])
     assert Snapshot.load(path).away is None
-
-
-def test_only_the_newest_interrupted_journals_are_kept(tmp_path: Path) -> None:
-    from pytest_bview.restore import KEEP, prune_interrupted
-
-    journal = journal_path(tmp_path, "BV-IPC2-5MP", "BV2A00012345")
-    for stamp in range(100, 100 + KEEP + 3):
-        journal.with_name(f"{journal.stem}.interrupted-{stamp}.json").write_text("{}")
-    other = journal_path(tmp_path, "OTHER", "X1").with_name("journal-OTHER-X1.interrupted-1.json")
-    other.write_text("{}")
-    removed = prune_interrupted(journal)
-    assert sorted(p.name for p in removed) == [f"{journal.stem}.interrupted-{s}.json" for s in (100, 101, 102)]
-    assert len(list(tmp_path.glob(f"{journal.stem}.interrupted-*.json"))) == KEEP and other.exists()

@@ -1,16 +1,14 @@
-"""The report sub-plugin (plugin.EXTENSIONS): collects each test's verdict and evidence, writes the run.
+"""The report sub-plugin (registered by plugin.py): collects each test's verdict and evidence, writes the run.
 
 Rule 1: nothing happens unless the session uses the camera: a test is recorded only when it asks for
-        the `bview` fixtures and the Target is in `config.stash[plugin.TARGET_KEY]` (read, never opened
-        here); a session without such a test writes nothing.
+        the `bview` fixtures and its own camera is open (`plugin.item_target`, never opened here), under
+        that camera's identity; a session without such a test writes nothing.
 Rule 2: xdist-safe. Where a test runs (a worker, or the only process) its report gets a small JSON-able
         attribute `bview_report`; the controller alone folds those into `config.stash[STATE_KEY]` and
         writes the files. Per-process extras (GET shapes, the restore verdict) come back from workers
         in `workeroutput`.
-Rule 3: the restore verdict is read from `config.stash[pytest_bview.restore.STATE_KEY]` (its
-        RestoreState; `.verdict.line()` gives "device state restored: N/N resources identical"), or
-        from a `pytest_bview.restore.RESTORE_VERDICT_KEY` holding that line as a str, when the module
-        exists and stored it before this plugin's sessionfinish (which runs last).
+Rule 3: the restore verdict of each camera comes from the `pytest_bview_restore_verdicts` hook
+        (device key -> "device state restored: N/N resources identical").
 Rule 4: the files are written after every other sessionfinish hook (trylast), so a restore that runs
         there is reported.
 """
@@ -18,7 +16,6 @@ Rule 4: the files are written after every other sessionfinish hook (trylast), so
 from __future__ import annotations
 
 import hashlib
-import importlib
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -30,11 +27,10 @@ import pytest
 from pytest_bview import plugin
 from pytest_bview.report.health import HealthGate
 from pytest_bview.report.model import exchange_evidence, section_of, shape_of
+from pytest_bview.target import device_key
 from pytest_bview.verdicts import inconclusive
 
 RECORD = "bview_report"  # attribute on TestReport (crosses xdist: TestReport keeps extra attributes)
-RESTORE_MODULE = "pytest_bview.restore"
-RESTORE_KEY_NAMES = ("RESTORE_VERDICT_KEY", "STATE_KEY")  # a str, or RestoreState whose .verdict.line()
 MAX_EVIDENCE_EXCHANGES = 6
 
 
@@ -46,7 +42,6 @@ class Local:
     bodies: set[bytes] = field(default_factory=set)
     gate: HealthGate = field(default_factory=HealthGate)
     expectations: Any = None
-    mac: str | None = None
 
 
 @dataclass
@@ -70,10 +65,6 @@ EVENT_KEY = pytest.StashKey[str]()
 
 def _is_worker(config: pytest.Config) -> bool:
     return hasattr(config, "workerinput")
-
-
-def device_key(identity: dict[str, str]) -> str:
-    return "|".join(identity.get(k, "") for k in ("DeviceTypeName", "SoftWareVersion", "SerialNum"))
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -102,8 +93,8 @@ def _bview_health_gate(request: pytest.FixtureRequest) -> None:
     target = request.getfixturevalue("bview")
     local = request.config.stash[LOCAL_KEY]
     reason, event = local.gate.before(target, _area(request.node), request.node.nodeid)
-    if local.mac is None and reason is None:
-        local.mac = _mac(target)
+    if reason is None:
+        _mac(target)  # read once per camera (Target caches it), off the test's record
     if event:
         request.node.stash[EVENT_KEY] = event
     if reason:
@@ -127,7 +118,7 @@ def _mac(target: Any) -> str:
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
     outcome = yield
     report = outcome.get_result()
-    target = item.config.stash.get(plugin.TARGET_KEY, None)
+    target = plugin.item_target(item)
     if target is None or not _uses_camera(item):
         return
     local = item.config.stash[LOCAL_KEY]
@@ -138,7 +129,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     rec: dict[str, Any] = {"when": report.when, "ex": _timings(new)}
     _absorb_shapes(local, target, new)
     if report.when == "setup":
-        rec["identity"] = {**target.identity, "MacAddress": local.mac or ""}
+        rec["identity"] = {**target.identity, "MacAddress": target.known_mac}
         rec.update(_describe(item))
         if EVENT_KEY in item.stash:
             rec["health"] = item.stash[EVENT_KEY]
@@ -311,44 +302,29 @@ def _merge_shapes(into: dict[str, dict[str, Any]], shapes: dict[str, dict[str, A
             have["namespaces"] = sorted(set(have["namespaces"]) | set(shape.get("namespaces", [])))
 
 
-def _restore_verdict(config: pytest.Config) -> str | None:
-    """Rule 3: the restore verdict line, if pytest_bview.restore stored one."""
-    try:
-        module = importlib.import_module(RESTORE_MODULE)
-    except ImportError:
-        return None
-    for name in RESTORE_KEY_NAMES:
-        key = getattr(module, name, None)
-        value = config.stash.get(key, None) if isinstance(key, pytest.StashKey) else None
-        value = getattr(value, "verdict", value)  # RestoreState -> Verdict
-        line = getattr(value, "line", None)
-        if callable(line):
-            value = line()
-        if isinstance(value, str) and value:
-            return value
-    return None
+def _restore_verdicts(config: pytest.Config) -> dict[str, str]:
+    """Rule 3: device key -> restore verdict line, for every camera this process restored."""
+    out: dict[str, str] = {}
+    for found in config.hook.pytest_bview_restore_verdicts(config=config):
+        out.update(found or {})
+    return out
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
     local = config.stash.get(LOCAL_KEY, None)
-    target = config.stash.get(plugin.TARGET_KEY, None)
-    restore = _restore_verdict(config)
+    restore = _restore_verdicts(config)
     if _is_worker(config):
-        if local is not None and target is not None:
-            config.workeroutput[RECORD] = {  # type: ignore[attr-defined]
-                "shapes": local.shapes,
-                "restore": {device_key(target.identity): restore} if restore else {},
-            }
+        if local is not None:
+            config.workeroutput[RECORD] = {"shapes": local.shapes, "restore": restore}  # type: ignore[attr-defined]
         return
     collector = config.stash.get(STATE_KEY, None)
     if collector is None or not collector.phases:
         return
     if local is not None:
         _merge_shapes(collector.shapes, local.shapes)
-    if restore and target is not None:
-        collector.restore[device_key(target.identity)] = restore
+    collector.restore.update(restore)
     from pytest_bview.options import resolve
     from pytest_bview.report import runs
 
@@ -365,8 +341,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 def _known_secrets(config: pytest.Config) -> set[str]:
     """What this process's clients learned (client.Secrets); an xdist worker's evidence is redacted there."""
-    targets = [config.stash.get(plugin.TARGET_KEY, None), *config.stash.get(plugin.TARGETS_KEY, {}).values()]
-    return {value for target in targets if target is not None for value in target.client.secrets.values}
+    return {value for target in plugin.opened_targets(config) for value in target.client.secrets.values}
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:

@@ -67,7 +67,7 @@ def build_runs(collector: Any, settings: Any, args: list[str]) -> list[m.Run]:
     identities: dict[str, dict[str, str]] = {}
     samples: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     health: dict[str, list[dict[str, str]]] = defaultdict(list)
-    from pytest_bview.report.hooks import device_key
+    from pytest_bview.target import device_key
 
     for nodeid, recs in collector.phases.items():
         setup = next((r for r in recs if r.get("when") == "setup"), recs[0])
