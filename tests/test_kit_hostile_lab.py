@@ -463,25 +463,34 @@ def _forms(secret: str) -> dict[str, bytes]:
 
 
 # A plugin of the session under test (not of the kit): it gives the built-in camera secrets the session never
-# sends, before the first test, and writes down every credential the camera holds at the end (the oracle).
+# sends, before the first test, and writes down every document the camera stored during the session (users
+# added and deleted again included) and holds at its end: the oracle of the credentials it was given.
 ORACLE = """
 import json, os
 import pytest
 from pytest_bview import plugin
 
 CAMERA_ONLY = {camera_only!r}
+STORED = []
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtestloop(session):
     store = plugin._target(session.config).sim.camera.device.store
     for path, secret in CAMERA_ONLY.items():
         store.commit(resources={{path: {{**(store.get(path) or {{}}), "Password": secret}}}})
+    commit = store.commit
+
+    def recording(resources=None, extra=None):
+        STORED.extend((resources or {{}}).values())
+        return commit(resources, extra)
+
+    store.commit = recording
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionfinish(session):
     store = session.config.stash[plugin.TARGET_KEY].sim.camera.device.store
     with open(os.environ["BVIEW_ORACLE"], "w") as f:
-        json.dump([store.get(key) for key in store.keys()], f)
+        json.dump(STORED + [store.get(key) for key in store.keys()], f, default=str)
 """
 
 
@@ -526,6 +535,7 @@ def test_no_secret_the_session_knows_lands_in_any_artefact(pytester: pytest.Pyte
     for marker in (b"<SenderEmailPassword>****", b"<Password>****</Password>", b"<KeyValue>****"):
         assert any(marker in text for text in artefacts.values()), marker
     assert journals and {*CAMERA_ONLY.values(), "mail-pass", "Wo-Secret-4711"} <= known, (journals, known)
+    assert any(re.fullmatch(r"Pw[0-9a-f]{8}", k) for k in known), known  # test_users' temporary users
 
 
 def test_secrets_registry_learns_and_sweeps_every_form() -> None:
