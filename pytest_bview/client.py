@@ -3,20 +3,30 @@
 Rule 1: one deadline per request, from connect to the last byte of the body (`timeout`);
         a body larger than `max_body` is cut and reported. A hostile device gets a clear
         `DeviceError`, never a hang.
-Rule 2: every exchange is recorded (`Exchange`) with the Authorization header and passwords
+Rule 2: every exchange is recorded (`Exchange`) with the Authorization header and every known secret
         redacted; the failing check's message quotes it and gives a curl line to reproduce it.
+        The known secrets (`Secrets`, one registry per session) are the password and every credential
+        the client sends or the device shows: the values of the spec's secret elements
+        (spec.blocks.SECRET_ELEMENTS) in XML and form bodies and query strings.
 Rule 3: network-configuration writes (spec 9.1, resources flagged "network") are spaced by at
         least `settle` seconds; the client waits, it never relies on the device to refuse.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
+import html
+import ipaddress
+import json
 import re
 import shlex
 import socket
+import ssl
 import threading
 import time
+import urllib.parse
 import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -29,9 +39,113 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.exceptions import InsecureRequestWarning
 
+from pytest_bview.spec.blocks import SECRET_ELEMENTS
 from pytest_bview.spec.resources import match
 
 REDACTED = "****"
+
+
+# <Password>...</Password>, <ns:KeyValue attr="x">...</ns:KeyValue>: the element's text, as written
+_SECRET_XML = re.compile(
+    rb"<(?:[\w.-]+:)?(" + b"|".join(n.encode() for n in sorted(SECRET_ELEMENTS)) + rb")(?:\s[^>]*)?>([^<]*)</"
+)
+_SECRET_KEYS = frozenset(n.lower() for n in SECRET_ELEMENTS)
+
+
+class Secrets:
+    """Rule 2's registry: every secret the session knows, swept out of any text given to `redact`/`scrub`,
+    in each form it can take there (as is, XML- and JSON-escaped, URL-encoded, inside a Basic token).
+
+    A value shorter than `MIN_LENGTH` characters, or equal to a user name, cannot be swept out of free
+    text without destroying it: it stays redacted only where the exchange records it (Authorization)."""
+
+    MIN_LENGTH = 4
+    MAX_SHOWN = 256  # values learned from device answers: a hostile camera's flood cannot slow every redaction
+
+    def __init__(self, user: str | None = None, *values: str) -> None:
+        self.users: set[str] = set()
+        self.values: set[str] = set()
+        self._forms: list[str] | None = None
+        self._lock = threading.Lock()
+        self._shown = 0
+        self.add_user(user)
+        for value in values:
+            self.add(value)
+
+    def add_user(self, user: str | None) -> None:
+        """A user name of the session: never swept out, and its Basic tokens with each secret are."""
+        if user and user not in self.users:
+            with self._lock:
+                self.users.add(user)
+                self._forms = None
+
+    def add(self, value: str | None) -> None:
+        if not value or len(value) < self.MIN_LENGTH or value in self.users or value in self.values:
+            return
+        with self._lock:
+            self.values.add(value)
+            self._forms = None
+
+    def learn(self, body: bytes | str, content_type: str = "", *, shown: bool = False) -> None:
+        """Take the secret elements' values from an XML or form body sent, or `shown` by the device."""
+        data = body.encode("utf-8", "replace") if isinstance(body, str) else body
+        if "form-urlencoded" in content_type.lower():
+            found = self._in_query(data.decode("utf-8", "replace"))
+        else:
+            found = []
+            for name, raw in _SECRET_XML.findall(data[: 1024 * 1024]):
+                value = html.unescape(raw.decode("utf-8", "replace")).strip()
+                found.append(value)
+                if name == b"KeyValueB64":  # the key itself travels beside it (9.1.7.1.3)
+                    with contextlib.suppress(binascii.Error, ValueError):
+                        found.append(base64.b64decode(value, validate=True).decode("utf-8"))
+                elif name == b"KeyValue":
+                    found.append(base64.b64encode(value.encode()).decode())
+        for value in found:
+            if shown:
+                if self._shown >= self.MAX_SHOWN:
+                    return
+                self._shown += value not in self.values
+            self.add(value)
+
+    def learn_query(self, query: str) -> None:
+        """Take the secret parameters' values from a query string (?Password=...)."""
+        for value in self._in_query(query):
+            self.add(value)
+
+    @staticmethod
+    def _in_query(query: str) -> list[str]:
+        return [v for k, v in urllib.parse.parse_qsl(query) if k.lower() in _SECRET_KEYS]
+
+    def forms(self) -> list[str]:
+        """Every string to sweep out, longest first (a secret inside another is swept after it)."""
+        with self._lock:
+            if self._forms is None:
+                out: set[str] = set()
+                for v in self.values:
+                    out |= {v, html.escape(v, quote=False), html.escape(v), json.dumps(v)[1:-1],
+                            urllib.parse.quote(v, safe=""), urllib.parse.quote_plus(v)}  # fmt: skip
+                    out |= {base64.b64encode(f"{u}:{v}".encode()).decode() for u in self.users}
+                self._forms = sorted((f for f in out if len(f) >= self.MIN_LENGTH), key=len, reverse=True)
+            return self._forms
+
+    def redact(self, text: str) -> str:
+        for form in self.forms():
+            if form in text:
+                text = text.replace(form, REDACTED)
+        return text
+
+    def scrub(self, obj: Any) -> Any:
+        """`redact` applied to every string of a JSON-like structure (dict keys included)."""
+        if isinstance(obj, str):
+            return self.redact(obj)
+        if isinstance(obj, tuple):
+            return tuple(self.scrub(v) for v in obj)
+        if isinstance(obj, list):
+            return [self.scrub(v) for v in obj]
+        if isinstance(obj, dict):
+            return {self.scrub(k): self.scrub(v) for k, v in obj.items()}
+        return obj
 
 
 class DeviceError(Exception):
@@ -63,12 +177,15 @@ class Exchange:
     truncated: bool = False
     user: str | None = None
     password: str = field(default="", repr=False)  # for redaction only; never printed
+    secrets: Secrets | None = field(default=None, repr=False, compare=False)  # the session's registry (Rule 2)
 
     @property
     def path(self) -> str:
         return "/" + self.url.split("/", 3)[3] if self.url.count("/") >= 3 else self.url
 
     def redact(self, text: str) -> str:
+        if self.secrets is not None:
+            return self.secrets.redact(text)
         return text.replace(self.password, REDACTED) if self.password else text
 
     def curl(self) -> str:
@@ -84,12 +201,12 @@ class Exchange:
             text = self.redact(self.request_body.decode("utf-8", "replace"))
             parts += ["--data-binary", text]
         parts.append(self.url)
-        return " ".join(shlex.quote(p) for p in parts)
+        return self.redact(" ".join(shlex.quote(p) for p in parts))
 
     def summary(self, limit: int = 1200) -> str:
         """What the device did, for a failure message."""
         if self.error:
-            return f"{self.method} {self.path}: {self.error}"
+            return self.redact(f"{self.method} {self.path}: {self.error}")
         head = f"{self.method} {self.path} -> HTTP {self.status} {self.reason}".rstrip()
         ctype = self.headers.get("Content-Type", "")
         body = self.body[:limit].decode("utf-8", "replace") if self.body else ""
@@ -100,7 +217,7 @@ class Exchange:
         more = " (cut at the size cap)" if self.truncated else ""
         if self.status is not None and 300 <= self.status < 400:
             more += f" (redirect to {self.headers.get('Location', 'nowhere')}: not followed)"
-        return f"{head}{more}\n{body}" if body else head + more
+        return self.redact(f"{head}{more}\n{body}" if body else head + more)
 
 
 class Client:
@@ -116,10 +233,14 @@ class Client:
         settle: float = 5.0,
         max_body: int = 8 * 1024 * 1024,
         verify: bool | str = True,
+        secrets: Secrets | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.user = user
         self.password = password
+        self.secrets = secrets if secrets is not None else Secrets(user)  # shared by a session's clients
+        self.secrets.add_user(user)
+        self.secrets.add(password)
         self.timeout = timeout
         self.settle = settle
         self.max_body = max_body
@@ -160,6 +281,8 @@ class Client:
         url = self.base_url + path
         if params:
             url += "?" + "&".join(f"{k}={v}" for k, v in params.items())
+        self.secrets.learn_query(urllib.parse.urlsplit(url).query)
+        self.secrets.learn(data, hdrs.get("Content-Type", ""))
         if method != "GET":
             if self.read_only:
                 raise TierViolation(f"{method} {path} refused: the run is in the readonly tier")
@@ -172,7 +295,12 @@ class Client:
         record_headers = dict(hdrs)
         if creds:
             record_headers["Authorization"] = f"Basic {REDACTED}"
-        ex = Exchange(method, url, record_headers, data, user=creds[0] if creds else None, password=self.password)
+        if creds:
+            self.secrets.add(creds[1])  # (another user's, a test's wrong one: still not for the report)
+        ex = Exchange(
+            method, url, record_headers, data, user=creds[0] if creds else None, password=self.password,
+            secrets=self.secrets,
+        )  # fmt: skip
         deadline = time.monotonic() + (timeout or self.timeout)
         start = time.monotonic()
         watch = _Watch(timeout or self.timeout).start()  # Rule 1 also against a trickle (see _Watch)
@@ -213,6 +341,8 @@ class Client:
                     resp.close()  # do not reuse a connection with unread bytes
             ex.body = b"".join(chunks)
             del chunks  # the body once in memory, not twice
+            # what the device shows, even where it must not (a password in a GET answer)
+            self.secrets.learn(ex.body, ex.headers.get("Content-Type", ""), shown=True)
         except DeviceError as err:
             ex.error = str(err)
             raise
@@ -250,6 +380,51 @@ class Client:
 
     def put(self, path: str, body: bytes | str | None = None, **kw: Any) -> Exchange:
         return self.request("PUT", path, body, **kw)
+
+
+def ssl_context(verify: bool | str = True) -> ssl.SSLContext:
+    """A TLS context with the checks `verify` asks for, as requests reads it: True the system's CAs, a path
+    that CA file (--bview-ca), False none at all (--bview-insecure). For the kit's own sockets (media.py)."""
+    context = ssl.create_default_context(cafile=verify if isinstance(verify, str) else None)
+    if verify is False:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def fetch_supplied(
+    url: str, host: str, *, timeout: float, max_body: int = 1024 * 1024, verify: bool | str = True
+) -> Exchange:
+    """GET a URL the device supplied (an SSDP LOCATION, say) under Rule 1, without credentials and without
+    following redirects. Only http(s) on the device's own `host` is fetched: any other scheme (file://) or
+    host is refused with a DeviceError before anything is sent."""
+    from pytest_bview.target import urlhost
+
+    parts = urllib.parse.urlsplit(url.strip())
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if parts.scheme.lower() not in ("http", "https") or port == -1:
+        raise DeviceError(f"{url[:200]!r} refused: the kit fetches only http(s) URLs from a device")
+    if not _same_host(parts.hostname or "", host):
+        raise DeviceError(f"{url[:200]!r} refused: it points away from the device at {host}")
+    scheme = parts.scheme.lower()
+    origin = f"{scheme}://{urlhost(host.strip('[]'))}:{port or (443 if scheme == 'https' else 80)}"
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    client = Client(origin, "", "", timeout=timeout, max_body=max_body, verify=verify)
+    try:
+        return client.request("GET", path, auth=None, pace=False)
+    finally:
+        client.close()
+
+
+def _same_host(a: str, b: str) -> bool:
+    a, b = a.strip("[]").lower(), b.strip("[]").lower()
+    try:
+        return ipaddress.ip_address(a) == ipaddress.ip_address(b)
+    except ValueError:
+        return bool(a) and a == b
 
 
 class _Watch:

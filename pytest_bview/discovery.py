@@ -856,6 +856,24 @@ def ssdp_search(
     return answers
 
 
+UPNP_NS = "urn:schemas-upnp-org:device-1-0"
+
+
+def upnp_device(body: bytes) -> dict[str, str] | None:
+    """The <device> fields of a UPnP device description (UDA 1.0, 2.3) by name, or None when the body is
+    not a UPnP root. defusedxml reads it: entities and DTDs are refused."""
+    from defusedxml import ElementTree
+
+    try:
+        root = ElementTree.fromstring(body)
+    except Exception:  # malformed, or refused by defusedxml: not a description either way
+        return None
+    dev = root.find(f"{{{UPNP_NS}}}device")
+    if root.tag != f"{{{UPNP_NS}}}root" or dev is None:
+        return None
+    return {child.tag.rpartition("}")[2]: (child.text or "").strip() for child in dev}
+
+
 def local_interface(host: str) -> str | None:
     """Send the multicast out of the interface that routes to the camera (loopback for a local camera)."""
     return "127.0.0.1" if ipaddress.ip_address(host).is_loopback else None

@@ -4,7 +4,8 @@ Rule 1: every network read has a deadline and a byte budget; a hostile camera (e
         garbage) makes a probe fail with MediaError, never hang or eat memory.
 Rule 2: credentials go on the wire only; they never appear in an exception, a log line or a repr
         (`redact` is applied to every URL that leaves this module).
-Rule 3: parsers are strict and say what they found and where ("SDP line 4: ..."); leniency is for the
+Rule 3: https/rtsps check certificates as the HTTP client does (`verify`: --bview-ca, --bview-insecure).
+Rule 4: parsers are strict and say what they found and where ("SDP line 4: ..."); leniency is for the
         camera's benefit only where the RFC grants it.
 
 PyAV is imported inside the functions that decode, so importing this module stays cheap.
@@ -365,7 +366,9 @@ def _parse_head(head: bytes, what: str) -> tuple[str, int, str, CIMultiDict[str]
     return m.group(1), int(m.group(2)), m.group(3) or "", headers
 
 
-def _connect(url: str, default_port: int, timeout: float) -> tuple[socket.socket, str]:
+def _connect(url: str, default_port: int, timeout: float, verify: bool | str = True) -> tuple[socket.socket, str]:
+    """A connection to `url`'s host; TLS for https/rtsps, with the certificate checks `verify` asks for
+    (requests' meaning: --bview-ca gives a CA file, --bview-insecure False)."""
     parts = urlsplit(url)
     if not parts.hostname:
         raise MediaError(f"no host in URL {redact(url)}")
@@ -374,7 +377,15 @@ def _connect(url: str, default_port: int, timeout: float) -> tuple[socket.socket
     except OSError as exc:
         raise MediaError(f"cannot connect to {redact(url)}: {exc}") from None
     if parts.scheme in ("https", "rtsps"):
-        sock = ssl.create_default_context().wrap_socket(sock, server_hostname=parts.hostname)
+        from pytest_bview.client import ssl_context
+
+        try:
+            sock = ssl_context(verify).wrap_socket(sock, server_hostname=parts.hostname)
+        except (ssl.SSLError, OSError) as exc:
+            sock.close()
+            raise MediaError(
+                f"TLS to {redact(url)} failed: {exc} (certificate checks: --bview-ca FILE, or --bview-insecure)"
+            ) from None
     return sock, parts.hostname
 
 
@@ -399,6 +410,7 @@ def rtsp_request(
     headers: dict[str, str] | None = None,
     auth: str = "digest",
     raw: bytes | None = None,
+    verify: bool | str = True,
 ) -> tuple[int, CIMultiDict[str], bytes]:
     """One RTSP request (retried once with credentials on 401); returns (status, headers, body).
 
@@ -407,7 +419,7 @@ def rtsp_request(
     """
     url = _strip_userinfo(url)
     deadline = time.monotonic() + timeout
-    sock, _ = _connect(url, 554, timeout)
+    sock, _ = _connect(url, 554, timeout, verify)
     wire = _Wire(sock, deadline, 4 * 1024 * 1024, f"RTSP {method} {redact(url)}")
     cseq = 0
     try:
@@ -446,10 +458,16 @@ def rtsp_request(
 
 
 def rtsp_describe(
-    url: str, user: str | None = None, password: str | None = None, timeout: float = 5.0, *, auth: str = "digest"
+    url: str,
+    user: str | None = None,
+    password: str | None = None,
+    timeout: float = 5.0,
+    *,
+    auth: str = "digest",
+    verify: bool | str = True,
 ) -> tuple[int, CIMultiDict[str], bytes]:
     """DESCRIBE `url` over a raw socket (no credentials: the first answer is returned as is)."""
-    return rtsp_request(url, "DESCRIBE", user, password, timeout, auth=auth)
+    return rtsp_request(url, "DESCRIBE", user, password, timeout, auth=auth, verify=verify)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -601,10 +619,10 @@ class HttpResponse:
 
 
 def http_get(
-    url: str, user: str | None, password: str | None, timeout: float, budget: int
+    url: str, user: str | None, password: str | None, timeout: float, budget: int, *, verify: bool | str = True
 ) -> tuple[HttpResponse, socket.socket]:
     """Send GET (answering one 401 with Digest or Basic) and read the response head."""
-    return http_open("GET", url, user, password, timeout, budget)
+    return http_open("GET", url, user, password, timeout, budget, verify=verify)
 
 
 def http_open(
@@ -617,6 +635,7 @@ def http_open(
     *,
     body: bytes = b"",
     headers: dict[str, str] | None = None,
+    verify: bool | str = True,
 ) -> tuple[HttpResponse, socket.socket]:
     """Send one HTTP/1.1 request (answering one 401 with Digest or Basic); returns the response head
     and the socket, the body unread. The caller closes the socket."""
@@ -626,7 +645,7 @@ def http_open(
     deadline = time.monotonic() + timeout
     authz: str | None = None
     for _ in range(2):
-        sock, _ = _connect(url, 443 if parts.scheme == "https" else 80, timeout)
+        sock, _ = _connect(url, 443 if parts.scheme == "https" else 80, timeout, verify)
         wire = _Wire(sock, deadline, budget, f"{method} {redact(url)}")
         lines = [
             f"{method} {target} HTTP/1.1",
@@ -669,10 +688,11 @@ def http_request(
     body: bytes = b"",
     headers: dict[str, str] | None = None,
     max_bytes: int = 16 * 1024 * 1024,
+    verify: bool | str = True,
 ) -> tuple[int, CIMultiDict[str], bytes]:
     """One bounded HTTP request; returns (status, headers, whole body). For snapshot and audio checks."""
     resp, sock = http_open(
-        method, url, user, password, timeout, max_bytes + MAX_HEADER_BYTES, body=body, headers=headers
+        method, url, user, password, timeout, max_bytes + MAX_HEADER_BYTES, body=body, headers=headers, verify=verify
     )
     try:
         reader: Any = _Dechunk(resp.wire) if resp.chunked else resp.wire
@@ -740,6 +760,7 @@ def read_mjpeg(
     timeout: float = 10.0,
     *,
     max_part_bytes: int = 8 * 1024 * 1024,
+    verify: bool | str = True,
 ) -> MjpegCapture:
     """Read `frames` JPEG parts from an MJPEG URL (or a raw HTTP response in bytes) and check them.
 
@@ -765,7 +786,7 @@ def read_mjpeg(
         _, status, _, headers = _parse_head(head[:-4], wire.what)
         resp = HttpResponse(status, headers, wire, "chunked" in headers.get("Transfer-Encoding", "").lower())
     else:
-        resp, sock = http_get(source, user, password, timeout, budget)
+        resp, sock = http_get(source, user, password, timeout, budget, verify=verify)
     try:
         return _read_parts(resp, frames, max_part_bytes)
     finally:

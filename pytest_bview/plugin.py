@@ -193,12 +193,30 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if call.excinfo is not None and report.failed and _is_device_error(call.excinfo.value):
         report.longrepr = call.excinfo.getrepr(style="value")  # the device's failure is the verdict, not our stack
     target = item_target(item)
-    if target is None or report.when != "call" or not report.failed:
+    if target is None:
         return
-    exchanges = target.client.exchanges[-20:]
+    exchanges = target.client.exchanges[-20:] if report.when == "call" and report.failed else []
     if exchanges:
         text = "\n\n".join(f"{ex.summary(4000)}\nReproduce with: {ex.curl()}" for ex in exchanges)
         report.sections.append(("bview exchanges", text))
+    _redact(report, target.client.secrets)
+
+
+def _redact(report: pytest.TestReport, secrets: Any) -> None:
+    """Every secret the session knows (client.Secrets) out of what the console, junit and the reports show:
+    the failure text, the captured output and logs, the recorded properties."""
+    if not secrets.values:
+        return
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:  # a skip: (path, line, reason)
+        report.longrepr = (longrepr[0], longrepr[1], secrets.redact(str(longrepr[2])))
+    elif longrepr is not None:
+        text = str(longrepr)
+        clean = secrets.redact(text)
+        if clean != text:
+            report.longrepr = clean  # (the traceback's layout kept, as text)
+    report.sections = [(title, secrets.redact(content)) for title, content in report.sections]
+    report.user_properties = [(name, secrets.scrub(value)) for name, value in report.user_properties]
 
 
 # Exceptions meaning "the device could not be talked to" (deadline, size cap, reset...): shown as their

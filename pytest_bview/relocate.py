@@ -10,6 +10,12 @@ it counts as found at an address where GET /Network/Interfaces/1/IPAddress answe
 3. from the same moment, every few seconds: Discovery V2 (chapter 10, a 100 probe by MAC; raw
    frames with --bview-discovery-iface reach a camera in another subnet), at the DeviceIP it claims.
 
+The look at an address carries the admin's credentials, so it goes only to addresses the run named (where
+it was told to go, where it was) or to one that first proved without credentials to be this camera: any host
+can send a Discovery V2 reply with our MAC in it. The proof: a unicast SSDP M-SEARCH to that address gives a
+LOCATION on it whose UPnP description (spec 5) names the serial number DeviceInfo gave at the session's start;
+the MAC is the one the Discovery V2 reply named. A camera without that proof is not looked at there.
+
 When it is found nowhere, `rescue` uses the last path left: Discovery V2 103 (Detect Set Network
 Configuration, by MAC, authenticated) to put the old address back. Every step is written to `steps`, so
 a failure can say what the watchdog did and which path still reached the camera.
@@ -26,6 +32,7 @@ from typing import Any
 import requests
 
 from pytest_bview import discovery as d
+from pytest_bview.client import DeviceError, fetch_supplied
 from pytest_bview.target import urlhost
 
 WIRED = "/Network/Interfaces/1/IPAddress"
@@ -51,6 +58,16 @@ class Watch:
     probe_s: float = 1.0  # how long one look at an address may take (connect and answer)
     steps: list[str] = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
+    trusted: set[str] = field(default_factory=set)  # where credentials may go: the old address, the given ones
+    proven: set[str] = field(default_factory=set)  # Discovery V2's addresses where the camera proved it is there
+    tried: dict[str, float] = field(default_factory=dict)  # and when a proof last failed (tried again later)
+
+    def __post_init__(self) -> None:
+        self.trust(self.old)
+
+    def trust(self, *addresses: str) -> None:
+        """Addresses the run named itself: credentials may go there without an identity check."""
+        self.trusted.update(addresses)
 
     def note(self, text: str) -> None:
         """A step of the story, stamped with the seconds since the watch began."""
@@ -58,8 +75,10 @@ class Watch:
 
     def answers_at(self, address: str, timeout: float | None = None, port: int | None = None) -> bool:
         """The camera with our MAC answers GET IPAddress at `address` (on our port unless told another; a fresh
-        connection each time)."""
+        connection each time). Never with credentials to an address neither trusted nor proven (see above)."""
         s = self.target.settings
+        if not self.may_log_in(address):
+            return False
         try:
             r = requests.get(
                 f"{s.scheme}://{urlhost(address)}:{port or self.port}{WIRED}",
@@ -72,6 +91,51 @@ class Watch:
             return False
         found = re.search(r"<MacAddress>\s*([0-9A-Fa-f:.-]+)\s*</MacAddress>", r.text)
         return r.status_code == 200 and found is not None and _same_mac(found.group(1), self.mac)
+
+    def may_log_in(self, address: str) -> bool:
+        """The credentials may go to `address`: a trusted one, or the camera proved it is there (cached)."""
+        if address in self.trusted or address in self.proven:
+            return True
+        if time.monotonic() - self.tried.get(address, -DISCOVERY_EVERY_S) < DISCOVERY_EVERY_S:
+            return False  # (a camera still starting its services may prove it a moment later)
+        quiet = address in self.tried
+        self.tried[address] = time.monotonic()
+        if self.identity_at(address, quiet):
+            self.proven.add(address)
+        return address in self.proven
+
+    def identity_at(self, address: str, quiet: bool = False) -> bool:
+        """Without credentials: the UPnP description that SSDP at `address` points to names our serial."""
+        serial = str((getattr(self.target, "identity", None) or {}).get("SerialNum") or "")
+        if serial in ("", "unknown"):
+            if not quiet:
+                self.note(f"{address} is named by Discovery V2 only, and no serial number is known to check it: "
+                          "no credentials sent there")  # fmt: skip
+            return False
+        port = getattr(self.target, "ssdp_port", d.SSDP_PORT)
+        said: list[str] = []
+        try:
+            answers = d.ssdp_search("upnp:rootdevice", timeout=self.probe_s, destination=address, port=port)
+        except OSError as exc:
+            answers, said = [], [f"SSDP could not be sent: {exc}"]
+        for _, _, headers in answers:
+            location = headers.get("LOCATION", "")
+            try:
+                ex = fetch_supplied(location, address, timeout=max(1.0, self.probe_s), max_body=64 * 1024)
+            except DeviceError as err:
+                said.append(str(err))
+                continue
+            device = d.upnp_device(ex.body) if ex.status == 200 and not ex.truncated else None
+            if device is not None and device.get("serialNumber") == serial:
+                self.note(f"{address}: its UPnP description names serial {serial}: the camera, credentials may go")
+                return True
+            said.append(f"{location}: HTTP {ex.status}, serialNumber {(device or {}).get('serialNumber')!r}")
+        if not quiet:
+            self.note(
+                f"{address} is named by Discovery V2 but did not prove to be serial {serial} without credentials "
+                f"({'; '.join(said) or f'no SSDP answer on port {port}'}): no credentials sent there"
+            )
+        return False
 
     def discovered(self, timeout: float | None = None) -> list[str]:
         """The DeviceIP of every Discovery V2 probe reply from our MAC."""
@@ -89,6 +153,7 @@ class Watch:
 
     def find(self, t0: float, given: list[str], deadline_s: float, grace_s: float, poll_s: float) -> Sighting | None:
         """Look for the camera until `t0 + deadline_s` (see the module's order)."""
+        self.trust(*given)
         next_probe = t0 + grace_s
         claimed: list[str] = []
         left = False  # seen gone from the old address: the change is under way, look everywhere at once

@@ -107,8 +107,19 @@ def comparable(doc: Any) -> Any:
 
 
 def _own(resource: Resource, doc: Doc) -> Doc:
+    """The resource's own fields, without the write-only ones a camera returned anyway (6.1.2): they cannot be
+    put back (`_put` leaves them out) and are credentials, never to be journalled."""
     heads = _part_heads(resource)
-    return {k: v for k, v in doc.items() if k not in heads}
+    readable = _readable(BLOCKS[resource.block].root if resource.block else None, doc)
+    return {k: v for k, v in readable.items() if k not in heads}
+
+
+def _readable(field: Any, value: Any) -> Any:
+    if isinstance(value, list):
+        return [_readable(field, v) for v in value]
+    if not isinstance(value, dict) or field is None:
+        return value
+    return {k: _readable(c, v) for k, v in value.items() if (c := field.child(k)) is None or c.access != "wo"}
 
 
 def differences(before: Any, after: Any, where: str = "") -> list[str]:
@@ -664,6 +675,7 @@ def bring_home(settings: Any, source: Path) -> str | None:
         watch = relocate.Watch(here, str(away["mac"]), port, host)
         original, target = dict(away["original"]), str(away.get("path") or relocate.WIRED)
         where, there = away.get("address") or host, int(away.get("port") or port)
+        watch.trust(str(where))  # the journal's address: one the run chose itself
         if (away.get("address") or there != port) and watch.answers_at(str(where), port=there):
             client = Client(f"{settings.scheme}://{urlhost(str(where))}:{there}", settings.user, settings.password)
             try:
@@ -716,19 +728,19 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     snap = Snapshot.load(path)
     with _guarded():
         verdict = restore_checked(target, snap)
-    _report(config, verdict)
+    _report(config, verdict, target=target)
     if verdict.ok:
         _mark_restored(path, snap)
     pytest.exit(f"bview: restored from {path}: {verdict.line()}", returncode=0 if verdict.ok else 1)
 
 
-def _report(config: pytest.Config, verdict: Verdict, who: str = "") -> None:
+def _report(config: pytest.Config, verdict: Verdict, who: str = "", target: Any = None) -> None:
     writer = config.pluginmanager.get_plugin("terminalreporter")
     if writer is None:
         return
     writer.write_line(who + verdict.line(), green=verdict.ok, red=not verdict.ok, bold=not verdict.ok)
-    for problem in verdict.problems:
-        writer.write_line(f"  NOT RESTORED {problem}", red=True)
+    for problem in verdict.problems:  # (a difference may be a credential: client.py Rule 2)
+        writer.write_line(f"  NOT RESTORED {target.client.secrets.redact(problem) if target else problem}", red=True)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -760,7 +772,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     done = [s for s in states(config) if s.verdict is not None]
     for state in done:
         who = f"{state.target.model} {state.target.serial}: " if len(done) > 1 else ""
-        _report(config, state.verdict, who)  # type: ignore[arg-type]
+        _report(config, state.verdict, who, state.target)  # type: ignore[arg-type]
         if not state.verdict.ok and state.journal is not None:  # type: ignore[union-attr]
             terminalreporter.write_line(
                 f"  repair with: pytest --bview-host ... --bview-restore-from {state.journal}", red=True

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pytest_bview import checks
-from pytest_bview.client import Client, DeviceError, Exchange
+from pytest_bview.client import Client, DeviceError, Exchange, ssl_context
 from pytest_bview.options import Settings
 from pytest_bview.spec.blocks import BLOCKS
 from pytest_bview.spec.resources import Instances, Resource, match
@@ -74,7 +74,7 @@ class Target:
                     discovery_port=settings.discovery_port,
                     ssdp_port=0,
                     https=settings.scheme == "https",
-                    **(_sim_identity(settings) if identity is None else {"identity": identity}),
+                    identity=_sim_identity(settings, identity),
                 )
             ).start()
             host, port, rtsp_port = "127.0.0.1", sim.ports["http"], sim.ports["rtsp"]
@@ -252,12 +252,7 @@ class Target:
 
     def ssl_context(self) -> ssl.SSLContext:
         """For a suite's own https connections: the same certificate checks as the client's."""
-        verify = self.client.session.verify
-        context = ssl.create_default_context(cafile=verify if isinstance(verify, str) else None)
-        if verify is False:  # --bview-insecure
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-        return context
+        return ssl_context(self.client.session.verify)
 
     def get_doc(self, path: str) -> dict[str, Any]:
         return self.read(path)[0]
@@ -297,13 +292,17 @@ def urlhost(host: str) -> str:
     return f"[{host}]" if ":" in host and not host.startswith("[") else host
 
 
-def _sim_identity(settings: Settings) -> dict[str, Any]:
-    """CameraOptions for --bview-sim-firmware (the built-in camera reports that SoftWareVersion)."""
-    if not getattr(settings, "sim_firmware", None):
-        return {}
+def _sim_identity(settings: Settings, identity: Any = None) -> Any:
+    """The built-in camera's Identity: the given one (fleet runs) or the default with --bview-sim-firmware, and
+    always the session's credentials (--bview-user, --bview-password / BVIEW_PASSWORD): it is started with them."""
+    import dataclasses
+
     from pytest_bview.simulator.device import Identity
 
-    return {"identity": Identity(firmware=settings.sim_firmware)}
+    if identity is None:
+        firmware = getattr(settings, "sim_firmware", None)
+        identity = Identity(firmware=firmware) if firmware else Identity()
+    return dataclasses.replace(identity, user=settings.user, password=settings.password)
 
 
 def _verify(settings: Settings, sim: Any) -> bool | str:

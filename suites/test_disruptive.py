@@ -628,7 +628,7 @@ def free_port(bview) -> int:
 def client_at(bview, port: int, host: str | None = None) -> Client:
     s = bview.settings
     url = f"{s.scheme}://{urlhost(host or bview.host)}:{port}"
-    return Client(url, s.user, s.password, timeout=s.timeout, settle=s.settle)
+    return Client(url, s.user, s.password, timeout=s.timeout, settle=s.settle, secrets=bview.client.secrets)
 
 
 @pytest.mark.network

@@ -96,6 +96,11 @@ def _http_url(bview: Any, path: str) -> str:
     return bview.client.base_url + path
 
 
+def tls(bview: Any) -> bool | str:
+    """The certificate checks of the session's HTTP client (--bview-ca, --bview-insecure), for media.py."""
+    return bview.client.session.verify
+
+
 _EVIDENCE: list[Any] | None = None  # the running test's pytest-html extras (the frames it judged)
 
 
@@ -342,7 +347,7 @@ def test_mjpeg_multipart(bview: Any) -> None:
     at the 4th stream's resolution, each part with Content-Type and Content-Length."""
     config = stream_config(bview, MJPEG_STREAM)
     url = _http_url(bview, "/Streams/1/4/ReceiveData")
-    capture = media.read_mjpeg(url, bview.user, bview.password, frames=3, timeout=bview.timeout + 5)
+    capture = media.read_mjpeg(url, bview.user, bview.password, frames=3, timeout=bview.timeout + 5, verify=tls(bview))
     assert capture.violations == [], "\n".join(capture.violations) + f"\nReproduce with: curl -u USER:PASS {url}"
     assert capture.sizes == [(config["width"], config["height"])] * 3, capture.sizes
 
@@ -352,7 +357,7 @@ def test_snapshot_size(bview: Any) -> None:
     """9.5.1: RemoteImageCapture returns one JPEG at the 4th (Motion JPEG) stream's resolution."""
     config = stream_config(bview, MJPEG_STREAM)
     url = _http_url(bview, "/Snapshot/1/RemoteImageCapture")
-    status, headers, body = media.http_request("GET", url, bview.user, bview.password, bview.timeout)
+    status, headers, body = media.http_request("GET", url, bview.user, bview.password, bview.timeout, verify=tls(bview))
     assert status == 200, f"GET {url}: {status}"
     assert headers.get("Content-Type", "").startswith("image/jpeg"), headers.get("Content-Type")
     problem = media.check_jpeg(body)
@@ -383,6 +388,7 @@ def test_twoway_audio_loopback(bview: Any) -> None:
             bview.timeout,
             body=media.ulaw_encode(samples),
             headers={"Content-Type": "audio/basic"},
+            verify=tls(bview),
         )
         assert status == 200, f"SendData: {status}"
         status, headers, body = media.http_request(
@@ -392,6 +398,7 @@ def test_twoway_audio_loopback(bview: Any) -> None:
             bview.password,
             bview.timeout,
             max_bytes=rate * 10,
+            verify=tls(bview),
         )
         assert status == 200 and headers.get("Content-Type", "").startswith("audio/basic"), (status, headers)
         freq = media.tone_frequency(media.ulaw_decode(body), rate)
@@ -430,7 +437,7 @@ def test_transport_uri(bview: Any, stream_id: int) -> None:
         ex,
     )
     expect(parts.path == path, f"gives RTSPURI path {parts.path!r}", f"the chapter 8 path {path}", "8", ex)
-    status, _headers, _body = media.rtsp_describe(uri, bview.user, bview.password, bview.timeout)
+    status, _headers, _body = media.rtsp_describe(uri, bview.user, bview.password, bview.timeout, verify=tls(bview))
     expect(status == 200, f"answers DESCRIBE of its own RTSPURI with {status}", "the RTSPURI plays", "8", ex)
 
 

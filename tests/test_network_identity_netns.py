@@ -137,7 +137,7 @@ def start_camera(rig: dict[str, str], state: Path, *faults: str) -> subprocess.P
         ["ip", "netns", "exec", rig["cam"], sys.executable, "-m", "pytest_bview.simulator.cli",
          "--bind", CAMERA_IP, "--interface", rig["cam_if"], "--mac", CAMERA_MAC, "--time-scale", SCALE,
          "--state-dir", str(state), "--http-port", str(HTTP), "--rtsp-port", str(RTSP),
-         "--discovery-port", str(DISCOVERY), "--ssdp-port", "0", *(a for f in faults for a in ("--fault", f))],
+         "--discovery-port", str(DISCOVERY), "--ssdp-port", "1900", *(a for f in faults for a in ("--fault", f))],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     assert camera.stdout is not None

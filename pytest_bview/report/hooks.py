@@ -142,7 +142,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             local.gate.suspect = True
     if report.when == "call":
         _apply_expectation(item, report, rec, local, target)
-    setattr(report, RECORD, rec)
+    setattr(report, RECORD, target.client.secrets.scrub(rec))  # (client.py Rule 2: every secret it knows)
 
 
 def _timings(exchanges: list[Any]) -> list[list[Any]]:
@@ -331,10 +331,17 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     start = time.perf_counter()
     settings = resolve(config)
     try:
-        collector.written = runs.write_session(collector, settings, list(config.invocation_params.args))
+        collector.written = runs.write_session(
+            collector, settings, list(config.invocation_params.args), _known_secrets(config)
+        )
     except OSError as err:
         collector.problems.append(f"report not written: {err}")
     collector.seconds = time.perf_counter() - start
+
+
+def _known_secrets(config: pytest.Config) -> set[str]:
+    """What this process's clients learned (client.Secrets); an xdist worker's evidence is redacted there."""
+    return {value for target in plugin.opened_targets(config) for value in target.client.secrets.values}
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:

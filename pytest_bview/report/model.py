@@ -16,10 +16,12 @@ import json
 import math
 import re
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pytest_bview.client import Secrets
 from pytest_bview.verdicts import FAIL, INCONCLUSIVE, NOT_RUN, NOT_SUPPORTED, PASS, VERDICTS, WAIVED
 
 FORMAT = "pytest-bview results 1"
@@ -165,36 +167,15 @@ def canonical_digest(doc: dict[str, Any]) -> str:
 # -- evidence ------------------------------------------------------------------------------------
 
 
-class Redactor:
-    """Removes the password (and its HTTP Basic token) from every string it is given.
+class Redactor(Secrets):
+    """The session's secrets (client.Secrets: the password, its Basic token, and `known`, what the clients
+    learned) swept out of every string of a report before it is written; `text` for one string."""
 
-    A password equal to the user name, or shorter than 4 characters, cannot be swept out of free
-    text without destroying it; the exchanges are still redacted where they are recorded.
-    """
-
-    def __init__(self, user: str | None, password: str | None) -> None:
-        self.secrets: list[str] = []
-        if password and len(password) >= 4 and password != user:
-            self.secrets.append(password)
-            self.secrets.append(json.dumps(password)[1:-1])  # as it appears inside JSON strings
-        if password and user is not None:
-            self.secrets.append(base64.b64encode(f"{user}:{password}".encode()).decode())
-        self.secrets = sorted({s for s in self.secrets if s}, key=len, reverse=True)
+    def __init__(self, user: str | None, password: str | None, known: Iterable[str] = ()) -> None:
+        super().__init__(user, *(v for v in (password, *known) if v))
 
     def text(self, s: str) -> str:
-        for secret in self.secrets:
-            if secret in s:
-                s = s.replace(secret, "****")
-        return s
-
-    def scrub(self, obj: Any) -> Any:
-        if isinstance(obj, str):
-            return self.text(obj)
-        if isinstance(obj, list | tuple):
-            return [self.scrub(v) for v in obj]
-        if isinstance(obj, dict):
-            return {self.text(k) if isinstance(k, str) else k: self.scrub(v) for k, v in obj.items()}
-        return obj
+        return self.redact(s)
 
 
 def exchange_evidence(ex: Any) -> dict[str, Any]:

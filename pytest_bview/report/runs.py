@@ -14,6 +14,7 @@ import os
 import platform
 import re
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -200,8 +201,8 @@ def _pytest_version() -> str:
 # -- writing ------------------------------------------------------------------------------------------------
 
 
-def write_session(collector: Any, settings: Any, args: list[str]) -> list[Written]:
-    redactor = m.Redactor(settings.user, settings.password)
+def write_session(collector: Any, settings: Any, args: list[str], secrets: Iterable[str] = ()) -> list[Written]:
+    redactor = m.Redactor(settings.user, settings.password, secrets)
     report_dir = settings.report_dir
     written = []
     for run in build_runs(collector, settings, args):

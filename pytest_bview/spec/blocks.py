@@ -1002,3 +1002,26 @@ def _event_cfg(name: str) -> Field:
 
 
 _block("EventCfgList", "9.13.2", 2781, struct("EventCfgList", _event_cfg("motion"), _event_cfg("http")))
+
+
+# == credentials ===============================================================================
+
+
+def _secret_elements() -> frozenset[str]:
+    """Elements whose value is a credential: every write-only string (6.1.2 "wo": the passwords) and those the
+    spec leaves readable that hold one all the same (AMS Password, the WiFi KeyValue/KeyValueB64 of 9.1.7.1.3).
+    The kit redacts their values wherever it shows evidence (client.py, Rule 2)."""
+    names: set[str] = set()
+
+    def walk(field: Field) -> None:
+        for child in field.children:
+            if child.kind == "str" and (child.access == "wo" or "Password" in child.name or "KeyValue" in child.name):
+                names.add(child.name)
+            walk(child)
+
+    for block in BLOCKS:
+        walk(block.root)
+    return frozenset(names)
+
+
+SECRET_ELEMENTS = _secret_elements()
