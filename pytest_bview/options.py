@@ -1,4 +1,4 @@
-"""The plugin's options as a table (CONTRACT.md), resolved command line > environment > ini > default."""
+"""The plugin's options as a table, resolved command line > environment > ini > default."""
 
 from __future__ import annotations
 

@@ -67,7 +67,10 @@ def test_wheel_carries_suites_schemas_and_entry_points(wheel: Path) -> None:
         (entry_points,) = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
         eps = z.read(entry_points).decode()
     suites = {f"pytest_bview/_suites/{p.name}" for p in (ROOT / "suites").glob("test_*.py")}
-    schemas = {f"pytest_bview/_schemas/{p.name}" for p in (ROOT / "schemas").glob("*.xsd")}
+    schemas = {
+        f"pytest_bview/_schemas/{p.relative_to(ROOT / 'schemas').as_posix()}" for p in (ROOT / "schemas").rglob("*.xsd")
+    }
+    schemas |= {"pytest_bview/_schemas/index.json", "pytest_bview/_schemas/INDEX.md"}
     assert suites and suites <= names, f"suites missing from the wheel: {sorted(suites - names)}"
     assert schemas and schemas <= names, f"schemas missing from the wheel: {sorted(schemas - names)}"
     assert "pytest_bview/_schemas/ERRATA.md" in names

@@ -1,4 +1,4 @@
-"""`bview-sim`: the reference camera as a program (CONTRACT.md).
+"""`bview-sim`: the reference camera as a program.
 
 When ready it prints exactly one JSON line on stdout with its ports, then serves until
 SIGTERM/SIGINT, on which it stops cleanly and keeps its state.

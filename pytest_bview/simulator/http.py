@@ -31,6 +31,7 @@ from pytest_bview.simulator import faults as F
 from pytest_bview.simulator.config import MAX_XML_BYTES, ApiError, concrete
 from pytest_bview.simulator.device import ADMIN_LEVEL, COMPUTED, Caller, Device
 from pytest_bview.spec.blocks import BLOCKS
+from pytest_bview.spec.model import NAMESPACE
 from pytest_bview.spec.resources import Resource, match
 from pytest_bview.spec.status import Status, http_status
 from pytest_bview.xmlblocks import to_xml
@@ -42,7 +43,6 @@ log = logging.getLogger("bview.sim.http")
 
 REALM = "B-View"
 XML_TYPE = "application/xml; charset=UTF-8"
-NAMESPACE = "http://www.zwcloud.wang/ver10/XMLSchema"  # chapter 7's ResponseStatus sample (ERRATA.md)
 # Characters XML 1.0 cannot carry (2.2 Char): percent-encoded in requestURL (a request for /%00 must still get
 # a well-formed answer; found by fuzzing)
 NOT_XML_CHARS = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
