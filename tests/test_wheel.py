@@ -93,6 +93,7 @@ def test_kit_is_imported_from_the_venv_not_the_checkout(venv: Path, tmp_path: Pa
 def test_bview_conformance_help(venv: Path, tmp_path: Path) -> None:
     done = _run([venv / "bin" / "bview-conformance", "--help"], cwd=tmp_path)
     assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("usage: bview-conformance "), done.stdout[:200]
     assert "B-View 2 conformance" in done.stdout
     for flag in ("--bview-host", "--bview-level", "--bview-inventory", "--bview-sim-count"):
         assert flag in done.stdout
@@ -114,3 +115,4 @@ def test_packaged_suites_run_against_the_builtin_camera(venv: Path, tmp_path: Pa
     assert done.returncode == 0, f"{done.stdout[-3000:]}\n{done.stderr[-2000:]}"
     assert " passed" in done.stdout and "failed" not in done.stdout
     assert "/_suites/" not in done.stdout  # test ids are relative to the suites folder, as in the repository
+    assert "PytestAssertRewriteWarning" not in done.stdout + done.stderr

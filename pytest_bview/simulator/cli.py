@@ -14,6 +14,7 @@ import signal
 import sys
 from pathlib import Path
 
+from pytest_bview.console import quiet_broken_pipe
 from pytest_bview.simulator import faults as F
 from pytest_bview.simulator.camera import Camera, CameraOptions
 from pytest_bview.simulator.device import Identity
@@ -86,6 +87,7 @@ def make_firmware(argv: list[str]) -> int:
     return 0
 
 
+@quiet_broken_pipe
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["make-firmware"]:
