@@ -22,7 +22,7 @@ from aiohttp import web
 
 from pytest_bview.simulator import faults as F
 from pytest_bview.simulator.device import Device, Identity
-from pytest_bview.simulator.http import build_app
+from pytest_bview.simulator.http import PARSER_LIMIT, build_app
 
 log = logging.getLogger("bview.sim")
 T = TypeVar("T")
@@ -66,7 +66,14 @@ class Camera:
         if self._started:
             raise RuntimeError("camera already started")
         opts = self.options
-        self._runner = web.AppRunner(build_app(self), access_log=None, handle_signals=False)
+        # requests are logged at INFO (bview-sim -v); the parser's limits are above the camera's own (http.py Rule 4)
+        self._runner = web.AppRunner(
+            build_app(self),
+            access_log=logging.getLogger("bview.sim.http"),
+            handle_signals=False,
+            max_line_size=PARSER_LIMIT,
+            max_field_size=PARSER_LIMIT,
+        )
         await self._runner.setup()
         ssl_context = None
         if opts.https:
@@ -119,7 +126,8 @@ class Camera:
         return await asyncio.get_running_loop().run_in_executor(None, fn, *args)
 
     async def sim_route(self, request: web.Request) -> web.StreamResponse:
-        handler = SIM_ROUTES.get((request.method, request.path))
+        method = "GET" if request.method == "HEAD" else request.method  # http.py Rule 4
+        handler = SIM_ROUTES.get((method, request.path))
         if handler is None:
             return web.Response(status=404, text="no such simulator control\n")
         return await handler(self, request)

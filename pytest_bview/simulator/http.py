@@ -8,6 +8,10 @@ Rule 2: routing is the spec table (`spec.resources.match`); a path outside it is
         by a Normal user is -12 (HTTP 403) (ERRATA.md).
 Rule 3: everything the camera says about a request is a ResponseStatus with `requestURL` and
         `statusCode`; the human-readable reason travels in the `X-BView-Detail` header.
+Rule 4 (RFC 9110 9.1, 9.3.2): HEAD is answered wherever GET is, with GET's status and headers and
+        no body. Oversized requests are refused by status, never echoed: a target longer than
+        MAX_TARGET gets 414, a header field longer than MAX_FIELD (or all of them past MAX_HEADERS_SIZE)
+        431 (RFC 6585 5). `Server` names the product, as RTSP does.
 Paths under /_sim/ and /upnp/ are the simulator's own and cannot collide with the spec.
 """
 
@@ -27,6 +31,7 @@ from urllib.parse import quote
 
 from aiohttp import web
 
+from pytest_bview.simulator import PRODUCT
 from pytest_bview.simulator import faults as F
 from pytest_bview.simulator.config import MAX_XML_BYTES, ApiError, concrete
 from pytest_bview.simulator.device import ADMIN_LEVEL, COMPUTED, Caller, Device
@@ -49,6 +54,13 @@ NOT_XML_CHARS = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010fff
 BODY_TIMEOUT_S = 30.0  # a whole request body must arrive within this (real seconds: a network limit)
 MAX_BODY = 64 * 1024 * 1024  # firmware packages; XML bodies are capped far lower (MAX_XML_BYTES)
 CAMERA: web.AppKey[Camera] = web.AppKey("camera", "Camera")  # request.app[CAMERA] (no NotAppKeyWarning)
+# RFC 9112 3: "It is RECOMMENDED that all HTTP senders and recipients support, at a minimum, request-line
+# lengths of 8000 octets"; aiohttp's own line limit, which the parser is told to exceed so that these
+# limits answer 414/431 instead of its 400 (PARSER_LIMIT: beyond that the connection is refused unread)
+MAX_TARGET = 8190
+MAX_FIELD = 8190
+MAX_HEADERS_SIZE = 32 * 1024
+PARSER_LIMIT = 64 * 1024
 
 NO_AUTH = F.declare(
     "auth-not-required",
@@ -231,6 +243,7 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
     camera: Camera = request.app[CAMERA]
     path = request.path
     camera.requests_seen[request.method] = camera.requests_seen.get(request.method, 0) + 1
+    method = "GET" if request.method == "HEAD" else request.method  # Rule 4: aiohttp drops HEAD's body
     if request.version.major != 1:  # only HTTP/1.x is spoken here (RFC 9110 15.6.6; found by fuzzing)
         resp = web.Response(status=505, text="HTTP version not supported\n")
         resp.force_close()
@@ -247,7 +260,7 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
             return web.Response(status=200, body=b"")
         return status_response(camera, path, Status.URL_ERROR, f"no resource at {path}")
     resource, raw_params = found
-    op = resource.op(request.method)
+    op = resource.op(method)
     if op is None:
         resp = status_response(
             camera,
@@ -283,12 +296,12 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
         if op.inbound and op.inbound in BLOCKS and len(body) > MAX_XML_BYTES:
             raise ApiError(Status.MEMORY_OVERFLOW, f"XML body of {len(body)} bytes")
         ctx = Ctx(camera, request, resource, params, caller, body)
-        handler = HANDLERS.get((resource.template, request.method))
+        handler = HANDLERS.get((resource.template, method))
         if handler is not None:
             return await handler(ctx)
-        if request.method == "GET" and resource.block:
+        if method == "GET" and resource.block:
             return _xml_reply(camera, _get_body(camera, resource, params, caller))
-        if request.method == "PUT" and resource.block:
+        if method == "PUT" and resource.block:
             await camera.run_blocking(camera.device.write, resource, params, body, caller)
             return status_response(camera, path, Status.OK)
         return status_response(camera, path, Status.UNSUPPORTED_OPERATION, "not implemented by this device")
@@ -325,6 +338,25 @@ def _get_body(camera: Camera, resource: Resource, params: dict[str, int], caller
 
 
 @web.middleware
+async def request_limits(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Rule 4: 414 / 431 for what the parser let through but the camera does not serve; nothing echoed."""
+    if len(request.raw_path) > MAX_TARGET:
+        return web.Response(status=414, text=f"request target longer than {MAX_TARGET} bytes\n")
+    fields = [len(name) + len(value) + 2 for name, value in request.raw_headers]
+    if fields and (max(fields) > MAX_FIELD or sum(fields) > MAX_HEADERS_SIZE):
+        return web.Response(
+            status=431, text=f"a header field over {MAX_FIELD} bytes or headers over {MAX_HEADERS_SIZE}\n"
+        )
+    return await handler(request)
+
+
+async def _server_header(request: web.Request, response: web.StreamResponse) -> None:
+    response.headers["Server"] = PRODUCT
+
+
+@web.middleware
 async def connection_policy(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
@@ -342,7 +374,8 @@ MIDDLEWARES: list[Callable[..., Awaitable[web.StreamResponse]]] = []
 
 
 def build_app(camera: Camera) -> web.Application:
-    app = web.Application(client_max_size=MAX_BODY, middlewares=[connection_policy, *MIDDLEWARES])
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[request_limits, connection_policy, *MIDDLEWARES])
+    app.on_response_prepare.append(_server_header)
     app[CAMERA] = camera
     app.router.add_route("*", "/{tail:.*}", dispatch)
     from pytest_bview.simulator import actions  # noqa: F401  (registers HANDLERS)

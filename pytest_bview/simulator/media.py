@@ -730,16 +730,17 @@ async def mjpeg_response(
     """
     from aiohttp import web
 
+    headers = {
+        "Content-Type": f"multipart/x-mixed-replace; boundary={MJPEG_BOUNDARY}",
+        "Cache-Control": "no-cache, no-store",
+        "Pragma": "no-cache",
+    }
+    if request.method == "HEAD":  # the stream's headers, no stream (RFC 9110 9.3.2)
+        return web.Response(headers=headers)
     s = settings()
     loop = asyncio.get_running_loop()
     picture = await loop.run_in_executor(None, Picture, s, None, None, faults)
-    response = web.StreamResponse(
-        headers={
-            "Content-Type": f"multipart/x-mixed-replace; boundary={MJPEG_BOUNDARY}",
-            "Cache-Control": "no-cache, no-store",
-            "Pragma": "no-cache",
-        }
-    )
+    response = web.StreamResponse(headers=headers)
     await response.prepare(request)
     dash = f"--{MJPEG_BOUNDARY}\r\n".encode()
 

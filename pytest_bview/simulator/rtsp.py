@@ -20,6 +20,7 @@ import base64
 import contextlib
 import hashlib
 import hmac
+import logging
 import os
 import re
 import secrets
@@ -30,8 +31,11 @@ from dataclasses import dataclass, field
 from email.utils import formatdate
 from urllib.parse import urlsplit
 
+from pytest_bview.simulator import PRODUCT
 from pytest_bview.simulator.faults import declare
 from pytest_bview.simulator.media import NO_FAULTS, AccessUnit, FaultSet, StreamHub, Subscriber
+
+log = logging.getLogger("bview.sim.rtsp")
 
 SDP_NO_SPROP = declare(
     "rtsp-sdp-no-sprop",
@@ -612,7 +616,7 @@ class _Connection:
         lines = [f"RTSP/1.0 {resp.status} {REASONS.get(resp.status, 'Error')}"]
         if cseq is not None:
             lines.append(f"CSeq: {cseq}")
-        lines += ["Server: B-View reference camera", f"Date: {formatdate(usegmt=True)}"]
+        lines += [f"Server: {PRODUCT}", f"Date: {formatdate(usegmt=True)}"]
         lines += [f"{k}: {v}" for k, v in resp.headers]
         if resp.body or resp.status == 200:
             lines.append(f"Content-Length: {len(resp.body)}")
@@ -657,6 +661,7 @@ class _Connection:
                 resp = Response(500)
             if resp.status == 400:
                 resp.close = True
+            log.info("%s %s %s -> %d", req.peer, req.method, req.uri, resp.status)
             await self._write_response(resp, cseq)
             if resp.close:
                 return
