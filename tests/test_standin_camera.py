@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -263,3 +264,65 @@ def test_verbose_logs_requests_while_serving(tmp_path: Path) -> None:
     assert '"GET /System/DeviceInfo HTTP/1.1" 200' in err, err[-2000:]
     assert "OPTIONS * -> 200" in err, err[-2000:]
     assert "admin:admin" not in err and "Authorization" not in err
+
+
+# -- RTCP ------------------------------------------------------------------------------------------------
+
+
+def _udp_pair() -> tuple[socket.socket, socket.socket]:
+    for _ in range(50):
+        rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        rtp.bind(("127.0.0.1", 0))
+        port = rtp.getsockname()[1]
+        if port % 2 == 0:
+            rtcp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            try:
+                rtcp.bind(("127.0.0.1", port + 1))
+                return rtp, rtcp
+            except OSError:
+                rtcp.close()
+        rtp.close()
+    raise RuntimeError("no free even/odd UDP port pair")
+
+
+def _rtcp_packets(data: bytes) -> list[tuple[int, int, bytes]]:
+    """(packet type, count, body) of each packet of a compound RTCP packet (RFC 3550 6.1)."""
+    out = []
+    while data:
+        first, pt, words = struct.unpack("!BBH", data[:4])
+        assert first >> 6 == 2, f"RTCP version {first >> 6}"
+        size = (words + 1) * 4
+        out.append((pt, first & 0x1F, data[4:size]))
+        data = data[size:]
+    return out
+
+
+def test_rtcp_sender_reports_carry_sdes_cname(camera: CameraThread) -> None:
+    """RFC 3550 6.1: every RTCP packet is compound, SR first, with an SDES CNAME for the sender's SSRC."""
+    from pytest_bview import media
+
+    rtp, rtcp = _udp_pair()
+    rtcp.settimeout(5)
+    url = f"rtsp://127.0.0.1:{camera.ports['rtsp']}/live/0/sub"
+    try:
+        _, _, sdp = media.rtsp_request(url, "DESCRIBE", *AUTH)
+        track = media.parse_sdp(sdp).first("video").control  # type: ignore[union-attr]
+        setup_url = track if track and "://" in track else f"{url}/{track}"
+        transport = f"RTP/AVP;unicast;client_port={rtp.getsockname()[1]}-{rtcp.getsockname()[1]}"
+        status, headers, _ = media.rtsp_request(setup_url, "SETUP", *AUTH, headers={"Transport": transport})
+        assert status == 200, status
+        session = headers["Session"].split(";")[0]
+        status, _, _ = media.rtsp_request(url, "PLAY", *AUTH, headers={"Session": session})
+        assert status == 200, status
+        packets = _rtcp_packets(rtcp.recv(2048))
+        media.rtsp_request(url, "TEARDOWN", *AUTH, headers={"Session": session})
+    finally:
+        rtp.close()
+        rtcp.close()
+    assert [pt for pt, _, _ in packets] == [200, 202], packets
+    (sr_ssrc,) = struct.unpack("!I", packets[0][2][:4])
+    _, chunks, sdes = packets[1]
+    ssrc, item, length = struct.unpack("!IBB", sdes[:6])
+    assert chunks == 1 and ssrc == sr_ssrc and item == 1, (chunks, ssrc, sr_ssrc, item)
+    cname = sdes[6 : 6 + length]
+    assert cname and sdes[6 + length] == 0, sdes  # the item list ends with a null octet
