@@ -326,3 +326,28 @@ def test_rtcp_sender_reports_carry_sdes_cname(camera: CameraThread) -> None:
     assert chunks == 1 and ssrc == sr_ssrc and item == 1, (chunks, ssrc, sr_ssrc, item)
     cname = sdes[6 : 6 + length]
     assert cname and sdes[6 + length] == 0, sdes  # the item list ends with a null octet
+
+
+# -- H.264: the bit rate is picture ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stream_id", [1, 2])
+def test_filler_is_under_a_tenth_of_the_stream_at_its_default_configuration(stream_id: int) -> None:
+    """At the factory configuration the CBR stream is mostly picture: filler NAL units (type 12) < 10 %."""
+    from pytest_bview.simulator import media
+    from pytest_bview.simulator.media_service import settings
+
+    with CameraThread(CameraOptions(time_scale=0.01, ssdp_port=0, discovery=False, media=False)) as cam:
+        config = settings(cam.camera.device, stream_id)
+    picture = media.Picture(config)
+    encoder = media.H264Encoder(config.width, config.height, config.fps, config.bitrate_kbps, config.key_interval)
+    frames = round(4 * config.fps)
+    units = []
+    for i in range(frames):
+        units += encoder.encode(picture.render(i, 0.0), round(i * 90000 / config.fps))
+    units += encoder.flush()
+    share = media.filler_share(units)
+    kbps = sum(u.size for u in units) * 8 / (frames / config.fps) / 1000
+    print(f"\nstream {stream_id} {config.width}x{config.height} {config.bitrate_kbps} kbit/s: filler {share:.1%}")
+    assert share < 0.10, f"{share:.1%} of the bytes are filler ({kbps:.0f} kbit/s for {config.bitrate_kbps})"
+    assert abs(kbps / config.bitrate_kbps - 1) <= 0.10, f"{kbps:.0f} kbit/s for {config.bitrate_kbps} configured"
