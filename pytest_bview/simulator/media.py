@@ -307,6 +307,13 @@ class Picture:
         if self.name is not None:  # static: bake it into the base picture
             self._overlay(self.base, *self.name)
             self.name = None
+        # one noisy copy of the base per noise field (Rule 5): a frame then costs one copy, as without noise
+        self.bases = []
+        for noise in _noise_fields(w, h):
+            noisy = self.base.copy()
+            luma = self._planes(noisy)[0]
+            luma[:] = np.clip(luma + noise.astype(np.int16), 0, 255)
+            self.bases.append(noisy)
 
     def _planes(self, buf: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         w, h = self.width, self.height
@@ -333,7 +340,7 @@ class Picture:
     def render(self, index: int, wallclock: float | None = None) -> np.ndarray:
         """Frame `index` as a new yuv420p buffer; the clock OSD shows `wallclock` (default: now)."""
         s, w, h = self.settings, self.width, self.height
-        buf = self.base.copy()
+        buf = self.bases[index % NOISE_FIELDS].copy()
         yp, up, vp = self._planes(buf)
         # moving box: crosses the picture in 4 s
         span = max(2, w - self.box)
@@ -347,9 +354,6 @@ class Picture:
         yp[y0 : y0 + b, x : x + b] = self.box_yuv[0]
         up[y0 // 2 : y0 // 2 + c, x // 2 : x // 2 + c] = self.box_yuv[1]
         vp[y0 // 2 : y0 // 2 + c, x // 2 : x // 2 + c] = self.box_yuv[2]
-        noisy = yp + _noise_fields(w, h)[index % NOISE_FIELDS].astype(np.int16)
-        np.clip(noisy, 0, 255, out=noisy)
-        yp[:] = noisy
         counter = _text_patch(f"#{index:06d}", max(8, self.font // 2))
         self._overlay(buf, counter[0], counter[1], 2, (h - counter[0].shape[0] - 2) & ~1)
         for x0, y0_, x1, y1 in self.mosaic:
