@@ -72,7 +72,8 @@ def test_two_bview_sims_with_only_a_state_dir_differ(tmp_path: Path) -> None:
     try:
         first, second = _identity(ports1), _identity(ports2)
     finally:
-        _stop(proc1), _stop(proc2)
+        for proc in (proc1, proc2):
+            _stop(proc)
     assert all(a != b for a, b in zip(first, second, strict=True)), (first, second)
     assert first[2] == sim.udn(first[0])
     proc1, ports1 = _start_sim(one)

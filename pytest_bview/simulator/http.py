@@ -55,8 +55,8 @@ BODY_TIMEOUT_S = 30.0  # a whole request body must arrive within this (real seco
 MAX_BODY = 64 * 1024 * 1024  # firmware packages; XML bodies are capped far lower (MAX_XML_BYTES)
 CAMERA: web.AppKey[Camera] = web.AppKey("camera", "Camera")  # request.app[CAMERA] (no NotAppKeyWarning)
 # RFC 9112 3: "It is RECOMMENDED that all HTTP senders and recipients support, at a minimum, request-line
-# lengths of 8000 octets"; aiohttp's own line limit, which the parser is told to exceed so that these
-# limits answer 414/431 instead of its 400 (PARSER_LIMIT: beyond that the connection is refused unread)
+# lengths of 8000 octets"; 8190 is aiohttp's own line limit. aiohttp's parser is given PARSER_LIMIT instead,
+# so that these limits answer 414/431; past PARSER_LIMIT the parser itself still refuses with its 400.
 MAX_TARGET = 8190
 MAX_FIELD = 8190
 MAX_HEADERS_SIZE = 32 * 1024

@@ -242,7 +242,7 @@ def _index_markdown(data: dict[str, object]) -> str:
         "Validate a raw answer:",
         "",
         "```",
-        "curl -s --digest -u admin:PASSWORD http://CAMERA/Network/DDNS/Config | xmllint --noout --schema"
+        "curl -s -u admin:PASSWORD http://CAMERA/Network/DDNS/Config | xmllint --noout --schema"
         " schemas/DDNSConfig.xsd -",
         "```",
         "",
