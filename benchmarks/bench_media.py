@@ -27,6 +27,17 @@ FULL_HD = media.VideoSettings(
 )
 
 
+def filler_percent(settings: media.VideoSettings, frames: int) -> tuple[float, float]:
+    """Filler data share of the encoded stream (%) and its bit rate (kbit/s)."""
+    picture = media.Picture(settings)
+    enc = media.H264Encoder(settings.width, settings.height, settings.fps, settings.bitrate_kbps, settings.key_interval)
+    units = []
+    for i in range(frames):
+        units += enc.encode(picture.render(i, 0.0), round(i * 90000 / settings.fps))
+    units += enc.flush()
+    return media.filler_share(units) * 100, sum(u.size for u in units) * 8 / (frames / settings.fps) / 1000
+
+
 def encode_fps(settings: media.VideoSettings, frames: int, threads: int) -> float:
     """Frames per second rendering + encoding as fast as possible (no pacing), one client's worth."""
     picture = media.Picture(settings)
@@ -87,6 +98,12 @@ def main() -> None:
         print(
             f"encode 1920x1080 (render + libx264 ultrafast, threads={threads}): "
             f"median {statistics.median(runs):.0f} fps (runs: {', '.join(f'{r:.0f}' for r in runs)})"
+        )
+    for settings in (FULL_HD, media.VideoSettings(width=640, height=360, bitrate_kbps=512)):
+        filler, kbps = filler_percent(settings, 125)
+        print(
+            f"filler data (NAL 12) in 5 s of {settings.width}x{settings.height} at {settings.bitrate_kbps} kbit/s: "
+            f"{filler:.1f} % of {kbps:.0f} kbit/s"
         )
     share, n = live_cpu_share(FULL_HD, args.seconds)
     print(f"live 1080p25 stream, one client: {share * 100:.0f} % of one core ({n} frames in {args.seconds:.0f} s)")

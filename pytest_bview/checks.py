@@ -19,10 +19,11 @@ from defusedxml import DefusedXmlException
 
 from pytest_bview.client import Exchange
 from pytest_bview.spec.blocks import BLOCKS
+from pytest_bview.spec.model import NAMESPACE
 from pytest_bview.spec.status import Status
 
 # Namespaces the spec shows on its blocks (chapter 7, 9.1.6, 9.2.3, 4.5.3): all mean "the B-View schema".
-KNOWN_NAMESPACES = ("", "http://www.zwcloud.wang/ver10/XMLSchema", "http://www.hikvision.com/ver10/XMLSchema")
+KNOWN_NAMESPACES = ("", NAMESPACE, "http://www.hikvision.com/ver10/XMLSchema")
 
 
 @dataclass

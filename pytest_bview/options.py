@@ -1,4 +1,4 @@
-"""The plugin's options as a table (CONTRACT.md), resolved command line > environment > ini > default."""
+"""The plugin's options as a table, resolved command line > environment > ini > default."""
 
 from __future__ import annotations
 
@@ -80,6 +80,12 @@ OPTIONS: tuple[Option, ...] = (
     Option("sim-count", "With the built-in camera: number of reference cameras to start.", int, 1),
     Option("discovery-port", "UDP port of Discovery V2 (default 5566; the built-in camera takes a free one).", int),
     Option("discovery-iface", "Send Discovery V2 as raw frames on this interface (needs root)."),
+    Option(
+        "ssdp-port",
+        "UDP port of the camera's SSDP (UPnP discovery, spec 5; default 1900; the built-in camera takes a free one).",
+        int,
+        1900,
+    ),
     Option("restore-from", "Repair the camera from the journal in this directory (or file), then exit."),
     Option(
         "sim-fault",
@@ -158,6 +164,7 @@ class Settings:
     update_expectations: bool = False
     ca: str | None = None
     insecure: bool = False
+    ssdp_port: int = 1900
 
     @property
     def builtin(self) -> bool:
@@ -204,6 +211,8 @@ def resolve(config: pytest.Config) -> Settings:
     values["report_dir"] = Path(values["report_dir"])
     if values["discovery_port"] is None:
         values["discovery_port"] = 0 if builtin else 5566  # concurrent built-in cameras must not hear each other
+    if not 1 <= values["ssdp_port"] <= 65535:
+        raise pytest.UsageError(f"--bview-ssdp-port: {values['ssdp_port']} is not a UDP port (1-65535)")
     if values["timeout"] <= 0:
         raise pytest.UsageError("--bview-timeout must be positive")
     if values.get("ca") and not Path(values["ca"]).is_file():

@@ -231,7 +231,7 @@ class Target:
 
     @property
     def ssdp_port(self) -> int:
-        return self.sim.ports["ssdp"] if self.sim is not None else 1900
+        return self.sim.ports["ssdp"] if self.sim is not None else self.settings.ssdp_port
 
     @property
     def mac(self) -> str:

@@ -4,7 +4,7 @@ The ``bview`` fixture (pytest_bview.target.Target) offers:
     bview.host              camera address (str)
     bview.discovery_port    Discovery V2 UDP port (int, --bview-discovery-port, 5566)
     bview.discovery_iface   interface for raw frames, or None for plain sockets (--bview-discovery-iface)
-    bview.ssdp_port         SSDP port (int, 1900 on a real camera; the built-in camera's own)
+    bview.ssdp_port         SSDP port (int, --bview-ssdp-port on a real camera, default 1900; the built-in camera's own)
     bview.user, bview.password, bview.timeout
     bview.mac               the camera's MAC as REST reports it (/Network/Interfaces/1/IPAddress MacAddress)
     bview.get_doc(path)     GET path, return the XML block as a nested dict (struct = dict, leaf = str)

@@ -595,7 +595,8 @@ def test_description_xml(camera: sim.FakeCamera) -> None:
     assert dev.findtext("u:deviceType", namespaces=ns) == d.UPNP_DEVICE_TYPE
     assert dev.findtext("u:friendlyName", namespaces=ns) == camera.upnp_facts()["DeviceName"]
     assert dev.findtext("u:UDN", namespaces=ns) == sim.udn(MAC)
-    assert dev.findtext("u:presentationURL", namespaces=ns) == "http://127.0.0.1:80/"
+    assert dev.findtext("u:presentationURL", namespaces=ns) == "http://127.0.0.1:80/upnp/"
+    assert dev.find("u:serviceList", ns) is not None  # UDA 1.0 2.3 (empty: no services)
 
 
 # --------------------------------------------------------------------------- fuzz: garbage never crashes, never changes

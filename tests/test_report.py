@@ -60,7 +60,11 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     good = run_session(where, "--bview-sim-firmware", "1.0")
     assert good.returncode == 0, good.stdout[-3000:]
     faulty = run_session(
-        where, "--bview-sim-firmware", "1.1", *[a for f in FAULTS_1_1 for a in ("--bview-sim-fault", f)]
+        where,
+        "--bview-sim-firmware",
+        "1.1",
+        *[a for f in FAULTS_1_1 for a in ("--bview-sim-fault", f)],
+        f"--junitxml={where / 'pytest-junit.xml'}",
     )
     assert faulty.returncode == 1, faulty.stdout[-3000:]
     model = where / "reports" / "BV-IPC2-5MP"
@@ -114,6 +118,24 @@ def test_evidence_of_a_failed_check(runs: dict[str, Path]) -> None:
     assert "Reproduce with:" in html and "GET /Images/1/Color" in html and "&lt;Color" in html
     junit = (runs["b"] / "junit.xml").read_text()
     assert "<failure" in junit and "Reproduce with: curl" in junit
+
+
+def test_junit_validates_against_jenkins_junit_10(runs: dict[str, Path]) -> None:
+    """The run's junit.xml (and pytest's own --junitxml of a kit run) validate against Jenkins' junit-10.xsd."""
+    import xml.etree.ElementTree as ET
+
+    import xmlschema
+
+    schema = xmlschema.XMLSchema(str(ROOT / "tests" / "junit-10.xsd"))
+    for path in (runs["a"] / "junit.xml", runs["b"] / "junit.xml", runs["where"] / "pytest-junit.xml"):
+        errors = [str(e.reason) for e in schema.iter_errors(str(path))][:5]
+        assert not errors, f"{path.name}: {errors}"
+    junit = ET.parse(runs["b"] / "junit.xml").getroot()
+    color = next(c for c in junit.iter("testcase") if c.get("name") == COLOR_SCHEMA.partition("::")[2])
+    assert color.findtext("system-out") == "spec section: 9.6.1.3\nverdict: fail"
+    # what the schema refuses (and older reports wrote): properties inside a testcase
+    ET.SubElement(ET.SubElement(color, "properties"), "property", name="verdict", value="fail")
+    assert not schema.is_valid(ET.tostring(junit, encoding="unicode"))
 
 
 def test_matrix_and_sections_in_report(runs: dict[str, Path]) -> None:

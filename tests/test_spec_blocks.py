@@ -65,9 +65,10 @@ def _strip_namespaces(element: ET.Element) -> ET.Element:
     return element
 
 
-def _errors(block: Block, doc: dict[str, Any], **kwargs: Any) -> list[str]:
+def _errors(block: Block, doc: dict[str, Any], direction: xsd.Direction = "output", **kwargs: Any) -> list[str]:
     element = ET.fromstring(to_xml(block, doc, **kwargs))
-    return [str(e.reason) for e in xsd.load_schema(block.name).iter_errors(_strip_namespaces(element))]
+    schema = xsd.load_schema(block.name, direction)
+    return [str(e.reason) for e in schema.iter_errors(_strip_namespaces(element))]
 
 
 # -- declarations ------------------------------------------------------------------------------
@@ -126,17 +127,25 @@ def test_check_reports_a_stale_file(tmp_path: Path) -> None:
     assert xsd.main(["--check", str(tmp_path)]) == 0
     (tmp_path / "Color.xsd").write_text("<changed/>", encoding="utf-8")
     (tmp_path / "DDNS.xsd").unlink()
-    assert set(xsd.stale(tmp_path)) == {"DDNS.xsd: missing", "Color.xsd: differs from the generated schema"}
+    (tmp_path / "input" / "Gone.xsd").write_text("<old/>", encoding="utf-8")
+    assert set(xsd.stale(tmp_path)) == {
+        "DDNS.xsd: missing",
+        "Color.xsd: differs from the generated schema",
+        "input/Gone.xsd: not generated (a block that no longer exists?)",
+    }
     assert xsd.main(["--check", str(tmp_path)]) == 1
 
 
 def test_xsd_shape_rules() -> None:
     """xs:all for single-occurrence children, xs:sequence with lists, lax attributes, wo optional."""
-    text = (REPO / "schemas" / "DDNSConfig.xsd").read_text(encoding="utf-8")
+    text = (REPO / "schemas" / "no-namespace" / "DDNSConfig.xsd").read_text(encoding="utf-8")
     assert "targetNamespace" not in text
     assert '<xs:anyAttribute processContents="lax" />' in text
     assert "<xs:all>" in text
-    assert _xsd_element(BLOCKS["DDNSConfig"], "Password").min_occurs == 0  # wo: never in output
+    assert "Password" not in text  # wo: never in device output (6.1.2)
+    config = xsd.load_schema("DDNSConfig", "input").elements["Config"]
+    password = next(e for e in config.iterchildren() if e.local_name == "Password")
+    assert password.min_occurs == 1  # wo,req: declared as annotated in device input
     region = _xsd_element(BLOCKS["Mosaic"], "MosaicRegionList/Region")
     assert (region.min_occurs, region.max_occurs, region.parent.model) == (0, 4, "sequence")
     assert _xsd_element(BLOCKS["Color"], "Hue").parent.model == "all"
@@ -207,7 +216,10 @@ def test_factory_default_validates(path: str, resource: Resource, params: dict[s
     block = BLOCKS[resource.block or ""]
     doc = _document(resource, params)
     assert _errors(block, doc) == []  # as a device sends it: no wo fields
-    assert _errors(block, doc, include_wo=True, namespace=ZWCLOUD) == []
+    # as the camera stores it (write-only fields included): a valid request body, not a valid answer
+    assert _errors(block, doc, "input", include_wo=True, namespace=ZWCLOUD) == []
+    if to_xml(block, doc, include_wo=True) != to_xml(block, doc):
+        assert _errors(block, doc, include_wo=True, namespace=ZWCLOUD) != []
     problems = [f"{p}: {f.check(_leaf(doc, p))}" for p, f in block.leaves() if _leaf(doc, p) is not None]
     assert [p for p in problems if not p.endswith(": None")] == []
 

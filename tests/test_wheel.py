@@ -72,7 +72,10 @@ def test_wheel_carries_suites_schemas_and_entry_points(wheel: Path) -> None:
         (entry_points,) = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
         eps = z.read(entry_points).decode()
     suites = {f"pytest_bview/_suites/{p.name}" for p in (ROOT / "suites").glob("test_*.py")}
-    schemas = {f"pytest_bview/_schemas/{p.name}" for p in (ROOT / "schemas").glob("*.xsd")}
+    schemas = {
+        f"pytest_bview/_schemas/{p.relative_to(ROOT / 'schemas').as_posix()}" for p in (ROOT / "schemas").rglob("*.xsd")
+    }
+    schemas |= {"pytest_bview/_schemas/index.json", "pytest_bview/_schemas/INDEX.md"}
     assert suites and suites <= names, f"suites missing from the wheel: {sorted(suites - names)}"
     assert schemas and schemas <= names, f"schemas missing from the wheel: {sorted(schemas - names)}"
     assert "pytest_bview/_schemas/ERRATA.md" in names
@@ -95,6 +98,7 @@ def test_kit_is_imported_from_the_venv_not_the_checkout(venv: Path, tmp_path: Pa
 def test_bview_conformance_help(venv: Path, tmp_path: Path) -> None:
     done = _run([venv / "bin" / "bview-conformance", "--help"], cwd=tmp_path)
     assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("usage: bview-conformance "), done.stdout[:200]
     assert "B-View 2 conformance" in done.stdout
     for flag in ("--bview-host", "--bview-level", "--bview-inventory", "--bview-sim-count"):
         assert flag in done.stdout
@@ -116,3 +120,4 @@ def test_packaged_suites_run_against_the_builtin_camera(venv: Path, tmp_path: Pa
     assert done.returncode == 0, f"{done.stdout[-3000:]}\n{done.stderr[-2000:]}"
     assert " passed" in done.stdout and "failed" not in done.stdout
     assert "/_suites/" not in done.stdout  # test ids are relative to the suites folder, as in the repository
+    assert "PytestAssertRewriteWarning" not in done.stdout + done.stderr

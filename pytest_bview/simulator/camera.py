@@ -22,7 +22,7 @@ from aiohttp import web
 
 from pytest_bview.simulator import faults as F
 from pytest_bview.simulator.device import Device, Identity
-from pytest_bview.simulator.http import IDLE_TIMEOUT_S, ConnectionGuard, build_app
+from pytest_bview.simulator.http import IDLE_TIMEOUT_S, PARSER_LIMIT, ConnectionGuard, build_app
 
 log = logging.getLogger("bview.sim")
 T = TypeVar("T")
@@ -69,8 +69,14 @@ class Camera:
             raise RuntimeError("camera already started")
         opts = self.options
         self.guard = ConnectionGuard()
+        # requests are logged at INFO (bview-sim -v); the parser's limits are above the camera's own (http.py Rule 5)
         self._runner = web.AppRunner(
-            build_app(self, self.guard), access_log=None, handle_signals=False, keepalive_timeout=IDLE_TIMEOUT_S
+            build_app(self, self.guard),
+            access_log=logging.getLogger("bview.sim.http"),
+            handle_signals=False,
+            keepalive_timeout=IDLE_TIMEOUT_S,
+            max_line_size=PARSER_LIMIT,
+            max_field_size=PARSER_LIMIT,
         )
         await self._runner.setup()
         ssl_context = None
@@ -137,7 +143,8 @@ class Camera:
         return await asyncio.get_running_loop().run_in_executor(None, fn, *args)
 
     async def sim_route(self, request: web.Request) -> web.StreamResponse:
-        handler = SIM_ROUTES.get((request.method, request.path))
+        method = "GET" if request.method == "HEAD" else request.method  # http.py Rule 4
+        handler = SIM_ROUTES.get((method, request.path))
         if handler is None:
             return web.Response(status=404, text="no such simulator control\n")
         return await handler(self, request)

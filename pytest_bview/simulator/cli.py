@@ -1,4 +1,4 @@
-"""`bview-sim`: the reference camera as a program (CONTRACT.md).
+"""`bview-sim`: the reference camera as a program.
 
 When ready it prints exactly one JSON line on stdout with its ports, then serves until
 SIGTERM/SIGINT, on which it stops cleanly and keeps its state.
@@ -11,10 +11,12 @@ import asyncio
 import json
 import logging
 import os
+import secrets
 import signal
 import sys
 from pathlib import Path
 
+from pytest_bview.console import quiet_broken_pipe
 from pytest_bview.simulator import faults as F
 from pytest_bview.simulator.camera import Camera, CameraOptions
 from pytest_bview.simulator.device import Identity
@@ -33,8 +35,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--list-faults", action="store_true", help="list the fault profiles and exit")
     p.add_argument("--model", default=Identity.model, help="DeviceTypeName")
     p.add_argument("--firmware", default=Identity.firmware, help="SoftWareVersion")
-    p.add_argument("--serial", default=Identity.serial, help="SerialNum")
-    p.add_argument("--mac", default=Identity.mac, help="MAC address of the wired interface")
+    p.add_argument("--serial", help="SerialNum (default: the one given to this state directory at its first start)")
+    p.add_argument(
+        "--mac", help="wired MAC address (default: the one given to this state directory at its first start)"
+    )
     p.add_argument(
         "--interface",
         help="manage this network interface: a saved address is set on it, DHCP runs a real client on it "
@@ -66,6 +70,43 @@ def admin_password(args: argparse.Namespace) -> str:
             raise ValueError(f"{args.password_file}: the first line (the password) is empty")
         return lines[0]
     return args.password or os.environ.get(PASSWORD_ENV) or DEFAULT_PASSWORD
+
+
+log = logging.getLogger("bview.sim")
+IDENTITY_FILE = "identity.json"
+
+
+def factory_identity(state_dir: Path, mac: str | None = None, serial: str | None = None) -> tuple[str, str]:
+    """The MAC and serial of the camera whose state is `state_dir`, as a factory burns them in.
+
+    A new state directory gets a MAC of the reference camera's OUI with a random device part and a
+    random serial (or `--mac` / `--serial`), kept in `identity.json`, so two cameras on one host never
+    share a MAC, a serial or (derived from the MAC) a UPnP UUID. An existing directory keeps its
+    identity: a different `--mac` / `--serial` is refused with a warning, since its stored
+    configuration already carries them. A directory holding a configuration from before identities
+    were kept has the historical defaults.
+    """
+    path = state_dir / IDENTITY_FILE
+    try:
+        kept = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        kept = None
+    if not isinstance(kept, dict) or not {"mac", "serial"} <= kept.keys():
+        kept = {"mac": Identity.mac, "serial": Identity.serial} if (state_dir / "config.json").exists() else None
+    if kept is None:
+        kept = {
+            "mac": mac or Identity.mac[:8] + "".join(f":{b:02X}" for b in secrets.token_bytes(3)),
+            "serial": serial or f"{Identity.serial[:4]}{secrets.randbelow(10**8):08d}",
+        }
+    else:
+        for name, wanted in (("mac", mac), ("serial", serial)):
+            if wanted and wanted != kept[name]:
+                log.warning("%s is the camera with %s %s: --%s %s ignored (use a new --state-dir)",
+                            state_dir, name, kept[name], name, wanted)  # fmt: skip
+    if not path.exists():
+        state_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(kept) + "\n", encoding="utf-8")
+    return kept["mac"], kept["serial"]
 
 
 def list_faults() -> str:
@@ -105,6 +146,7 @@ def make_firmware(argv: list[str]) -> int:
     return 0
 
 
+@quiet_broken_pipe
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["make-firmware"]:
@@ -120,11 +162,12 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, OSError) as exc:
         print(f"bview-sim: {exc}", file=sys.stderr)
         return 2
+    mac, serial = factory_identity(args.state_dir, args.mac, args.serial)
     identity = Identity(
         model=args.model,
         firmware=args.firmware,
-        serial=args.serial,
-        mac=args.mac,
+        serial=serial,
+        mac=mac,
         ip=args.bind if args.bind not in ("0.0.0.0", "::") else "127.0.0.1",
         user=args.user,
         password=password,

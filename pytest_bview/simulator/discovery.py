@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import email.utils
 import html
 import json
 import logging
+import random
 import re
 import signal
 import socket
@@ -374,6 +376,21 @@ def udn(mac: str) -> str:
     return f"uuid:2f402f80-da50-11e1-9b23-{d.mac_digits(mac).rjust(12, '0')}"
 
 
+PRESENTATION_PATH = "/upnp/"  # the camera's presentation page (UDA 1.0, 2.3 presentationURL; 5)
+
+
+def presentation_html(camera: DiscoveryCamera) -> bytes:
+    """The page presentationURL points at: who the camera is and where its API is."""
+    f = camera.upnp_facts()
+    name, model, serial = (html.escape(str(f.get(k, ""))) for k in ("DeviceName", "DeviceTypeName", "SerialNum"))
+    return (
+        f"<!DOCTYPE html>\n<html><head><title>{name}</title></head><body>\n"
+        f"<h1>{name}</h1>\n<p>{model}, serial {serial}, firmware {html.escape(str(f.get('SoftWareVersion', '')))}</p>\n"
+        '<p>B-View 2 REST API, e.g. <a href="/System/DeviceInfo">/System/DeviceInfo</a> (authentication required);'
+        ' UPnP description: <a href="/upnp/description.xml">/upnp/description.xml</a>.</p>\n</body></html>\n'
+    ).encode()
+
+
 def description_xml(camera: DiscoveryCamera) -> bytes:
     """The UPnP device description the camera serves at /upnp/description.xml (UDA 1.0, 2.3)."""
     f = camera.upnp_facts()
@@ -393,7 +410,9 @@ def description_xml(camera: DiscoveryCamera) -> bytes:
         f"    <modelNumber>{e(f['DeviceTypeName'])}</modelNumber>\n"
         f"    <serialNumber>{e(f['SerialNum'])}</serialNumber>\n"
         f"    <UDN>{udn(str(f['MacAddress']))}</UDN>\n"
-        f"    <presentationURL>http://{e(f['IPAddress'])}:{int(f['HttpPort'])}/</presentationURL>\n"
+        # UDA 1.0 2.3: a device without services has an empty serviceList
+        "    <serviceList></serviceList>\n"
+        f"    <presentationURL>http://{e(f['IPAddress'])}:{int(f['HttpPort'])}{PRESENTATION_PATH}</presentationURL>\n"
         "  </device>\n"
         "</root>\n"
     ).encode()
@@ -401,17 +420,32 @@ def description_xml(camera: DiscoveryCamera) -> bytes:
 
 class SsdpResponder:
     """Answers M-SEARCH (multicast on ``port`` when ``multicast``, and unicast to ``port`` always),
-    announces ssdp:alive on start and ssdp:byebye on stop (UDA 1.0, 1.2 and 1.3)."""
+    announces ssdp:alive on start and again before the advertisement expires, ssdp:byebye on stop
+    (UDA 1.0, 1.2 and 1.3). The re-announcement interval is scaled by ``time_scale``."""
 
-    MAX_AGE = 1800
+    MAX_AGE = 1800  # UDA 1.0, 1.2.2: "Should be greater than or equal to 1800 seconds"
+    # UDA 1.0, 1.2.2: "a random interval less than 50% of the value of CACHE-CONTROL max-age" between announcements
+    REANNOUNCE = (0.25, 0.45)
 
     def __init__(
         self, camera: DiscoveryCamera, bind: str = "0.0.0.0", port: int = d.SSDP_PORT, multicast: bool = True,
-        faults: Any = None,
+        faults: Any = None, time_scale: float = 1.0,
     ) -> None:  # fmt: skip
         self.camera, self.bind, self.port, self.multicast = camera, bind, port, multicast
         self.faults = _faults(faults)
         self._transports: list[asyncio.DatagramTransport] = []
+        self.time_scale = time_scale
+        self._announcer: asyncio.Task[None] | None = None
+
+    def reannounce_delay(self) -> float:
+        """Seconds until the next ssdp:alive: well inside max-age, scaled like every device timing."""
+        low, high = self.REANNOUNCE
+        return random.uniform(low, high) * self.MAX_AGE * self.time_scale
+
+    async def _announce(self) -> None:
+        while True:
+            await asyncio.sleep(self.reannounce_delay())
+            self._notify("ssdp:alive")
 
     async def start(self) -> SsdpResponder:
         if self._transports:
@@ -428,9 +462,16 @@ class SsdpResponder:
             sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 1)
         self._transports = await _endpoints(socks, self.handle)
         self._notify("ssdp:alive")
+        if self.multicast:
+            self._announcer = asyncio.create_task(self._announce())
         return self
 
     async def stop(self) -> None:
+        if self._announcer is not None:
+            self._announcer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._announcer
+            self._announcer = None
         if self._transports:
             self._notify("ssdp:byebye")
             for transport in self._transports:

@@ -13,6 +13,10 @@ Rule 4: a connection costs the camera little and never for long: at most MAX_CON
         inside a request (no complete headers yet, or idle between keep-alive requests) is closed after
         IDLE_TIMEOUT_S, and at the cap a new one takes the place of the one idle longest, so half-open
         connections cannot lock clients out (`ConnectionGuard`). A body is read up to its operation's limit only.
+Rule 5 (RFC 9110 9.1, 9.3.2): HEAD is answered wherever GET is, with GET's status and headers and
+        no body. Oversized requests are refused by status, never echoed: a target longer than
+        MAX_TARGET gets 414, a header field longer than MAX_FIELD (or all of them past MAX_HEADERS_SIZE)
+        431 (RFC 6585 5). `Server` names the product, as RTSP does.
 Paths under /_sim/ and /upnp/ are the simulator's own and cannot collide with the spec; /_sim/ needs the
 administrator's credentials, /upnp/description.xml is public.
 """
@@ -34,10 +38,12 @@ from urllib.parse import quote
 
 from aiohttp import HttpVersion11, web
 
+from pytest_bview.simulator import PRODUCT
 from pytest_bview.simulator import faults as F
 from pytest_bview.simulator.config import MAX_CONFIG_BYTES, MAX_XML_BYTES, ApiError, concrete
 from pytest_bview.simulator.device import ADMIN_LEVEL, COMPUTED, Caller, Device
 from pytest_bview.spec.blocks import BLOCKS
+from pytest_bview.spec.model import NAMESPACE
 from pytest_bview.spec.permissions import OWN_ENTRY, admin_only
 from pytest_bview.spec.resources import AUDIO, BINARY, FORM, MULTIPART, OPAQUE, Op, Resource, match
 from pytest_bview.spec.status import Status, http_status
@@ -50,7 +56,6 @@ log = logging.getLogger("bview.sim.http")
 
 REALM = "B-View"
 XML_TYPE = "application/xml; charset=UTF-8"
-NAMESPACE = "http://www.zwcloud.wang/ver10/XMLSchema"  # chapter 7's ResponseStatus sample (ERRATA.md)
 # Characters XML 1.0 cannot carry (2.2 Char): percent-encoded in requestURL (a request for /%00 must still get
 # a well-formed answer; found by fuzzing)
 NOT_XML_CHARS = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -60,6 +65,13 @@ MAX_SMALL_BODY = 64 * 1024  # forms (UserAuth) and opaque bodies (actions)
 MAX_CONNECTIONS = 512
 IDLE_TIMEOUT_S = 10.0  # real seconds, as BODY_TIMEOUT_S: a network limit, not a device duration
 CAMERA: web.AppKey[Camera] = web.AppKey("camera", "Camera")  # request.app[CAMERA] (no NotAppKeyWarning)
+# RFC 9112 3: "It is RECOMMENDED that all HTTP senders and recipients support, at a minimum, request-line
+# lengths of 8000 octets"; 8190 is aiohttp's own line limit. aiohttp's parser is given PARSER_LIMIT instead,
+# so that these limits answer 414/431; past PARSER_LIMIT the parser itself still refuses with its 400.
+MAX_TARGET = 8190
+MAX_FIELD = 8190
+MAX_HEADERS_SIZE = 32 * 1024
+PARSER_LIMIT = 64 * 1024
 
 NO_AUTH = F.declare(
     "auth-not-required",
@@ -287,6 +299,7 @@ def admit(camera: Camera, request: web.Request) -> web.Response | Admitted:
     """Rules 1 and 2, from the request line and headers alone: run before `Expect: 100-continue` is answered
     and before any body is read, so a wrong password or a Normal user never gets to upload."""
     path = request.path
+    method = "GET" if request.method == "HEAD" else request.method  # Rule 5: aiohttp drops HEAD's body
     try:
         caller = authenticate(camera, request)
     except Exception:  # a firmware bug answers this request 500, it never takes the camera down
@@ -301,7 +314,7 @@ def admit(camera: Camera, request: web.Request) -> web.Response | Admitted:
             return web.Response(status=200, body=b"")
         return status_response(camera, path, Status.URL_ERROR, f"no resource at {path}")
     resource, raw_params = found
-    op = resource.op(request.method)
+    op = resource.op(method)
     if op is None:
         resp = status_response(
             camera,
@@ -312,7 +325,7 @@ def admit(camera: Camera, request: web.Request) -> web.Response | Admitted:
         )
         resp.headers["Allow"] = ", ".join(resource.methods)
         return resp
-    refusal = _needs_admin(camera, request.method, resource, raw_params, caller)
+    refusal = _needs_admin(camera, method, resource, raw_params, caller)
     if refusal:
         return status_response(camera, path, Status.INVALID_OPERATION, refusal, 403)
     limit = body_limit(op)
@@ -387,12 +400,12 @@ async def _handle(camera: Camera, request: web.Request, verdict: Admitted) -> we
             except BodyTooLarge as exc:
                 return too_large(camera, path, str(exc))
         ctx = Ctx(camera, request, resource, params, caller, body)
-        handler = HANDLERS.get((resource.template, request.method))
+        handler = HANDLERS.get((resource.template, method))
         if handler is not None:
             return await handler(ctx)
-        if request.method == "GET" and resource.block:
+        if method == "GET" and resource.block:
             return _xml_reply(camera, _get_body(camera, resource, params, caller))
-        if request.method == "PUT" and resource.block:
+        if method == "PUT" and resource.block:
             await camera.run_blocking(camera.device.write, resource, params, body, caller)
             return status_response(camera, path, Status.OK)
         return status_response(camera, path, Status.UNSUPPORTED_OPERATION, "not implemented by this device")
@@ -461,6 +474,25 @@ def _get_body(camera: Camera, resource: Resource, params: dict[str, int], caller
             _GET_BODIES.clear()
         _GET_BODIES[(resource.template, key)] = (stored, body)
     return body
+
+
+@web.middleware
+async def request_limits(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Rule 4: 414 / 431 for what the parser let through but the camera does not serve; nothing echoed."""
+    if len(request.raw_path) > MAX_TARGET:
+        return web.Response(status=414, text=f"request target longer than {MAX_TARGET} bytes\n")
+    fields = [len(name) + len(value) + 2 for name, value in request.raw_headers]
+    if fields and (max(fields) > MAX_FIELD or sum(fields) > MAX_HEADERS_SIZE):
+        return web.Response(
+            status=431, text=f"a header field over {MAX_FIELD} bytes or headers over {MAX_HEADERS_SIZE}\n"
+        )
+    return await handler(request)
+
+
+async def _server_header(request: web.Request, response: web.StreamResponse) -> None:
+    response.headers["Server"] = PRODUCT
 
 
 @web.middleware
@@ -587,7 +619,10 @@ MIDDLEWARES: list[Callable[..., Awaitable[web.StreamResponse]]] = []
 
 def build_app(camera: Camera, guard: ConnectionGuard | None = None) -> web.Application:
     outer = [guard.track] if guard is not None else []
-    app = web.Application(client_max_size=MAX_BODY, middlewares=[*outer, connection_policy, *MIDDLEWARES])
+    app = web.Application(
+        client_max_size=MAX_BODY, middlewares=[*outer, request_limits, connection_policy, *MIDDLEWARES]
+    )
+    app.on_response_prepare.append(_server_header)
     app[CAMERA] = camera
     app.router.add_route("*", "/{tail:.*}", dispatch, expect_handler=expect_continue)
     from pytest_bview.simulator import actions  # noqa: F401  (registers HANDLERS)

@@ -25,6 +25,7 @@ import base64
 import contextlib
 import hashlib
 import hmac
+import logging
 import os
 import re
 import secrets
@@ -35,8 +36,11 @@ from dataclasses import dataclass, field
 from email.utils import formatdate
 from urllib.parse import urlsplit
 
+from pytest_bview.simulator import PRODUCT
 from pytest_bview.simulator.faults import declare
 from pytest_bview.simulator.media import NO_FAULTS, AccessUnit, FaultSet, StreamHub, Subscriber
+
+log = logging.getLogger("bview.sim.rtsp")
 
 SDP_NO_SPROP = declare(
     "rtsp-sdp-no-sprop",
@@ -140,13 +144,20 @@ def rtp_packets(unit: AccessUnit, seq: int, timestamp: int, ssrc: int, pt: int =
     return out
 
 
-def sender_report(ssrc: int, timestamp: int, packets: int, octets: int) -> bytes:
-    """RTCP SR (RFC 3550 6.4.1) with no report blocks."""
+def sender_report(ssrc: int, timestamp: int, packets: int, octets: int, cname: str) -> bytes:
+    """A compound RTCP packet (RFC 3550 6.1: "Each individual RTCP packet ... MUST contain" an SR or RR
+    first and an SDES with CNAME): SR (6.4.1) with no report blocks, then SDES (6.5) with the CNAME."""
     now = time.time() + 2208988800  # NTP epoch
     ntp_hi, ntp_lo = int(now), int((now % 1) * (1 << 32))
-    return struct.pack(
+    sr = struct.pack(
         "!BBHIIIIII", 0x80, 200, 6, ssrc, ntp_hi, ntp_lo, timestamp & 0xFFFFFFFF, packets & 0xFFFFFFFF, octets
     )
+    text = cname.encode()[:255]
+    # one chunk: SSRC, item CNAME (type 1), then a null octet ending the list, padded to a 32-bit boundary
+    chunk = struct.pack("!IBB", ssrc, 1, len(text)) + text + b"\x00"
+    chunk += b"\x00" * (-len(chunk) % 4)
+    sdes = struct.pack("!BBH", 0x81, 202, len(chunk) // 4) + chunk
+    return sr + sdes
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -223,6 +234,8 @@ class RtspServer:
         self._reaper: asyncio.Task[None] | None = None
         self._secret = os.urandom(16)
         self._nonce_counts: dict[str, int] = {}  # nonce -> the highest nonce count accepted (Rule 2)
+        # RTCP CNAME: a random identifier per camera run, as RFC 7022 4.2 recommends (no user or address leaked)
+        self.cname = base64.urlsafe_b64encode(os.urandom(12)).decode()
 
     async def start(self) -> None:
         """Bind and listen; the real port is in `.port` afterwards."""
@@ -611,7 +624,8 @@ class RtspServer:
             session.packets += len(packets)
             session.octets += sum(len(p) - 12 for p in packets)
             now = time.monotonic()
-            sr = sender_report(session.ssrc, ts, session.packets, session.octets) if now - last_sr > 1.0 else None
+            due = now - last_sr > 1.0
+            sr = sender_report(session.ssrc, ts, session.packets, session.octets, self.cname) if due else None
             if sr:
                 last_sr = now
             if session.interleaved is not None:
@@ -661,7 +675,7 @@ class _Connection:
         lines = [f"RTSP/1.0 {resp.status} {REASONS.get(resp.status, 'Error')}"]
         if cseq is not None:
             lines.append(f"CSeq: {cseq}")
-        lines += ["Server: B-View reference camera", f"Date: {formatdate(usegmt=True)}"]
+        lines += [f"Server: {PRODUCT}", f"Date: {formatdate(usegmt=True)}"]
         lines += [f"{k}: {v}" for k, v in resp.headers]
         if resp.body or resp.status == 200:
             lines.append(f"Content-Length: {len(resp.body)}")
@@ -706,6 +720,7 @@ class _Connection:
                 resp = Response(500)
             if resp.status == 400:
                 resp.close = True
+            log.info("%s %s %s -> %d", req.peer, req.method, req.uri, resp.status)
             await self._write_response(resp, cseq)
             if resp.close:
                 return

@@ -207,6 +207,7 @@ async def start_ssdp(camera: Camera) -> Any:
         port=camera.options.ssdp_port,
         multicast=camera.options.ssdp_port != 0,
         faults=camera.faults,
+        time_scale=camera.options.time_scale,
     )
     await ssdp.start()
     camera.ssdp_port = ssdp.port
@@ -222,3 +223,13 @@ async def upnp_description(camera: Camera, request: web.Request) -> web.StreamRe
 
 STARTUP_HOOKS.extend([start_discovery, start_ssdp])
 SIM_ROUTES[("GET", "/upnp/description.xml")] = upnp_description
+
+
+async def upnp_presentation(camera: Camera, request: web.Request) -> web.StreamResponse:
+    from pytest_bview.simulator.discovery import presentation_html
+
+    facts = camera.extensions.setdefault("facts", DiscoveryFacts(camera))
+    return web.Response(body=presentation_html(facts), content_type="text/html", charset="utf-8")
+
+
+SIM_ROUTES[("GET", "/upnp/")] = upnp_presentation

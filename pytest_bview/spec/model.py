@@ -20,6 +20,8 @@ Access = Literal["rw", "ro", "wo"]
 Presence = Literal["req", "opt", "dep"]
 Kind = Literal["bool", "int", "str", "enum", "datetime", "time", "struct"]
 
+# The namespace the spec's samples (390, 793, 1261) and the reference camera put on every block (ERRATA.md L1)
+NAMESPACE = "http://www.zwcloud.wang/ver10/XMLSchema"
 # xs:boolean lexical space (XML Schema Part 2, 3.2.2.1)
 BOOLEAN_TEXT = ("true", "false", "1", "0")
 # xs:integer lexical space, with an explicit sign allowed

@@ -1,35 +1,53 @@
-"""One XSD per block, generated from `blocks.py`; `python -m pytest_bview.spec.xsd [--check] [DIR]`.
+"""The XSDs of every block, generated from `blocks.py`; `python -m pytest_bview.spec.xsd [--check] [DIR]`.
 
-Rule 1: the schemas are derived data. schemas/*.xsd are committed so that a certifier can read
-        and use them without Python, and `--check` (run by the tests) proves they are current.
-Rule 2: what a schema cannot know it leaves open: no target namespace (the suite strips the
-        spec's namespaces first, ERRATA.md), any attribute on every element with children
-        (devices send `Version="1.0"`), minOccurs 0 for write-only fields (never in device
-        output; checked elsewhere) and for opt/dep fields.
-Rule 3: leaves with a closed domain (enumerations, patterns, dates) are based on xs:token, so
+Rule 1: the schemas are derived data. schemas/ is committed so that a certifier can read and use
+        it without Python, and `--check` (run by the tests and CI) proves it is current.
+Rule 2: two directions per block. `<Block>.xsd` is device output (a GET answer): write-only
+        fields are absent, so a leaked <Password> fails by itself (6.1.2). `input/<Block>.xsd`
+        is device input (a PUT/POST body): read-only fields are not required (a device ignores
+        them) and write-only fields are declared as annotated.
+Rule 3: two namespace variants. The top-level sets have the target namespace the camera puts on
+        every block (ERRATA.md L1), elements qualified, so `xmllint --schema` takes the raw answer;
+        `no-namespace/` holds the same schemas for a block sent without a namespace (the kit strips
+        the known namespaces and validates against these).
+Rule 4: what a schema cannot know it leaves open: any attribute on every element with children
+        (devices send `Version="1.0"`), minOccurs 0 for opt/dep fields.
+Rule 5: leaves with a closed domain (enumerations, patterns, dates) are based on xs:token, so
         the surrounding whitespace a device may print is collapsed exactly as `Field.check`
         strips it; free text stays xs:string.
+Rule 6: a root element name does not pick a schema (`Config`, `Status` are each the root of two
+        blocks): index.json and INDEX.md map every resource and method to its schema files.
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
+import json
 import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from pytest_bview.spec.blocks import BLOCKS
-from pytest_bview.spec.model import DATETIME_RE, TIME_RE, Block, Field
+from pytest_bview.spec.model import DATETIME_RE, NAMESPACE, TIME_RE, Block, Field
+from pytest_bview.spec.resources import RESOURCES
 
 if TYPE_CHECKING:
     import xmlschema
 
+Direction = Literal["output", "input"]
+
 XS = "http://www.w3.org/2001/XMLSchema"
 HEADER = '<?xml version="1.0" encoding="UTF-8"?>\n'
 SPEC = "B-View 2 REST API (SPT907000SERIES2 v1.8)"
+INPUT_DIR = "input"
+NO_NAMESPACE_DIR = "no-namespace"
+INDEX_JSON = "index.json"
+INDEX_MD = "INDEX.md"
+# written by hand, not generated: never judged by --check
+HANDWRITTEN = ("DiscoveryV2.xsd",)
 
 ET.register_namespace("xs", XS)
 
@@ -95,23 +113,30 @@ def _simple_type(element: ET.Element, field: Field) -> None:
         _sub(restriction, "enumeration", value=value)
 
 
-def _complex_type(element: ET.Element, field: Field, section: str) -> None:
+def _present(field: Field, direction: Direction) -> bool:
+    """A write-only field is never in device output (6.1.2), so the output schema does not declare it."""
+    return not (direction == "output" and field.access == "wo")
+
+
+def _complex_type(element: ET.Element, field: Field, section: str, direction: Direction) -> None:
     ctype = _sub(element, "complexType")
+    children = [c for c in field.children if _present(c, direction)]
     if not field.children:
         # an element the spec names but never defines: any content, not checked
         ctype.set("mixed", "true")
         _sub(_sub(ctype, "sequence"), "any", processContents="lax", minOccurs="0", maxOccurs="unbounded")
-    else:
-        group = _sub(ctype, "sequence" if any(c.repeated for c in field.children) else "all")
-        for child in field.children:
-            _element(group, child, section)
+    elif children:
+        group = _sub(ctype, "sequence" if any(c.repeated for c in children) else "all")
+        for child in children:
+            _element(group, child, section, direction)
     _sub(ctype, "anyAttribute", processContents="lax")
 
 
-def _element(parent: ET.Element, field: Field, section: str, *, top: bool = False) -> None:
+def _element(parent: ET.Element, field: Field, section: str, direction: Direction, *, top: bool = False) -> None:
     element = _sub(parent, "element", name=field.name)
     if not top:
-        optional = field.presence != "req" or field.access == "wo" or field.repeated
+        # input: a read-only field is ignored by the device, so a client need not send it
+        optional = field.presence != "req" or field.repeated or (direction == "input" and field.access == "ro")
         if optional:
             element.set("minOccurs", "0")
         if field.repeated:
@@ -119,45 +144,152 @@ def _element(parent: ET.Element, field: Field, section: str, *, top: bool = Fals
     section = _section_of(field, section)
     _document(element, _describe(field, section))
     if field.kind == "struct":
-        _complex_type(element, field, section)
+        _complex_type(element, field, section, direction)
     else:
         _simple_type(element, field)
 
 
-def generate(block: Block) -> str:
-    """The XSD text of one block."""
-    schema = ET.Element(_xs("schema"), {"elementFormDefault": "qualified"})
+def generate(block: Block, direction: Direction = "output", *, namespace: bool = True) -> str:
+    """The XSD text of one block, for device output (GET answers) or device input (PUT/POST bodies)."""
+    attrs = {"elementFormDefault": "qualified"}
+    if namespace:
+        attrs["targetNamespace"] = NAMESPACE
+    schema = ET.Element(_xs("schema"), attrs)
+    role = (
+        "Device output (a GET answer): write-only fields are not declared, so one in an answer fails."
+        if direction == "output"
+        else "Device input (a PUT/POST body): read-only fields are not required."
+    )
+    where = f"Namespace {NAMESPACE}." if namespace else "No namespace (for a block sent without xmlns)."
     _document(
         schema,
         f"{block.name}: the <{block.element}> block of {SPEC}, section {block.section}, "
         f"sample at line {block.line}. {block.doc}".rstrip()
+        + f" {role} {where}"
         + " Generated by `python -m pytest_bview.spec.xsd` from pytest_bview/spec/blocks.py; do not edit."
-        " Decisions on the spec's contradictions: ERRATA.md.",
+        " Decisions on the spec's contradictions: ERRATA.md; which schema for which resource: INDEX.md.",
     )
-    _element(schema, block.root, block.section, top=True)
+    _element(schema, block.root, block.section, direction, top=True)
     ET.indent(schema, space="  ")
     return HEADER + ET.tostring(schema, encoding="unicode") + "\n"
 
 
+def schema_file(block: str, direction: Direction = "output", *, namespace: bool = True) -> str:
+    """The path of a block's schema relative to schemas/ ("DDNSConfig.xsd", "no-namespace/input/User.xsd")."""
+    parts = ([] if namespace else [NO_NAMESPACE_DIR]) + ([INPUT_DIR] if direction == "input" else []) + [block]
+    return "/".join(parts) + ".xsd"
+
+
+def _files(block: str, direction: Direction) -> dict[str, str]:
+    return {
+        "block": block,
+        "root": BLOCKS[block].element,
+        "schema": schema_file(block, direction),
+        "no_namespace": schema_file(block, direction, namespace=False),
+    }
+
+
+def index() -> dict[str, object]:
+    """Every resource and method -> the blocks and schema files of its body and its answer."""
+    resources: dict[str, dict[str, dict[str, object]]] = {}
+    for resource in RESOURCES:
+        ops: dict[str, dict[str, object]] = {}
+        for op in resource.ops:
+            entry: dict[str, object] = {"section": resource.section}
+            if op.inbound in BLOCKS.blocks:
+                entry["request"] = _files(op.inbound, "input")
+            elif op.inbound:
+                entry["request_body"] = op.inbound
+            if op.outbound in BLOCKS.blocks:
+                entry["answer"] = _files(op.outbound, "output")
+            else:
+                entry["answer_body"] = op.outbound
+            ops[op.method] = entry
+        resources[resource.template] = ops
+    roots: dict[str, list[str]] = {}
+    for block in BLOCKS:
+        roots.setdefault(block.element, []).append(block.name)
+    return {
+        "namespace": NAMESPACE,
+        "generated_by": "python -m pytest_bview.spec.xsd",
+        "resources": resources,
+        "shared_roots": {root: names for root, names in sorted(roots.items()) if len(names) > 1},
+    }
+
+
+def _index_markdown(data: dict[str, object]) -> str:
+    lines = [
+        "# Which schema validates which answer",
+        "",
+        "Generated by `python -m pytest_bview.spec.xsd` from pytest_bview/spec/resources.py and blocks.py;",
+        "do not edit (the same table as data: `index.json`). Paths are relative to this directory.",
+        "",
+        f"- `<Block>.xsd`: device output (a GET answer) in the namespace `{NAMESPACE}` (ERRATA.md L1),",
+        "  write-only fields not declared.",
+        "- `input/<Block>.xsd`: device input (a PUT/POST/DELETE body), read-only fields not required.",
+        "- `no-namespace/...`: the same schemas for a block sent without `xmlns`.",
+        "- Every refused request, whatever its resource, answers `ResponseStatus.xsd` (chapter 7).",
+        "",
+        "A root element name alone does not pick a schema; the resource does:",
+        "",
+    ]
+    shared = data["shared_roots"]
+    assert isinstance(shared, dict)
+    for root, names in shared.items():
+        lines.append(f"- `<{root}>` is the root of {', '.join(f'`{n}.xsd`' for n in names)}")
+    lines += [
+        "",
+        "Validate a raw answer:",
+        "",
+        "```",
+        "curl -s -u admin:PASSWORD http://CAMERA/Network/DDNS/Config | xmllint --noout --schema"
+        " schemas/DDNSConfig.xsd -",
+        "```",
+        "",
+        "| Resource | Section | Method | Answer schema | Request schema |",
+        "|---|---|---|---|---|",
+    ]
+    resources = data["resources"]
+    assert isinstance(resources, dict)
+    for template, ops in resources.items():
+        for method, entry in ops.items():
+            answer = entry.get("answer")
+            request = entry.get("request")
+            answer_text = f"`{answer['schema']}`" if answer else entry.get("answer_body", "")
+            request_text = f"`{request['schema']}`" if request else entry.get("request_body", "")
+            lines.append(f"| `{template}` | {entry['section']} | {method} | {answer_text} | {request_text} |")
+    return "\n".join(lines) + "\n"
+
+
 def generate_all() -> dict[str, str]:
-    """File name -> XSD text, for every block."""
-    return {f"{block.name}.xsd": generate(block) for block in BLOCKS}
+    """Path relative to schemas/ -> text, for every generated file (both directions, both namespace variants)."""
+    files: dict[str, str] = {}
+    for namespace in (True, False):
+        for direction in ("output", "input"):
+            for block in BLOCKS:
+                files[schema_file(block.name, direction, namespace=namespace)] = generate(
+                    block, direction, namespace=namespace
+                )
+    data = index()
+    files[INDEX_JSON] = json.dumps(data, indent=1) + "\n"
+    files[INDEX_MD] = _index_markdown(data)
+    return files
 
 
 def write_all(directory: Path | str) -> list[Path]:
-    """Write every block's XSD into `directory`; return the files written."""
+    """Write every generated file into `directory`; return the files written."""
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
     written = []
     for name, text in generate_all().items():
         path = directory / name
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8", newline="\n")
         written.append(path)
     return written
 
 
 def stale(directory: Path | str) -> list[str]:
-    """Why the XSDs in `directory` differ from the generated ones (empty when they are current)."""
+    """Why the files in `directory` differ from the generated ones (empty when they are current)."""
     directory = Path(directory)
     expected = generate_all()
     problems = []
@@ -167,7 +299,10 @@ def stale(directory: Path | str) -> list[str]:
             problems.append(f"{name}: missing")
         elif path.read_text(encoding="utf-8") != text:
             problems.append(f"{name}: differs from the generated schema")
-    # other *.xsd files (DiscoveryV2.xsd) are written by hand and are not ours to judge
+    for path in sorted(directory.rglob("*.xsd")):
+        name = path.relative_to(directory).as_posix()
+        if name not in expected and name not in HANDWRITTEN:
+            problems.append(f"{name}: not generated (a block that no longer exists?)")
     return problems
 
 
@@ -180,13 +315,16 @@ def schemas_dir() -> Path:
 
 
 @functools.cache
-def load_schema(name: str) -> xmlschema.XMLSchema:
-    """The compiled XSD of block `name` (cached; xmlschema is imported on first use)."""
+def load_schema(name: str, direction: Direction = "output", *, namespace: bool = False) -> xmlschema.XMLSchema:
+    """The compiled XSD of block `name` (cached; xmlschema is imported on first use).
+
+    The default is the device-output schema without namespace: the kit strips the known namespaces first.
+    """
     import xmlschema
 
-    path = schemas_dir() / f"{name}.xsd"
+    path = schemas_dir() / schema_file(name, direction, namespace=namespace)
     if not path.exists():
-        raise LookupError(f"no schema for block {name!r} in {path.parent}")
+        raise LookupError(f"no schema for block {name!r} at {path}")
     return xmlschema.XMLSchema(str(path))
 
 
@@ -204,7 +342,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("Regenerate with: python -m pytest_bview.spec.xsd", file=sys.stderr)
         return 1 if problems else 0
     written = write_all(directory)
-    print(f"wrote {len(written)} schemas to {directory}")
+    print(f"wrote {len(written)} files to {directory}")
     return 0
 
 
