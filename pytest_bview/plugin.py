@@ -75,6 +75,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "needs_operator: needs something software cannot cause on a real camera (motion); skipped there"
     )
+    config.addinivalue_line(
+        "markers", "bview_rule(*ids): the rules of pytest_bview/spec/rules.py the check verifies (docs/RULES.md)"
+    )
     config.stash[TARGET_KEY] = None
 
 

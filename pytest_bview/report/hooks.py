@@ -150,6 +150,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         if call.excinfo.errisinstance(DeviceError):
             local.gate.suspect = True
     if report.when == "call":
+        _apply_level(report, rec, call, target)
         _apply_expectation(item, report, rec, local, target)
     setattr(report, RECORD, rec)
 
@@ -240,6 +241,21 @@ def _evidence(excinfo: pytest.ExceptionInfo[BaseException], exchanges: list[Any]
     return out
 
 
+def _apply_level(report: Any, rec: dict[str, Any], call: pytest.CallInfo[None], target: Any) -> None:
+    """Rule 3 of verdicts.py: a failed SHOULD/MAY rule is an advisory (xfail-like), unless --bview-strict."""
+    from pytest_bview.verdicts import ADVISORY, advisory_rule
+
+    if not report.failed or call.excinfo is None:
+        return
+    found = advisory_rule(call.excinfo.value, bool(getattr(target.settings, "strict", False)))
+    if found is None:
+        return
+    finding = call.excinfo.value.finding  # type: ignore[attr-defined]
+    report.outcome = "skipped"
+    report.wasxfail = f"{ADVISORY}: {found.id} ({found.level} {found.section}): {finding.did}"  # type: ignore[attr-defined]
+    rec["advisory"] = found.id
+
+
 def _apply_expectation(item: pytest.Item, report: Any, rec: dict[str, Any], local: Local, target: Any) -> None:
     """Rule 1 of expectations.py: an expected failure becomes an xfail-like waiver."""
     from pytest_bview.report.expectations import Expectations, ExpectationsError
@@ -293,6 +309,19 @@ class Controller:
             return
         _merge_shapes(collector.shapes, out.get("shapes", {}))
         collector.restore.update(out.get("restore", {}))
+
+
+def _advisories(collector: Collector) -> list[tuple[str, str]]:
+    """(test id, reason) of every advisory of the run (verdicts.py Rule 3), in run order."""
+    from pytest_bview.verdicts import ADVISORY
+
+    prefix = f"xfail: {ADVISORY}: "
+    return [
+        (nodeid, rec["skip"][len(prefix) :])
+        for nodeid, recs in collector.phases.items()
+        for rec in recs
+        if str(rec.get("skip", "")).startswith(prefix)
+    ]
 
 
 def _skip_reason(report: Any) -> str:
@@ -367,6 +396,11 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         return
     for line in collector.problems:
         terminalreporter.write_line(f"bview: {line}", red=True)
+    advisories = _advisories(collector)
+    if advisories:
+        terminalreporter.write_sep("-", f"bview: {len(advisories)} advisories (SHOULD/MAY rules not met; not failures)")
+        for nodeid, reason in advisories:
+            terminalreporter.write_line(f"ADVISORY {nodeid} - {reason}", yellow=True)
     for written in collector.written:
         for line in written.summary_lines():
             terminalreporter.write_line(f"bview: {line}")

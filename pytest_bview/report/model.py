@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pytest_bview.verdicts import FAIL, INCONCLUSIVE, NOT_RUN, NOT_SUPPORTED, PASS, VERDICTS, WAIVED
+from pytest_bview.verdicts import ADVISORY, FAIL, NOT_RUN, PASS, VERDICTS, WAIVED
 
 FORMAT = "pytest-bview results 1"
 RESULTS = "results.json"
@@ -47,6 +47,7 @@ class TestResult:
     flags: list[str] = field(default_factory=list)  # "unexpected pass", ...
     expectation: dict[str, str] | None = None
     evidence: dict[str, Any] | None = None
+    rule: str = ""  # the SHOULD/MAY rule (spec/rules.py) an advisory is about
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TestResult:
@@ -83,7 +84,7 @@ class Run:
         return {v: c.get(v, 0) for v in VERDICTS}
 
     def conformance(self) -> float | None:
-        """Passed share of the conclusive checks (pass, fail, waived), in percent."""
+        """Passed share of the conclusive checks (pass and advisory, fail, waived), in percent."""
         return conformance(self.counts())
 
     def by_section(self) -> list[tuple[str, dict[str, int]]]:
@@ -120,8 +121,10 @@ class Run:
 
 
 def conformance(counts: dict[str, int]) -> float | None:
-    conclusive = counts.get(PASS, 0) + counts.get(FAIL, 0) + counts.get(WAIVED, 0)
-    return round(100.0 * counts.get(PASS, 0) / conclusive, 1) if conclusive else None
+    # an advisory met every MUST of its check (verdicts.py Rule 3): it conforms
+    conforming = counts.get(PASS, 0) + counts.get(ADVISORY, 0)
+    conclusive = conforming + counts.get(FAIL, 0) + counts.get(WAIVED, 0)
+    return round(100.0 * conforming / conclusive, 1) if conclusive else None
 
 
 def section_key(section: str) -> tuple[tuple[int, int | str], ...]:
@@ -281,4 +284,4 @@ def shape_of(body: bytes) -> tuple[set[str], set[str], dict[str, str]] | None:
 
 
 def counts_line(counts: dict[str, int]) -> str:
-    return ", ".join(f"{counts.get(v, 0)} {v}" for v in (PASS, FAIL, WAIVED, NOT_SUPPORTED, INCONCLUSIVE, NOT_RUN))
+    return ", ".join(f"{counts.get(v, 0)} {v}" for v in VERDICTS)

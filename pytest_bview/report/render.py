@@ -12,12 +12,28 @@ from typing import Any
 
 from pytest_bview.report import model as m
 from pytest_bview.report.diff import Diff, shape_text
-from pytest_bview.verdicts import FAIL, INCONCLUSIVE, NOT_RUN, NOT_SUPPORTED, PASS, VERDICTS, WAIVED
+from pytest_bview.verdicts import ADVISORY, FAIL, INCONCLUSIVE, NOT_RUN, NOT_SUPPORTED, PASS, VERDICTS, WAIVED
 
 SPEC = "B-View 2 REST API (SPT907000SERIES2 v1.8)"
-WORST_FIRST = (FAIL, WAIVED, INCONCLUSIVE, NOT_SUPPORTED, PASS, NOT_RUN)
-CLASS = {PASS: "pass", FAIL: "fail", WAIVED: "waived", NOT_SUPPORTED: "ns", INCONCLUSIVE: "inc", NOT_RUN: "nr"}
-SHORT = {PASS: "pass", FAIL: "fail", WAIVED: "waived", NOT_SUPPORTED: "n/s", INCONCLUSIVE: "inc.", NOT_RUN: "not run"}
+WORST_FIRST = (FAIL, WAIVED, ADVISORY, INCONCLUSIVE, NOT_SUPPORTED, PASS, NOT_RUN)
+CLASS = {
+    PASS: "pass",
+    FAIL: "fail",
+    WAIVED: "waived",
+    ADVISORY: "adv",
+    NOT_SUPPORTED: "ns",
+    INCONCLUSIVE: "inc",
+    NOT_RUN: "nr",
+}
+SHORT = {
+    PASS: "pass",
+    FAIL: "fail",
+    WAIVED: "waived",
+    ADVISORY: "adv.",
+    NOT_SUPPORTED: "n/s",
+    INCONCLUSIVE: "inc.",
+    NOT_RUN: "not run",
+}
 IDENTITY_ROWS = (
     ("Model", "DeviceTypeName"),
     ("Device name", "DeviceName"),
@@ -31,7 +47,7 @@ body{font:14px/1.4 system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;m
 h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #ddd}
 table{border-collapse:collapse;margin:6px 0}td,th{border:1px solid #d0d7de;padding:3px 7px;text-align:left;vertical-align:top}
 th{background:#f6f8fa}td.num{text-align:right;font-variant-numeric:tabular-nums}
-.pass{background:#dafbe1}.fail{background:#ffd7d5}.waived{background:#fff1c2}.ns{background:#eaeef2}
+.pass{background:#dafbe1}.fail{background:#ffd7d5}.waived{background:#fff1c2}.ns{background:#eaeef2}.adv{background:#fbefff}
 .inc{background:#ddf4ff}.nr{background:#fff;color:#8c959f}.na{background:#f6f8fa;color:#c4c9cf}.ex{background:#f0fff4;color:#57606a}
 .badge{display:inline-block;padding:0 6px;border-radius:8px;font-size:12px}
 pre{background:#f6f8fa;border:1px solid #d0d7de;padding:6px;white-space:pre-wrap;word-break:break-all;font-size:12px;margin:4px 0}
@@ -91,6 +107,7 @@ def report(run: m.Run) -> str:
         "<h2>Compliance matrix: resource × method</h2>",
         _matrix(run),
         _failures(run),
+        _advisories(run),
         _diff(run),
         "<h2>Latency per resource (ms)</h2>",
         _latency(run),
@@ -177,6 +194,21 @@ def _failures(run: m.Run) -> str:
     if waived:
         out.append(f"<h2>Waived (known deviations, {len(waived)})</h2>")
         out += [_failure(t, open_=False) for t in waived]
+    return "\n".join(out)
+
+
+def _advisories(run: m.Run) -> str:
+    """Failed SHOULD/MAY rules (verdicts.py Rule 3): shown, never counted against conformance."""
+    shown = [t for t in run.tests if t.verdict == ADVISORY]
+    if not shown:
+        return ""
+    out = [
+        f'<h2>Advisories (SHOULD/MAY rules not met, {len(shown)})</h2><div id="advisories">',
+        '<p class="muted">The spec recommends these; they do not count against conformance '
+        "(<code>--bview-strict</code> makes them failures).</p>",
+    ]
+    out += [_failure(t, open_=False) for t in shown]
+    out.append("</div>")
     return "\n".join(out)
 
 
@@ -340,6 +372,7 @@ def declaration(run: m.Run) -> str:
     counts = run.counts()
     failing = sorted({t.section or "?" for t in run.tests if t.verdict == FAIL}, key=m.section_key)
     waived = sorted({t.section or "?" for t in run.tests if t.verdict == WAIVED}, key=m.section_key)
+    advised = sorted({t.rule or t.section or "?" for t in run.tests if t.verdict == ADVISORY})
     ident = "".join(f"<tr><th>{esc(k)}</th><td>{esc(run.identity.get(key, ''))}</td></tr>" for k, key in IDENTITY_ROWS)
     statement = (
         "conforms to every requirement checked"
@@ -357,6 +390,7 @@ def declaration(run: m.Run) -> str:
 <table><tr>{counts_head()}<th>conformance</th></tr><tr>{counts_cells(counts)}<td class="num"><b>{pct(run.conformance())}</b></td></tr></table>
 <p><b>Sections with failures:</b> {esc(", ".join(failing) or "none")}<br>
 <b>Sections with waived (known) deviations:</b> {esc(", ".join(waived) or "none")}<br>
+<b>Advisories (SHOULD/MAY rules not met, not counted against conformance):</b> {esc(", ".join(advised) or "none")}<br>
 <b>Restore verdict:</b> {esc(run.restore or "none recorded")}</p>
 <p class="muted">Not supported: the device reported it lacks the feature. Inconclusive: the check could not run.
 Neither counts against conformance. Details and reproduction: report.html beside this file;

@@ -21,7 +21,7 @@ from typing import Any
 
 from pytest_bview.report import model as m
 from pytest_bview.report.diff import Diff, diff_runs
-from pytest_bview.verdicts import FAIL, NOT_RUN, PASS, WAIVED, from_skip
+from pytest_bview.verdicts import ADVISORY, FAIL, NOT_RUN, PASS, WAIVED, from_skip
 
 STAMP = "%Y%m%dT%H%M%SZ"
 INDEX_CACHE = ".index-cache.json"  # run path -> summary, for index.html
@@ -129,7 +129,11 @@ def test_result(nodeid: str, recs: list[dict[str, Any]], setup: dict[str, Any]) 
         t.evidence = _evidence(failed)
     elif skipped is not None:
         skip = skipped.get("skip", "")
-        if skip.startswith("xfail: "):
+        if skip.startswith(f"xfail: {ADVISORY}: "):
+            t.verdict, t.reason = ADVISORY, skip[len(f"xfail: {ADVISORY}: ") :]
+            t.rule = skipped.get("advisory", "")
+            t.evidence = _evidence(skipped)
+        elif skip.startswith("xfail: "):
             t.verdict, t.reason = WAIVED, skip[len("xfail: ") :].removeprefix("waived: ")
             t.evidence = _evidence(skipped)
         else:
