@@ -97,6 +97,7 @@ def _target(config: pytest.Config) -> Any:
             target = Target.open(_settings(config))
         except SessionError as err:
             pytest.exit(f"bview: {err}", returncode=3)
+        target.client.all_pairs.clear()  # opening (identity, instances) is the kit's traffic, not coverage
         config.stash[TARGET_KEY] = target
     return target
 

@@ -218,12 +218,18 @@ def live_in(camera: Camera) -> None:
         if found is None or not found[0].block:
             continue
         current = device.store.get(path) or {}
-        for name, f in BLOCKS[found[0].block].leaves():
-            if "/" in name or name not in current:
+        for leaf, f in BLOCKS[found[0].block].leaves():
+            names = leaf.split("/")
+            value: Any = current
+            for name in names:
+                value = value.get(name) if isinstance(value, dict) else None
+            other = _other(f, str(value)) if isinstance(value, str) else None
+            if other is None:
                 continue
-            other = _other(f, str(current[name]))
-            if other is not None:
-                put(path, {name: other})
+            doc: dict[str, Any] = {names[-1]: other}
+            for name in reversed(names[:-1]):
+                doc = {name: doc}
+            put(path, doc)
     for path, doc in LIVED_IN_EXPLICIT:
         put(path, doc)
     users = device.users()
