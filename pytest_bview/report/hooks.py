@@ -60,6 +60,9 @@ class Collector:
     written: list[Any] = field(default_factory=list)  # runs.Written
     problems: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    collected: list[str] = field(default_factory=list)  # node ids of the session's selection
+    deselected: list[str] = field(default_factory=list)  # node ids a -k, -m, --deselect or plugin took out
+    scope: dict[str, Any] = field(default_factory=dict)  # model.Run.scope: whole selection or partial
 
 
 STATE_KEY = pytest.StashKey[Collector]()
@@ -301,6 +304,16 @@ class Controller:
             rec["skip"] = f"xfail: {wasxfail}" if wasxfail is not None else _skip_reason(report)
         collector.phases.setdefault(report.nodeid, []).append(rec)
 
+    def pytest_deselected(self, items: list[pytest.Item]) -> None:
+        collector = self.config.stash.get(STATE_KEY, None)
+        if collector is not None:
+            collector.deselected += [i.nodeid for i in items]
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        collector = self.config.stash.get(STATE_KEY, None)
+        if collector is not None:
+            collector.collected = [i.nodeid for i in session.items if _uses_camera(i)]
+
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
         """xdist: fold a worker's shapes and restore verdict into the controller's state."""
@@ -383,12 +396,68 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     from pytest_bview.report import runs
 
     start = time.perf_counter()
+    collector.scope = scope_of(session, exitstatus, collector)
     settings = resolve(config)
     try:
         collector.written = runs.write_session(collector, settings, list(config.invocation_params.args))
     except OSError as err:
         collector.problems.append(f"report not written: {err}")
     collector.seconds = time.perf_counter() - start
+
+
+MAX_LEFT_OUT = 200  # node ids listed in results.json; the count is always whole
+
+
+def scope_of(session: pytest.Session, exitstatus: int, collector: Collector) -> dict[str, Any]:
+    """Whether the run executed the whole certification selection, and if not why and what was left out.
+
+    Partial: a -k or -m selection, deselected tests, a stop before the end (-x, --maxfail, interruption),
+    collected tests that never ran, or test modules of the suites' directories that were not collected.
+    """
+    from pytest_bview.report.runs import redact_args
+
+    opt = session.config.option
+    reasons: list[str] = []
+    if getattr(opt, "keyword", ""):
+        reasons.append(f"-k {opt.keyword!r}")
+    if getattr(opt, "markexpr", ""):
+        reasons.append(f"-m {opt.markexpr!r}")
+    if collector.deselected:
+        reasons.append(f"{len(collector.deselected)} tests deselected")
+    stopped = session.shouldfail or session.shouldstop
+    if stopped:
+        reasons.append(f"stopped early ({stopped})")
+    if exitstatus == pytest.ExitCode.INTERRUPTED:
+        reasons.append("interrupted")
+    ran = {n for n, recs in collector.phases.items() if any(r.get("when") == "call" or r.get("skip") for r in recs)}
+    never = [n for n in collector.collected if n not in ran]
+    if never:
+        reasons.append(f"{len(never)} collected tests never ran")
+    modules = _modules_left_out(session, collector.collected or list(collector.phases))
+    if modules:
+        reasons.append(f"{len(modules)} test modules not selected")
+    left_out = [*collector.deselected, *never, *modules]
+    return {
+        "partial": bool(reasons),
+        "selection": " ".join(redact_args(list(session.config.invocation_params.args))) or ".",
+        "reasons": reasons,
+        "left_out_count": len(left_out),
+        "left_out": left_out[:MAX_LEFT_OUT],
+    }
+
+
+def _modules_left_out(session: pytest.Session, nodeids: list[str]) -> list[str]:
+    """Test modules beside the collected ones (the suites' directory) that the run did not collect."""
+    root = session.config.rootpath
+    files = {n.split("::")[0] for n in nodeids}
+    dirs = {(root / f).parent for f in files}
+    out = []
+    for d in sorted(dirs):
+        for module in sorted(d.glob("test_*.py")):
+            rel = module.relative_to(root).as_posix() if module.is_relative_to(root) else str(module)
+            if rel not in files:
+                out.append(rel)
+    return out
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:

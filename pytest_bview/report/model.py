@@ -67,8 +67,15 @@ class Run:
     health: list[dict[str, str]] = field(default_factory=list)
     restore: str | None = None
     diff: dict[str, Any] | None = None
+    # partial, selection (the command line), reasons, left_out_count, left_out (hooks.scope_of); {} = not known
+    scope: dict[str, Any] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)  # file name -> SHA-256
     path: str = ""  # the run directory relative to the report directory
+
+    @property
+    def partial(self) -> bool:
+        """Not the whole certification selection: no declaration of conformance for it."""
+        return bool(self.scope.get("partial"))
 
     # -- figures ------------------------------------------------------------------------
     @property

@@ -40,6 +40,12 @@ class Written:
             f"report {self.directory / m.REPORT} ({len(self.run.tests)} tests: {m.counts_line(self.run.counts())}; "
             f"conformance {'n/a' if conf is None else f'{conf:g} %'})"
         ]
+        if self.run.partial:
+            scope = self.run.scope
+            lines.append(
+                f"PARTIAL run ({'; '.join(scope.get('reasons', []))}): {scope.get('left_out_count', 0)} left out; "
+                "no declaration of conformance"
+            )
         if self.diff is not None:
             lines.append(f"changes since {self.diff.older}: {self.diff.summary()}")
             lines += [f"REGRESSION {r['id']}: {r['before']} -> {r['after']}" for r in self.diff.regressions]
@@ -105,6 +111,7 @@ def build_runs(collector: Any, settings: Any, args: list[str]) -> list[m.Run]:
                 shapes=collector.shapes.get(key, {}),
                 health=health[key],
                 restore=collector.restore.get(key),
+                scope=dict(getattr(collector, "scope", {}) or {}),
             )
         )
     return runs
@@ -321,6 +328,8 @@ def _summary(results: Path, rel: str) -> dict[str, Any] | None:
         "started": doc.get("started", ""),
         "counts": doc.get("counts", {}),
         "conformance": doc.get("conformance"),
+        "partial": bool((doc.get("scope") or {}).get("partial")),
+        "scope": "; ".join((doc.get("scope") or {}).get("reasons", [])),
         "path": rel,
         "regressions": len((doc.get("diff") or {}).get("regressions", [])),
     }
