@@ -66,6 +66,12 @@ LIVED_IN = declare(
     "first started far from factory settings: other image, OSD and stream values, another device name, "
     "a CET time zone with DST rules, four more users",
 )
+RUN_BEFORE = declare(
+    "been-through-a-run",
+    ["log-holds-history"],
+    "first started with the log a full run leaves: 990 of its 1000 entries, among them configuration and user "
+    "entries dated 2031 and 2000 (written while a check had set the clock ahead or back)",
+)
 IDENTITY = declare(
     "other-identity",
     ["device-identity"],
@@ -248,11 +254,47 @@ def live_in(camera: Camera) -> None:
     device.store.commit(resources={"/System/Users": {"User": users}}, extra={LIVED_IN_MARK: True})
 
 
+PAST_RUN_MARK = "variant-been-through-a-run"
+PAST_RUN_ENTRIES = 990  # of the 1000 the log holds (9.2.10): the next run's entries push the oldest out
+PAST_RUN_TYPES = ((2, 102), (2, 102), (4, 301), (4, 302), (2, 102), (1, 1))  # config, users, a restart
+
+
+def past_run(camera: Camera) -> None:
+    """Once, at the first start: the log a previous full run left, dates from a clock set ahead and back."""
+    from datetime import datetime, timedelta
+
+    device = camera.device
+    if device is None or device.store.extra(PAST_RUN_MARK):
+        return
+    now = device.now().replace(tzinfo=None, microsecond=0)
+    starts = (now - timedelta(days=1), datetime(2031, 5, 3, 17, 30, 8), datetime(2000, 1, 1), now - timedelta(hours=1))
+    entries = []
+    for n in range(PAST_RUN_ENTRIES):
+        start = starts[n * len(starts) // PAST_RUN_ENTRIES]
+        major, minor = PAST_RUN_TYPES[n % len(PAST_RUN_TYPES)]
+        entries.append(
+            {
+                "ID": n + 1,
+                "time": (start + timedelta(seconds=n)).strftime("%Y-%m-%dT%H:%M:%S"),
+                "majorType": major,
+                "minorType": minor,
+                "netUser": "admin" if major != 1 else "system",
+                "hostIPAddress": "127.0.0.1" if major != 1 else "",
+                "channel": 1,
+            }
+        )
+    entries += device.store.extra("log", [])  # what the camera logged since it started comes after
+    for n, entry in enumerate(entries, start=1):
+        entry["ID"] = n
+    device.store.commit(extra={"log": entries, PAST_RUN_MARK: True})
+
+
 async def _startup(camera: Camera) -> None:
     # once per camera process and state: a factory default (and its restart) must find factory values
-    if camera.variants.on(LIVED_IN) and not camera.extensions.get(LIVED_IN):
-        camera.extensions[LIVED_IN] = True
-        await camera.run_blocking(live_in, camera)
+    for name, fn in ((LIVED_IN, live_in), (RUN_BEFORE, past_run)):
+        if camera.variants.on(name) and not camera.extensions.get(name):
+            camera.extensions[name] = True
+            await camera.run_blocking(fn, camera)
 
 
 sim_http.MIDDLEWARES.insert(0, wire_form)  # outermost of the extensions' middlewares: sees the final reply

@@ -168,6 +168,14 @@ _TABLE = (
         "system",
     ),
     Rule(
+        "log-holds-history",
+        "9.2.10",
+        1478,
+        "The device supports up to 1000 log entries.",
+        MAY,
+        "system",
+    ),
+    Rule(
         "users-many",
         "9.2.12",
         1529,
