@@ -128,6 +128,8 @@ def _rewrite_namespace(body: bytes, prefixed: bool) -> bytes:
         root = ET.fromstring(body)  # the camera's own reply: trusted, no entities
     except ET.ParseError:
         return body
+    if not root.tag.startswith(f"{{{sim_http.NAMESPACE}}}"):
+        return body  # not a B-View block (the UPnP description keeps the namespace UPnP requires)
     for el in root.iter():
         if el.tag.startswith("{"):
             ns, _, name = el.tag[1:].partition("}")
