@@ -124,3 +124,22 @@ def test_strict_from_environment(pytester: pytest.Pytester, tmp_path: Path, monk
     monkeypatch.setenv("BVIEW_STRICT", "1")
     result, _, _ = _run(pytester, tmp_path)
     assert result.ret == 1
+
+
+@pytest.mark.parametrize("variant", ["text-xml", "xml-namespace-prefix", "xml-namespace-none"])
+def test_content_type_and_namespace_freedoms_pass(pytester: pytest.Pytester, tmp_path: Path, variant: str) -> None:
+    """4.5.3 "may be designated as ... etc.": text/xml; charset=UTF-8 passes (not even an advisory); ERRATA L1: a
+    prefixed or absent namespace passes the schema checks."""
+    result = pytester.runpytest_inprocess(
+        str(ROOT / "suites/test_protocol.py::test_xml_content_type"),
+        str(ROOT / "suites/test_schema.py::test_get_matches_schema"),
+        f"--rootdir={ROOT}",
+        "--bview-sim-variant",
+        variant,
+        f"--bview-report-dir={tmp_path / 'reports'}",
+        "-p",
+        "no:cacheprovider",
+    )
+    assert result.ret == 0, result.stdout.str()[-3000:]
+    outcomes = result.parseoutcomes()
+    assert outcomes.get("passed", 0) > 10 and not outcomes.get("xfailed"), outcomes
