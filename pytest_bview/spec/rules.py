@@ -303,7 +303,8 @@ def _main(argv: list[str]) -> int:
     from pytest_bview.simulator.variants import VARIANTS
 
     root = Path(__file__).resolve().parents[2]
-    text = markdown(root, load_all(), VARIANTS)
+    plain = {n: f for n, f in load_all().items() if not f.hostile}  # hostile profiles attack the client, no rule
+    text = markdown(root, plain, VARIANTS)
     if argv == ["--markdown"]:
         sys.stdout.write(text)
         return 0
