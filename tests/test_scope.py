@@ -37,6 +37,15 @@ def _results(reports: Path) -> dict:
     return json.loads(next(reports.rglob("results.json")).read_text("utf-8"))
 
 
+def _junit_scope(reports: Path) -> str | None:
+    import xml.etree.ElementTree as ET
+
+    run = next(reports.rglob("results.json")).parent
+    props = ET.parse(run / "junit.xml").getroot().find("properties")
+    assert props is not None
+    return next((p.get("value") for p in props if p.get("name") == "scope"), None)
+
+
 def _pages(reports: Path) -> tuple[str, str, str]:
     run = next(reports.rglob("results.json")).parent
     index = (reports / "index.html").read_text("utf-8")
@@ -52,6 +61,7 @@ def test_whole_selection_is_full(pytester: pytest.Pytester) -> None:
     report, declaration, index = _pages(pytester.path / "reports")
     assert "Partial run" not in report and "conforms to every requirement checked" in declaration
     assert ">full</td>" in index
+    assert _junit_scope(pytester.path / "reports") == "full"
 
 
 @pytest.mark.parametrize(
@@ -73,6 +83,7 @@ def test_selection_is_partial(pytester: pytest.Pytester, args: list[str], reason
     assert "Partial run" in report
     assert "not a declaration of conformance" in declaration and "conforms to every requirement" not in declaration
     assert ">partial</td>" in index
+    assert _junit_scope(pytester.path / "reports") == "partial"
 
 
 def test_stop_after_first_failure_is_partial(pytester: pytest.Pytester) -> None:

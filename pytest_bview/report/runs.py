@@ -364,6 +364,10 @@ def junit(run: m.Run) -> str:
     props = ET.SubElement(suite, "properties")
     for k, v in run.identity.items():
         ET.SubElement(props, "property", name=k, value=str(v))
+    ET.SubElement(props, "property", name="scope", value="partial" if run.partial else "full")
+    if run.partial:
+        ET.SubElement(props, "property", name="scope_reasons", value="; ".join(run.scope.get("reasons", [])))
+        ET.SubElement(props, "property", name="left_out", value=str(run.scope.get("left_out_count", 0)))
     for t in run.tests:
         file, _, name = t.id.partition("::")
         case = ET.SubElement(
