@@ -429,7 +429,7 @@ def scope_of(session: pytest.Session, exitstatus: int, collector: Collector) -> 
         reasons.append(f"stopped early ({stopped})")
     if exitstatus == pytest.ExitCode.INTERRUPTED:
         reasons.append("interrupted")
-    ran = {n for n, recs in collector.phases.items() if any(r.get("when") == "call" or r.get("skip") for r in recs)}
+    ran = {n for n, recs in collector.phases.items() if any(_ended(r) for r in recs)}
     never = [n for n in collector.collected if n not in ran]
     if never:
         reasons.append(f"{len(never)} collected tests never ran")
@@ -444,6 +444,11 @@ def scope_of(session: pytest.Session, exitstatus: int, collector: Collector) -> 
         "left_out_count": len(left_out),
         "left_out": left_out[:MAX_LEFT_OUT],
     }
+
+
+def _ended(rec: dict[str, Any]) -> bool:
+    """The phase ran the test, skipped it, or ended it in an error of setup or teardown: not left out."""
+    return rec.get("when") == "call" or bool(rec.get("skip")) or rec.get("outcome") == "failed"
 
 
 def _modules_left_out(session: pytest.Session, nodeids: list[str]) -> list[str]:
