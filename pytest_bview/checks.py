@@ -34,9 +34,15 @@ class Finding:
     requires: str
     section: str
     exchanges: list[Exchange] = field(default_factory=list)
+    rule: str | None = None  # the id of spec/rules.py it breaks; its level decides failure or advisory
 
     def render(self) -> str:
         lines = [f"device: {self.did}", f"spec {self.section}: {self.requires}"]
+        if self.rule:
+            from pytest_bview.spec.rules import rule
+
+            r = rule(self.rule)
+            lines[-1] += f" [{r.id}, {r.level}]"
         for ex in self.exchanges[-3:]:
             lines.append("exchange: " + ex.summary().replace("\n", "\n    "))
         for ex in self.exchanges[-1:]:
@@ -50,13 +56,15 @@ class CheckFailure(AssertionError):
         self.finding = finding
 
 
-def fail(did: str, requires: str, section: str, *exchanges: Exchange | None) -> NoReturn:
-    raise CheckFailure(Finding(did, requires, section, [e for e in exchanges if e is not None]))
+def fail(did: str, requires: str, section: str, *exchanges: Exchange | None, rule: str | None = None) -> NoReturn:
+    raise CheckFailure(Finding(did, requires, section, [e for e in exchanges if e is not None], rule))
 
 
-def expect(condition: Any, did: str, requires: str, section: str, *exchanges: Exchange | None) -> None:
+def expect(
+    condition: Any, did: str, requires: str, section: str, *exchanges: Exchange | None, rule: str | None = None
+) -> None:
     if not condition:
-        fail(did, requires, section, *exchanges)
+        fail(did, requires, section, *exchanges, rule=rule)
 
 
 # -- XML ---------------------------------------------------------------------------------------
@@ -79,6 +87,7 @@ def parse_xml(ex: Exchange, section: str) -> Element:
             "the B-View namespace or none (ERRATA.md: namespaces)",
             section,
             ex,
+            rule="xml-namespace",
         )
     return root
 

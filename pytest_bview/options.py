@@ -95,6 +95,14 @@ OPTIONS: tuple[Option, ...] = (
         None,
         True,
     ),
+    Option(
+        "sim-variant",
+        "With the built-in camera: switch on a conformant variant (repeatable; see bview-sim --list-variants).",
+        str,
+        None,
+        None,
+        True,
+    ),
     Option("sim-firmware", "With the built-in camera: the firmware version it reports (SoftWareVersion)."),
     Option("firmware", "Firmware package (.pkg) for the real upgrade check of the disruptive tier (9.2.6)."),
     Option(
@@ -116,6 +124,12 @@ OPTIONS: tuple[Option, ...] = (
     Option("ca", "CA certificate (PEM file) an https camera's certificate is verified against (default: system CAs)."),
     Option(
         "insecure", "https without certificate verification (self-signed cameras; never the default).", boolean, False
+    ),
+    Option(
+        "strict",
+        "Fail the checks of SHOULD- and MAY-level rules too (by default their failures are advisories).",
+        boolean,
+        False,
     ),
 )
 
@@ -156,6 +170,7 @@ class Settings:
     discovery_port: int
     discovery_iface: str | None
     sim_fault: tuple[str, ...]
+    sim_variant: tuple[str, ...] = ()
     restore_from: str | None = None
     sim_firmware: str | None = None
     firmware: str | None = None
@@ -165,6 +180,7 @@ class Settings:
     ca: str | None = None
     insecure: bool = False
     ssdp_port: int = 1900
+    strict: bool = False
 
     @property
     def builtin(self) -> bool:

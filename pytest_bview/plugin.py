@@ -73,6 +73,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "needs_operator: needs something software cannot cause on a real camera (motion); skipped there"
     )
+    config.addinivalue_line(
+        "markers", "bview_rule(*ids): the rules of pytest_bview/spec/rules.py the check verifies (docs/RULES.md)"
+    )
     config.stash[TARGET_KEY] = None
 
 
@@ -92,6 +95,7 @@ def _target(config: pytest.Config) -> Any:
             target = open_camera(config, _settings(config))
         except SessionError as err:
             pytest.exit(f"bview: {err}", returncode=err.exit_status)
+        target.client.all_pairs.clear()  # opening (identity, instances) is the kit's traffic, not coverage
         config.stash[TARGET_KEY] = target
     return target
 

@@ -505,21 +505,6 @@ def _notes(config: pytest.Config) -> list[str]:
     return config.stash.setdefault(NOTES_KEY, [])
 
 
-def _quietly(target: Any) -> Any:
-    """Run restore traffic off the record: a test's evidence and the spec coverage count only checks."""
-
-    @contextlib.contextmanager
-    def kept() -> Iterator[None]:
-        client = target.client
-        exchanges, pairs = list(client.exchanges), set(client.all_pairs)
-        try:
-            yield
-        finally:
-            client.exchanges[:], client.all_pairs = exchanges, pairs
-
-    return kept()
-
-
 def same_camera(target: Any, snap: Snapshot) -> str | None:
     """Why `target` is not the camera `snap` was taken from (serial, model and MAC), or None (Rule 6)."""
     ex = target.client.get("/System/DeviceInfo")
@@ -605,7 +590,7 @@ def pytest_bview_camera_opened(config: pytest.Config, target: Any) -> None:
                 f"{path}"
             )
         else:
-            with _guarded(), _quietly(target):
+            with _guarded(), target.client.off_record():
                 verdict = restore_checked(target, snap)
             if not verdict.ok:
                 raise StateUnknown(
@@ -628,7 +613,7 @@ def pytest_bview_camera_opened(config: pytest.Config, target: Any) -> None:
 def _snapshot_now(state: RestoreState) -> None:
     """The client's before-write hook: snapshot, then journal (Rule 1), off the record of the test."""
     target = state.target
-    with _quietly(target):
+    with target.client.off_record():
         snap = take(target)
     path = journal_path(target.settings.report_dir, snap.model, snap.serial)
     state.snapshot, state.journal = snap, path  # first: a signal after this still restores from memory
@@ -751,7 +736,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             if state.snapshot is None or state.verdict is not None:
                 continue
             try:
-                with _quietly(state.target):
+                with state.target.client.off_record():
                     state.verdict = restore_checked(state.target, state.snapshot)
             except Exception as exc:  # the camera went away: say so, keep the journal for --bview-restore-from
                 state.verdict = Verdict(total=len(state.snapshot.resources), problems=[f"restore aborted: {exc}"])

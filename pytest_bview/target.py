@@ -71,6 +71,7 @@ class Target:
                 CameraOptions(
                     time_scale=settings.time_scale,
                     faults=settings.sim_fault,
+                    variants=settings.sim_variant,
                     discovery_port=settings.discovery_port,
                     ssdp_port=0,
                     https=settings.scheme == "https",

@@ -6,6 +6,9 @@ Rule 1: "not supported" means the device says it lacks the feature (DeviceInfo T
         verdict and a colon, so they survive xdist and any other pytest plugin unchanged.
 Rule 2: "waived" is a failure the expectations file (--bview-expectations) lists for this model and
         firmware; it shows like an xfail. Everything else skipped is "not run" (tier, -k, ...).
+Rule 3: "advisory" is a failure of a SHOULD- or MAY-level rule (pytest_bview/spec/rules.py): it shows like
+        an xfail whose reason starts with "advisory:", never fails the run nor blocks the declaration;
+        --bview-strict makes it a failure.
 """
 
 from __future__ import annotations
@@ -17,10 +20,23 @@ import pytest
 PASS = "pass"
 FAIL = "fail"
 WAIVED = "waived"
+ADVISORY = "advisory"
 NOT_SUPPORTED = "not supported"
 INCONCLUSIVE = "inconclusive"
 NOT_RUN = "not run"
-VERDICTS = (PASS, FAIL, WAIVED, NOT_SUPPORTED, INCONCLUSIVE, NOT_RUN)
+VERDICTS = (PASS, FAIL, WAIVED, ADVISORY, NOT_SUPPORTED, INCONCLUSIVE, NOT_RUN)
+
+
+def advisory_rule(exc: BaseException | None, strict: bool) -> object | None:
+    """The SHOULD/MAY rule (spec/rules.py) whose failure `exc` is, when that makes it an advisory (Rule 3)."""
+    finding = getattr(exc, "finding", None)
+    rule_id = getattr(finding, "rule", None)
+    if strict or not rule_id:
+        return None
+    from pytest_bview.spec.rules import rule
+
+    found = rule(rule_id)
+    return found if found.advisory else None
 
 
 def not_supported(reason: str) -> NoReturn:

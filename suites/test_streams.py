@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from pytest_bview.checks import check_status, expect
+from pytest_bview.checks import check_status, expect, status_code, status_text
 from pytest_bview.spec.blocks import BLOCKS
 from pytest_bview.spec.status import Status
 from pytest_bview.spec.streams import MAIN, SUB
@@ -87,6 +87,60 @@ def test_capability_lists_the_stream_table(bview: Any) -> None:
         "9.4.1.1",
         ex,
     )
+
+
+def _advertised(cap: dict[str, Any]) -> list[tuple[tuple[str, str], list[tuple[str, str, str]]]]:
+    """[(main size, [(sub-stream ID, width, height), ...]), ...] as CapabilityV2 lists them."""
+    out = []
+    for m in cap.get("MainStreamCapabilityList", {}).get("MainStreamCapability", []):
+        main = (m.get("ResolutionWidth"), m.get("ResolutionHeight") or m.get("ResolutionHeigth"))
+        subs = (m.get("SubStreamCapabilityList") or {}).get("StreamCapability") or []
+        sizes = [(s.get("ID"), s.get("ResolutionWidth"), s.get("ResolutionHeigth") or s.get("ResolutionHeight"))
+                 for s in subs]  # fmt: skip
+        out.append((main, [s for s in sizes if all(s)]))
+    return [(main, subs) for main, subs in out if all(main)]
+
+
+@pytest.mark.reversible
+@pytest.mark.bview_rule("capability-resolutions-accepted")
+def test_capability_resolutions_accepted(bview: Any) -> None:
+    """9.4.1.2: "Resolution and frame rate ranges refer to the <StreamCapability>": every main-stream resolution
+    GET /Streams/1/CapabilityV2 (9.4.1.1) advertises, and every sub-stream resolution it lists under it, is
+    accepted by PUT /Streams/1/StreamID (both streams restored after)."""
+    cap, cap_ex = bview.read("/Streams/1/CapabilityV2")
+    advertised = _advertised(cap)
+    expect(advertised, "advertises no main-stream resolution", "MainStreamCapability entries", "9.4.1.1", cap_ex)
+    main_path = _path(MAIN.stream_id)
+    sub_ids = sorted({sid for _, subs in advertised for sid, _, _ in subs})
+    with bview.preserved(main_path, *[_path(int(s)) for s in sub_ids]) as before:
+        for (width, height), subs in advertised:
+            change = {"ResolutionWidth": width, "ResolutionHeigth": height}
+            ex = bview.client.put(
+                main_path, to_xml(BLOCKS["StreamConfig"], {**before[main_path], **change}, include_wo=True)
+            )
+            expect(
+                status_code(ex) == Status.OK,
+                f"refused the advertised main-stream resolution {width}x{height} ({status_text(ex)})",
+                "every resolution CapabilityV2 offers is accepted by the stream configuration",
+                "9.4.1.2",
+                cap_ex,
+                ex,
+                rule="capability-resolutions-accepted",
+            )
+            for sid, sw, sh in subs:
+                path = _path(int(sid))
+                body = {**before[path], "ResolutionWidth": sw, "ResolutionHeigth": sh}
+                ex = bview.client.put(path, to_xml(BLOCKS["StreamConfig"], body, include_wo=True))
+                expect(
+                    status_code(ex) == Status.OK,
+                    f"refused sub-stream {sid} resolution {sw}x{sh}, advertised under main {width}x{height} "
+                    f"({status_text(ex)})",
+                    "every resolution CapabilityV2 offers is accepted by the stream configuration",
+                    "9.4.1.2",
+                    cap_ex,
+                    ex,
+                    rule="capability-resolutions-accepted",
+                )
 
 
 AUDIO = {"Content-Type": "audio/basic"}

@@ -65,6 +65,7 @@ def _device_time(bview) -> tuple[datetime, object]:
 
 @pytest.mark.reversible
 @pytest.mark.parametrize("sent,instant", [(s, i) for _, s, i in TIMES], ids=[t[0] for t in TIMES])
+@pytest.mark.bview_rule("system-time-iso8601")
 def test_system_time_round_trip(bview, sent: str, instant: datetime) -> None:
     """9.2.1: "The date and time string has ISO 8601 format": a SystemTime set is the time GET returns."""
     with clock_kept(bview):

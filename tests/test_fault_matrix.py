@@ -151,6 +151,7 @@ def test_fault_is_detected(
             fault.name,
             "--bview-level",
             "disruptive",
+            "--bview-strict",  # a fault breaking a SHOULD rule is caught as an advisory; strict makes it a failure
             "-p",
             "no:cacheprovider",
             "-q",

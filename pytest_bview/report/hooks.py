@@ -55,6 +55,9 @@ class Collector:
     written: list[Any] = field(default_factory=list)  # runs.Written
     problems: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    collected: list[str] = field(default_factory=list)  # node ids of the session's selection
+    deselected: list[str] = field(default_factory=list)  # node ids a -k, -m, --deselect or plugin took out
+    scope: dict[str, Any] = field(default_factory=dict)  # model.Run.scope: whole selection or partial
 
 
 STATE_KEY = pytest.StashKey[Collector]()
@@ -92,9 +95,10 @@ def _bview_health_gate(request: pytest.FixtureRequest) -> None:
         return
     target = request.getfixturevalue("bview")
     local = request.config.stash[LOCAL_KEY]
-    reason, event = local.gate.before(target, _area(request.node), request.node.nodeid)
-    if reason is None:
-        _mac(target)  # read once per camera (Target caches it), off the test's record
+    with target.client.off_record():  # health probes are the kit's requests, not the check's
+        reason, event = local.gate.before(target, _area(request.node), request.node.nodeid)
+        if reason is None:
+            _mac(target)  # read once per camera (Target caches it)
     if event:
         request.node.stash[EVENT_KEY] = event
     if reason:
@@ -141,6 +145,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         if call.excinfo.errisinstance(DeviceError):
             local.gate.suspect = True
     if report.when == "call":
+        _apply_level(report, rec, call, target)
         _apply_expectation(item, report, rec, local, target)
     setattr(report, RECORD, target.client.secrets.scrub(rec))  # (client.py Rule 2: every secret it knows)
 
@@ -231,6 +236,21 @@ def _evidence(excinfo: pytest.ExceptionInfo[BaseException], exchanges: list[Any]
     return out
 
 
+def _apply_level(report: Any, rec: dict[str, Any], call: pytest.CallInfo[None], target: Any) -> None:
+    """Rule 3 of verdicts.py: a failed SHOULD/MAY rule is an advisory (xfail-like), unless --bview-strict."""
+    from pytest_bview.verdicts import ADVISORY, advisory_rule
+
+    if not report.failed or call.excinfo is None:
+        return
+    found = advisory_rule(call.excinfo.value, bool(getattr(target.settings, "strict", False)))
+    if found is None:
+        return
+    finding = call.excinfo.value.finding  # type: ignore[attr-defined]
+    report.outcome = "skipped"
+    report.wasxfail = f"{ADVISORY}: {found.id} ({found.level} {found.section}): {finding.did}"  # type: ignore[attr-defined]
+    rec["advisory"] = found.id
+
+
 def _apply_expectation(item: pytest.Item, report: Any, rec: dict[str, Any], local: Local, target: Any) -> None:
     """Rule 1 of expectations.py: an expected failure becomes an xfail-like waiver."""
     from pytest_bview.report.expectations import Expectations, ExpectationsError
@@ -275,6 +295,16 @@ class Controller:
             rec["skip"] = f"xfail: {wasxfail}" if wasxfail is not None else _skip_reason(report)
         collector.phases.setdefault(report.nodeid, []).append(rec)
 
+    def pytest_deselected(self, items: list[pytest.Item]) -> None:
+        collector = self.config.stash.get(STATE_KEY, None)
+        if collector is not None:
+            collector.deselected += [i.nodeid for i in items]
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        collector = self.config.stash.get(STATE_KEY, None)
+        if collector is not None:
+            collector.collected = [i.nodeid for i in session.items if _uses_camera(i)]
+
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
         """xdist: fold a worker's shapes and restore verdict into the controller's state."""
@@ -284,6 +314,19 @@ class Controller:
             return
         _merge_shapes(collector.shapes, out.get("shapes", {}))
         collector.restore.update(out.get("restore", {}))
+
+
+def _advisories(collector: Collector) -> list[tuple[str, str]]:
+    """(test id, reason) of every advisory of the run (verdicts.py Rule 3), in run order."""
+    from pytest_bview.verdicts import ADVISORY
+
+    prefix = f"xfail: {ADVISORY}: "
+    return [
+        (nodeid, rec["skip"][len(prefix) :])
+        for nodeid, recs in collector.phases.items()
+        for rec in recs
+        if str(rec.get("skip", "")).startswith(prefix)
+    ]
 
 
 def _skip_reason(report: Any) -> str:
@@ -329,6 +372,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     from pytest_bview.report import runs
 
     start = time.perf_counter()
+    collector.scope = scope_of(session, exitstatus, collector)
     settings = resolve(config)
     try:
         collector.written = runs.write_session(
@@ -342,6 +386,64 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 def _known_secrets(config: pytest.Config) -> set[str]:
     """What this process's clients learned (client.Secrets); an xdist worker's evidence is redacted there."""
     return {value for target in plugin.opened_targets(config) for value in target.client.secrets.values}
+MAX_LEFT_OUT = 200  # node ids listed in results.json; the count is always whole
+
+
+def scope_of(session: pytest.Session, exitstatus: int, collector: Collector) -> dict[str, Any]:
+    """Whether the run executed the whole certification selection, and if not why and what was left out.
+
+    Partial: a -k or -m selection, deselected tests, a stop before the end (-x, --maxfail, interruption),
+    collected tests that never ran, or test modules of the suites' directories that were not collected.
+    """
+    from pytest_bview.report.runs import redact_args
+
+    opt = session.config.option
+    reasons: list[str] = []
+    if getattr(opt, "keyword", ""):
+        reasons.append(f"-k {opt.keyword!r}")
+    if getattr(opt, "markexpr", ""):
+        reasons.append(f"-m {opt.markexpr!r}")
+    if collector.deselected:
+        reasons.append(f"{len(collector.deselected)} tests deselected")
+    stopped = session.shouldfail or session.shouldstop
+    if stopped:
+        reasons.append(f"stopped early ({stopped})")
+    if exitstatus == pytest.ExitCode.INTERRUPTED:
+        reasons.append("interrupted")
+    ran = {n for n, recs in collector.phases.items() if any(_ended(r) for r in recs)}
+    never = [n for n in collector.collected if n not in ran]
+    if never:
+        reasons.append(f"{len(never)} collected tests never ran")
+    modules = _modules_left_out(session, collector.collected or list(collector.phases))
+    if modules:
+        reasons.append(f"{len(modules)} test modules not selected")
+    left_out = [*collector.deselected, *never, *modules]
+    return {
+        "partial": bool(reasons),
+        "selection": " ".join(redact_args(list(session.config.invocation_params.args))) or ".",
+        "reasons": reasons,
+        "left_out_count": len(left_out),
+        "left_out": left_out[:MAX_LEFT_OUT],
+    }
+
+
+def _ended(rec: dict[str, Any]) -> bool:
+    """The phase ran the test, skipped it, or ended it in an error of setup or teardown: not left out."""
+    return rec.get("when") == "call" or bool(rec.get("skip")) or rec.get("outcome") == "failed"
+
+
+def _modules_left_out(session: pytest.Session, nodeids: list[str]) -> list[str]:
+    """Test modules beside the collected ones (the suites' directory) that the run did not collect."""
+    root = session.config.rootpath
+    files = {n.split("::")[0] for n in nodeids}
+    dirs = {(root / f).parent for f in files}
+    out = []
+    for d in sorted(dirs):
+        for module in sorted(d.glob("test_*.py")):
+            rel = module.relative_to(root).as_posix() if module.is_relative_to(root) else str(module)
+            if rel not in files:
+                out.append(rel)
+    return out
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
@@ -350,6 +452,11 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         return
     for line in collector.problems:
         terminalreporter.write_line(f"bview: {line}", red=True)
+    advisories = _advisories(collector)
+    if advisories:
+        terminalreporter.write_sep("-", f"bview: {len(advisories)} advisories (SHOULD/MAY rules not met; not failures)")
+        for nodeid, reason in advisories:
+            terminalreporter.write_line(f"ADVISORY {nodeid} - {reason}", yellow=True)
     for written in collector.written:
         for line in written.summary_lines():
             terminalreporter.write_line(f"bview: {line}")

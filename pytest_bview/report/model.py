@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_bview.client import Secrets
-from pytest_bview.verdicts import FAIL, INCONCLUSIVE, NOT_RUN, NOT_SUPPORTED, PASS, VERDICTS, WAIVED
+from pytest_bview.verdicts import ADVISORY, FAIL, NOT_RUN, PASS, VERDICTS, WAIVED
 
 FORMAT = "pytest-bview results 1"
 RESULTS = "results.json"
@@ -49,6 +49,7 @@ class TestResult:
     flags: list[str] = field(default_factory=list)  # "unexpected pass", ...
     expectation: dict[str, str] | None = None
     evidence: dict[str, Any] | None = None
+    rule: str = ""  # the SHOULD/MAY rule (spec/rules.py) an advisory is about
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TestResult:
@@ -68,8 +69,15 @@ class Run:
     health: list[dict[str, str]] = field(default_factory=list)
     restore: str | None = None
     diff: dict[str, Any] | None = None
+    # partial, selection (the command line), reasons, left_out_count, left_out (hooks.scope_of); {} = not known
+    scope: dict[str, Any] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)  # file name -> SHA-256
     path: str = ""  # the run directory relative to the report directory
+
+    @property
+    def partial(self) -> bool:
+        """Not the whole certification selection: no declaration of conformance for it."""
+        return bool(self.scope.get("partial"))
 
     # -- figures ------------------------------------------------------------------------
     @property
@@ -85,7 +93,7 @@ class Run:
         return {v: c.get(v, 0) for v in VERDICTS}
 
     def conformance(self) -> float | None:
-        """Passed share of the conclusive checks (pass, fail, waived), in percent."""
+        """Passed share of the conclusive checks (pass and advisory, fail, waived), in percent."""
         return conformance(self.counts())
 
     def by_section(self) -> list[tuple[str, dict[str, int]]]:
@@ -122,8 +130,10 @@ class Run:
 
 
 def conformance(counts: dict[str, int]) -> float | None:
-    conclusive = counts.get(PASS, 0) + counts.get(FAIL, 0) + counts.get(WAIVED, 0)
-    return round(100.0 * counts.get(PASS, 0) / conclusive, 1) if conclusive else None
+    # an advisory met every MUST of its check (verdicts.py Rule 3): it conforms
+    conforming = counts.get(PASS, 0) + counts.get(ADVISORY, 0)
+    conclusive = conforming + counts.get(FAIL, 0) + counts.get(WAIVED, 0)
+    return round(100.0 * conforming / conclusive, 1) if conclusive else None
 
 
 def section_key(section: str) -> tuple[tuple[int, int | str], ...]:
@@ -262,4 +272,4 @@ def shape_of(body: bytes) -> tuple[set[str], set[str], dict[str, str]] | None:
 
 
 def counts_line(counts: dict[str, int]) -> str:
-    return ", ".join(f"{counts.get(v, 0)} {v}" for v in (PASS, FAIL, WAIVED, NOT_SUPPORTED, INCONCLUSIVE, NOT_RUN))
+    return ", ".join(f"{counts.get(v, 0)} {v}" for v in VERDICTS)

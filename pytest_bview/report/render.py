@@ -12,12 +12,28 @@ from typing import Any
 
 from pytest_bview.report import model as m
 from pytest_bview.report.diff import Diff, shape_text
-from pytest_bview.verdicts import FAIL, INCONCLUSIVE, NOT_RUN, NOT_SUPPORTED, PASS, VERDICTS, WAIVED
+from pytest_bview.verdicts import ADVISORY, FAIL, INCONCLUSIVE, NOT_RUN, NOT_SUPPORTED, PASS, VERDICTS, WAIVED
 
 SPEC = "B-View 2 REST API (SPT907000SERIES2 v1.8)"
-WORST_FIRST = (FAIL, WAIVED, INCONCLUSIVE, NOT_SUPPORTED, PASS, NOT_RUN)
-CLASS = {PASS: "pass", FAIL: "fail", WAIVED: "waived", NOT_SUPPORTED: "ns", INCONCLUSIVE: "inc", NOT_RUN: "nr"}
-SHORT = {PASS: "pass", FAIL: "fail", WAIVED: "waived", NOT_SUPPORTED: "n/s", INCONCLUSIVE: "inc.", NOT_RUN: "not run"}
+WORST_FIRST = (FAIL, WAIVED, ADVISORY, INCONCLUSIVE, NOT_SUPPORTED, PASS, NOT_RUN)
+CLASS = {
+    PASS: "pass",
+    FAIL: "fail",
+    WAIVED: "waived",
+    ADVISORY: "adv",
+    NOT_SUPPORTED: "ns",
+    INCONCLUSIVE: "inc",
+    NOT_RUN: "nr",
+}
+SHORT = {
+    PASS: "pass",
+    FAIL: "fail",
+    WAIVED: "waived",
+    ADVISORY: "adv.",
+    NOT_SUPPORTED: "n/s",
+    INCONCLUSIVE: "inc.",
+    NOT_RUN: "not run",
+}
 IDENTITY_ROWS = (
     ("Model", "DeviceTypeName"),
     ("Device name", "DeviceName"),
@@ -31,7 +47,7 @@ body{font:14px/1.4 system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;m
 h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #ddd}
 table{border-collapse:collapse;margin:6px 0}td,th{border:1px solid #d0d7de;padding:3px 7px;text-align:left;vertical-align:top}
 th{background:#f6f8fa}td.num{text-align:right;font-variant-numeric:tabular-nums}
-.pass{background:#dafbe1}.fail{background:#ffd7d5}.waived{background:#fff1c2}.ns{background:#eaeef2}
+.partial{background:#fff1c2}.pass{background:#dafbe1}.fail{background:#ffd7d5}.waived{background:#fff1c2}.ns{background:#eaeef2}.adv{background:#fbefff}
 .inc{background:#ddf4ff}.nr{background:#fff;color:#8c959f}.na{background:#f6f8fa;color:#c4c9cf}.ex{background:#f0fff4;color:#57606a}
 .badge{display:inline-block;padding:0 6px;border-radius:8px;font-size:12px}
 pre{background:#f6f8fa;border:1px solid #d0d7de;padding:6px;white-space:pre-wrap;word-break:break-all;font-size:12px;margin:4px 0}
@@ -81,8 +97,10 @@ def report(run: m.Run) -> str:
         f"<h1>B-View 2 conformance: {esc(run.model)} firmware {esc(run.firmware)}</h1>",
         f'<p class="muted">{esc(run.started)} to {esc(run.finished)} · {esc(SPEC)} · '
         f"pytest-bview {esc(run.tool.get('version'))} · level {esc(run.options.get('level'))}</p>",
+        _scope(run),
         f'<p><span class="big">{pct(run.conformance())}</span> conformance '
-        f'<span class="muted">(passed share of conclusive checks)</span> · {esc(m.counts_line(counts))}</p>',
+        f'<span class="muted">(passed share of conclusive checks{" of this partial run" if run.partial else ""})'
+        f"</span> · {esc(m.counts_line(counts))}</p>",
         _identity(run),
         _restore(run),
         _health(run),
@@ -91,6 +109,7 @@ def report(run: m.Run) -> str:
         "<h2>Compliance matrix: resource × method</h2>",
         _matrix(run),
         _failures(run),
+        _advisories(run),
         _diff(run),
         "<h2>Latency per resource (ms)</h2>",
         _latency(run),
@@ -177,6 +196,37 @@ def _failures(run: m.Run) -> str:
     if waived:
         out.append(f"<h2>Waived (known deviations, {len(waived)})</h2>")
         out += [_failure(t, open_=False) for t in waived]
+    return "\n".join(out)
+
+
+def _scope(run: m.Run) -> str:
+    """A partial run says so first, with its selection and what it left out."""
+    if not run.partial:
+        return ""
+    s = run.scope
+    left = s.get("left_out", [])
+    more = s.get("left_out_count", len(left)) - len(left)
+    items = "".join(f"<li>{esc(n)}</li>" for n in left) + (f"<li>... and {more} more</li>" if more > 0 else "")
+    return (
+        f'<div id="scope" class="partial"><p><b>Partial run</b>: {esc("; ".join(s.get("reasons", [])))}. '
+        f"Selection: <code>{esc(s.get('selection', ''))}</code>. It is not the whole certification selection, "
+        "so no declaration of conformance is issued for it.</p>"
+        f"<details><summary>Left out ({s.get('left_out_count', len(left))})</summary><ul>{items}</ul></details></div>"
+    )
+
+
+def _advisories(run: m.Run) -> str:
+    """Failed SHOULD/MAY rules (verdicts.py Rule 3): shown, never counted against conformance."""
+    shown = [t for t in run.tests if t.verdict == ADVISORY]
+    if not shown:
+        return ""
+    out = [
+        f'<h2>Advisories (SHOULD/MAY rules not met, {len(shown)})</h2><div id="advisories">',
+        '<p class="muted">The spec recommends these; they do not count against conformance '
+        "(<code>--bview-strict</code> makes them failures).</p>",
+    ]
+    out += [_failure(t, open_=False) for t in shown]
+    out.append("</div>")
     return "\n".join(out)
 
 
@@ -340,15 +390,19 @@ def declaration(run: m.Run) -> str:
     counts = run.counts()
     failing = sorted({t.section or "?" for t in run.tests if t.verdict == FAIL}, key=m.section_key)
     waived = sorted({t.section or "?" for t in run.tests if t.verdict == WAIVED}, key=m.section_key)
+    advised = sorted({t.rule or t.section or "?" for t in run.tests if t.verdict == ADVISORY})
     ident = "".join(f"<tr><th>{esc(k)}</th><td>{esc(run.identity.get(key, ''))}</td></tr>" for k, key in IDENTITY_ROWS)
     statement = (
         "conforms to every requirement checked"
         if not counts[FAIL] and not counts[WAIVED]
         else "does not conform to every requirement checked"
     )
+    if run.partial:
+        statement = "was tested by a partial run only; this page is not a declaration of conformance"
     body = f"""
-<h1>Declaration of conformance</h1>
+<h1>{"Partial run: no declaration of conformance" if run.partial else "Declaration of conformance"}</h1>
 <p>{esc(SPEC)}</p>
+{_scope(run)}
 <table id="device">{ident}
 <tr><th>Tested</th><td>{esc(run.started)} to {esc(run.finished)}</td></tr>
 <tr><th>Tool</th><td>pytest-bview {esc(run.tool.get("version"))}, safety level {esc(run.options.get("level"))}</td></tr>
@@ -357,6 +411,7 @@ def declaration(run: m.Run) -> str:
 <table><tr>{counts_head()}<th>conformance</th></tr><tr>{counts_cells(counts)}<td class="num"><b>{pct(run.conformance())}</b></td></tr></table>
 <p><b>Sections with failures:</b> {esc(", ".join(failing) or "none")}<br>
 <b>Sections with waived (known) deviations:</b> {esc(", ".join(waived) or "none")}<br>
+<b>Advisories (SHOULD/MAY rules not met, not counted against conformance):</b> {esc(", ".join(advised) or "none")}<br>
 <b>Restore verdict:</b> {esc(run.restore or "none recorded")}</p>
 <p class="muted">Not supported: the device reported it lacks the feature. Inconclusive: the check could not run.
 Neither counts against conformance. Details and reproduction: report.html beside this file;
@@ -365,7 +420,8 @@ integrity: <code>bview-report verify {esc(run.path)}</code>.</p>
 <tr><th>Approved by</th><td></td><th>Signature</th><td></td></tr></table>
 """
     extra = "@page{size:A4;margin:15mm}body{max-width:180mm}table.sign td{width:45mm;height:12mm}"
-    return page(f"Declaration of conformance {run.model} {run.firmware}", body, extra)
+    title = "Partial run (no declaration)" if run.partial else "Declaration of conformance"
+    return page(f"{title} {run.model} {run.firmware}", body, extra)
 
 
 # -- index.html ----------------------------------------------------------------------------------------
@@ -382,11 +438,13 @@ def index(runs: list[dict[str, Any]]) -> str:
         )
         rows.append(
             f"<tr><td>{esc(r['model'])}</td><td>{esc(r['firmware'])}</td><td>{esc(r['started'])}</td>"
+            f"<td class='{'partial' if r.get('partial') else ''}' title='{esc(r.get('scope', ''))}'>"
+            f"{'partial' if r.get('partial') else 'full'}</td>"
             f"{counts_cells(c)}<td class='num'>{pct(r.get('conformance'))}</td>"
             f"<td class='num {'fail' if r.get('regressions') else ''}'>{r.get('regressions', 0)}</td><td>{links}</td></tr>"
         )
     head = (
-        f"<tr><th>model</th><th>firmware</th><th>date (UTC)</th>{counts_head()}<th>conformance</th>"
+        f"<tr><th>model</th><th>firmware</th><th>date (UTC)</th><th>scope</th>{counts_head()}<th>conformance</th>"
         "<th>regressions</th><th>files</th></tr>"
     )
     body = f'<h1>B-View 2 conformance runs</h1><p class="muted">{len(runs)} runs</p><table id="runs">{head}{"".join(rows)}</table>'

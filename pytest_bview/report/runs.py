@@ -22,7 +22,7 @@ from typing import Any
 
 from pytest_bview.report import model as m
 from pytest_bview.report.diff import Diff, diff_runs
-from pytest_bview.verdicts import FAIL, NOT_RUN, PASS, WAIVED, from_skip
+from pytest_bview.verdicts import ADVISORY, FAIL, NOT_RUN, PASS, WAIVED, from_skip
 
 STAMP = "%Y%m%dT%H%M%SZ"
 INDEX_CACHE = ".index-cache.json"  # run path -> summary, for index.html
@@ -41,6 +41,12 @@ class Written:
             f"report {self.directory / m.REPORT} ({len(self.run.tests)} tests: {m.counts_line(self.run.counts())}; "
             f"conformance {'n/a' if conf is None else f'{conf:g} %'})"
         ]
+        if self.run.partial:
+            scope = self.run.scope
+            lines.append(
+                f"PARTIAL run ({'; '.join(scope.get('reasons', []))}): {scope.get('left_out_count', 0)} left out; "
+                "no declaration of conformance"
+            )
         if self.diff is not None:
             lines.append(f"changes since {self.diff.older}: {self.diff.summary()}")
             lines += [f"REGRESSION {r['id']}: {r['before']} -> {r['after']}" for r in self.diff.regressions]
@@ -106,6 +112,7 @@ def build_runs(collector: Any, settings: Any, args: list[str]) -> list[m.Run]:
                 shapes=collector.shapes.get(key, {}),
                 health=health[key],
                 restore=collector.restore.get(key),
+                scope=dict(getattr(collector, "scope", {}) or {}),
             )
         )
     return runs
@@ -130,7 +137,11 @@ def test_result(nodeid: str, recs: list[dict[str, Any]], setup: dict[str, Any]) 
         t.evidence = _evidence(failed)
     elif skipped is not None:
         skip = skipped.get("skip", "")
-        if skip.startswith("xfail: "):
+        if skip.startswith(f"xfail: {ADVISORY}: "):
+            t.verdict, t.reason = ADVISORY, skip[len(f"xfail: {ADVISORY}: ") :]
+            t.rule = skipped.get("advisory", "")
+            t.evidence = _evidence(skipped)
+        elif skip.startswith("xfail: "):
             t.verdict, t.reason = WAIVED, skip[len("xfail: ") :].removeprefix("waived: ")
             t.evidence = _evidence(skipped)
         else:
@@ -318,6 +329,8 @@ def _summary(results: Path, rel: str) -> dict[str, Any] | None:
         "started": doc.get("started", ""),
         "counts": doc.get("counts", {}),
         "conformance": doc.get("conformance"),
+        "partial": bool((doc.get("scope") or {}).get("partial")),
+        "scope": "; ".join((doc.get("scope") or {}).get("reasons", [])),
         "path": rel,
         "regressions": len((doc.get("diff") or {}).get("regressions", [])),
     }
@@ -352,6 +365,10 @@ def junit(run: m.Run) -> str:
     props = ET.SubElement(suite, "properties")
     for k, v in run.identity.items():
         ET.SubElement(props, "property", name=k, value=str(v))
+    ET.SubElement(props, "property", name="scope", value="partial" if run.partial else "full")
+    if run.partial:
+        ET.SubElement(props, "property", name="scope_reasons", value="; ".join(run.scope.get("reasons", [])))
+        ET.SubElement(props, "property", name="left_out", value=str(run.scope.get("left_out_count", 0)))
     for t in run.tests:
         file, _, name = t.id.partition("::")
         case = ET.SubElement(

@@ -43,12 +43,17 @@ class CameraOptions:
     media: bool = True
     https: bool = False  # serve TLS with a self-signed certificate kept in the state directory (simulator/tls.py)
     interface: str | None = None  # manage this network interface's address and DHCP (netif.py; CAP_NET_ADMIN)
+    variants: tuple[str, ...] = ()  # conformant variants (variants.py)
 
 
 class Camera:
     def __init__(self, options: CameraOptions) -> None:
         self.options = options
         self.faults = F.Faults(options.faults)
+        from pytest_bview.simulator import variants as V
+
+        self.variants = V.Variants(options.variants)
+        options.identity = V.identity(options.identity, self.variants)
         self.device: Device | None = None  # type: ignore[assignment]
         self.http_port = options.http_port
         self.rtsp_port = options.rtsp_port
@@ -245,6 +250,7 @@ EXTENSIONS = (
     "pytest_bview.simulator.netif",  # the wired address and DHCP, applied for real (issue 7)
     "pytest_bview.simulator.rules",  # cross-field rules of the configuration blocks (issue 3)
     "pytest_bview.simulator.hostile",  # hostile-camera profiles (issue 10)
+    "pytest_bview.simulator.variants",  # conformant variants: differences the spec allows
 )
 
 

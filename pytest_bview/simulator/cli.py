@@ -33,6 +33,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--time-scale", type=float, default=1.0, help="multiplies every device-imposed duration")
     p.add_argument("--fault", action="append", default=[], metavar="NAME", help="switch on a fault profile")
     p.add_argument("--list-faults", action="store_true", help="list the fault profiles and exit")
+    p.add_argument(
+        "--variant", action="append", default=[], metavar="NAME", help="switch on a conformant variant (repeatable)"
+    )
+    p.add_argument("--list-variants", action="store_true", help="list the conformant variants and exit")
     p.add_argument("--model", default=Identity.model, help="DeviceTypeName")
     p.add_argument("--firmware", default=Identity.firmware, help="SoftWareVersion")
     p.add_argument("--serial", help="SerialNum (default: the one given to this state directory at its first start)")
@@ -155,10 +159,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.list_faults:
         print(list_faults())
         return 0
+    if args.list_variants:
+        from pytest_bview.simulator.variants import listing
+
+        print(listing())
+        return 0
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr)
     try:
         faults = F.Faults(args.fault)
         password = admin_password(args)
+        from pytest_bview.simulator.variants import Variants
+
+        variants = Variants(args.variant)
     except (ValueError, OSError) as exc:
         print(f"bview-sim: {exc}", file=sys.stderr)
         return 2
@@ -185,6 +197,7 @@ def main(argv: list[str] | None = None) -> int:
         discovery=not args.no_discovery,
         https=args.https,
         interface=args.interface,
+        variants=tuple(sorted(variants.names)),
     )
     try:
         asyncio.run(serve(options))

@@ -400,6 +400,7 @@ async def _handle(camera: Camera, request: web.Request, verdict: Admitted) -> we
             except BodyTooLarge as exc:
                 return too_large(camera, path, str(exc))
         ctx = Ctx(camera, request, resource, params, caller, body)
+        method = "GET" if request.method == "HEAD" else request.method  # Rule 5
         handler = HANDLERS.get((resource.template, method))
         if handler is not None:
             return await handler(ctx)

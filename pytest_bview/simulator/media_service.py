@@ -43,6 +43,12 @@ CAPABILITY_INCOMPLETE = F.declare(
     "CapabilityV2 offers only the 1920x1080 main-stream resolution, not 1024x768 and 640x512",
     ["suites/test_streams.py::test_capability_lists_the_stream_table"],
 )
+CAPABILITY_UNKEPT = F.declare(
+    "streams-capability-unkept",
+    "9.4.1.2",
+    "CapabilityV2 also advertises a 1280x720 main stream, which PUT /Streams/1/1 refuses with -5",
+    ["suites/test_streams.py::test_capability_resolutions_accepted"],
+)
 TRANSPORT_LOOPBACK = F.declare(
     "transport-internal-address",
     "9.4.1.2.1",
@@ -180,6 +186,10 @@ def _capability(device: Device, key: str, doc: dict[str, Any], caller: Caller) -
     if device.faults.on(CAPABILITY_INCOMPLETE):
         mains = (doc.get("MainStreamCapabilityList") or {}).get("MainStreamCapability") or []
         doc = {**doc, "MainStreamCapabilityList": {"MainStreamCapability": mains[:1]}}
+    if device.faults.on(CAPABILITY_UNKEPT):
+        mains = (doc.get("MainStreamCapabilityList") or {}).get("MainStreamCapability") or []
+        extra = {**mains[0], "ResolutionWidth": "1280", "ResolutionHeight": "720"}  # not in the chapter 8 table
+        doc = {**doc, "MainStreamCapabilityList": {"MainStreamCapability": [*mains, extra]}}
     return doc
 
 
