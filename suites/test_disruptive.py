@@ -51,6 +51,7 @@ COME_BACK_S = 300.0  # from going away to answering again
 FLASH_S = 600.0  # writing a firmware package before its reboot
 FORMAT_S = 600.0
 MAINTENANCE_LEAD_S = 120.0  # how far ahead of the device clock a maintenance restart is scheduled
+DHCP_RETRANSMIT_S = 4.0  # RFC 2131 4.1: "the delay before the first retransmission SHOULD be 4 seconds"
 RUNTIME = frozenset({"DeviceStatus", "DeviceStatusList", "LogList", "EventList"})
 
 
@@ -802,9 +803,21 @@ def move(bview, watch: relocate.Watch, original: dict[str, Any], path: str, doc:
     try:
         if seen is not None:
             there, _ = _read_at(bview, seen.address, WIRED)
+        if to is None and seen is not None and seen.address == watch.old and _obtaining(there):
+            # still asking for a lease where it was (9.1.7.1.1.1 Status): it may yet move. DHCP runs in real
+            # time, whatever the time scale: a lost first message costs a 4 s retransmission (RFC 2131 4.1)
+            wait = max(grace, 2 * DHCP_RETRANSMIT_S)
+            watch.note(f"at {watch.old} DHCP Status is 'obtaining': waiting up to {wait:g} s for it to move")
+            if watch.gone(watch.old, wait, poll_s(bview)):
+                seen = watch.find(t0, [], time.monotonic() - t0 + deadline, grace, poll_s(bview))
+                there = _read_at(bview, seen.address, WIRED)[0] if seen is not None else {}
     finally:
         back = bring_back(bview, watch, seen, original)
     return ex, seen, there, back
+
+
+def _obtaining(doc: dict[str, Any]) -> bool:
+    return str((doc.get("DHCP") or {}).get("Status", "")).strip().lower() == "obtaining"
 
 
 def bring_back(bview, watch: relocate.Watch, seen: relocate.Sighting | None, original: dict[str, Any]):
