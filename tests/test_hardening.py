@@ -879,6 +879,7 @@ def test_alarm_server_redirect_not_followed(cam: CameraThread) -> None:
             "/Pictures/1/Motion/Trigger": {"NotifyAMS": {"Enable": "true"}},
         }  # fmt: skip
         device.store.commit(resources={k: {**(device.store.get(k) or {}), **v} for k, v in config.items()})
+        time.sleep(1.1)  # past the injection rate limit an earlier test may have reached
         r = requests.post(base(cam) + "/_sim/motion?region=1,1", auth=ADMIN, timeout=10)
         assert r.json()["detected"], r.text
         deadline = time.monotonic() + 5
