@@ -131,7 +131,10 @@ class Camera:
             await self._runner.cleanup()
             self._runner = None
         if self._server is not None:
+            for conn in list(self.guard.conns.values()):  # any the runner did not know of yet
+                conn.transport.close()
             await self.guard.stop()
+            await asyncio.sleep(0)  # let their connection_lost run before the loop may close
             self._server = None
         self._started = False
 

@@ -334,10 +334,19 @@ def admit(camera: Camera, request: web.Request) -> web.Response | Admitted:
     return Admitted(caller, resource, raw_params, op)
 
 
+def _version_not_supported() -> web.Response:
+    """Only HTTP/1.x is spoken here (RFC 9110 15.6.6; found by fuzzing)."""
+    resp = web.Response(status=505, text="HTTP version not supported\n")
+    resp.force_close()
+    return resp
+
+
 async def expect_continue(request: web.Request) -> web.StreamResponse | None:
     """`Expect: 100-continue` (RFC 9110 10.1.1) is answered 100 only for a request `admit` lets through;
     otherwise the final answer comes at once and the connection closes, the body never read."""
     camera: Camera = request.app[CAMERA]
+    if request.version.major != 1:  # as `dispatch` answers it, before anything else
+        return _version_not_supported()
     if request.headers.get("Expect", "").lower() != "100-continue":
         raise web.HTTPExpectationFailed(text=f"Unknown Expect: {request.headers.get('Expect')}")
     if camera.device is not None and not request.path.startswith(("/_sim/", "/upnp/")):
@@ -355,10 +364,8 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
     camera: Camera = request.app[CAMERA]
     path = request.path
     camera.requests_seen[request.method] = camera.requests_seen.get(request.method, 0) + 1
-    if request.version.major != 1:  # only HTTP/1.x is spoken here (RFC 9110 15.6.6; found by fuzzing)
-        resp = web.Response(status=505, text="HTTP version not supported\n")
-        resp.force_close()
-        return resp
+    if request.version.major != 1:
+        return _version_not_supported()
     if path.startswith("/_sim/"):  # the simulator's controls act as the camera would: the admin's alone
         refusal = _sim_refusal(camera, request)
         return refusal if refusal is not None else await camera.sim_route(request)
