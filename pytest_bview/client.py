@@ -54,7 +54,7 @@ _SECRET_KEYS = frozenset(n.lower() for n in SECRET_ELEMENTS)
 
 class Secrets:
     """Rule 2's registry: every secret the session knows, swept out of any text given to `redact`/`scrub`,
-    in each form it can take there (as is, XML- and JSON-escaped, URL-encoded, inside a Basic token).
+    in each form it can take there (as is, XML-, JSON- and repr-escaped, URL-encoded, in a Basic token).
 
     A value shorter than `MIN_LENGTH` characters, or equal to a user name, cannot be swept out of free
     text without destroying it: it stays redacted only where the exchange records it (Authorization)."""
@@ -123,7 +123,7 @@ class Secrets:
             if self._forms is None:
                 out: set[str] = set()
                 for v in self.values:
-                    out |= {v, html.escape(v, quote=False), html.escape(v), json.dumps(v)[1:-1],
+                    out |= {v, html.escape(v, quote=False), html.escape(v), json.dumps(v)[1:-1], repr(v)[1:-1],
                             urllib.parse.quote(v, safe=""), urllib.parse.quote_plus(v)}  # fmt: skip
                     out |= {base64.b64encode(f"{u}:{v}".encode()).decode() for u in self.users}
                 self._forms = sorted((f for f in out if len(f) >= self.MIN_LENGTH), key=len, reverse=True)
