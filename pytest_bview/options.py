@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 LEVELS = ("readonly", "reversible", "disruptive")
+PROFILES = ("acceptance", "regression", "certification")
 BUILTIN_TIME_SCALE = 0.01
 
 
@@ -59,10 +60,18 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "level",
         "Safety tier: readonly never writes; reversible writes and restores; disruptive adds reboot, "
-        "factory default, firmware, network identity and format.",
+        "factory default, firmware, network identity and format (default: the profile's, reversible).",
         str,
-        "reversible",
+        None,  # the profile's (profiles.py); certification needs disruptive
         LEVELS,
+    ),
+    Option(
+        "profile",
+        "Run profile: acceptance (a short per-unit run), regression (the whole selection at --bview-level) or "
+        "certification (everything, disruptive included; the only one that declares conformance).",
+        str,
+        "regression",
+        PROFILES,
     ),
     Option(
         "time-scale",
@@ -181,6 +190,7 @@ class Settings:
     insecure: bool = False
     ssdp_port: int = 1900
     strict: bool = False
+    profile: str = "regression"
 
     @property
     def builtin(self) -> bool:
@@ -203,6 +213,19 @@ def _raw(config: pytest.Config, opt: Option) -> Any:
     return opt.default
 
 
+def _profile_level(profile: str, level: str | None) -> str:
+    """The profile's tier unless --bview-level says otherwise; certification admits no other tier."""
+    from pytest_bview.profiles import PROFILES as TABLE
+
+    p = TABLE[profile]
+    if level is not None and level != p.level and p.fixed_level:
+        raise pytest.UsageError(
+            f"--bview-profile {profile} runs everything at --bview-level {p.level}; --bview-level {level} contradicts "
+            f"it (use --bview-profile regression --bview-level {level})"
+        )
+    return level or p.level
+
+
 def resolve(config: pytest.Config) -> Settings:
     """Settings from command line, environment and ini; bad values become one UsageError."""
     values: dict[str, Any] = {}
@@ -215,8 +238,9 @@ def resolve(config: pytest.Config) -> Settings:
                 values[opt.dest[6:]] = opt.type(raw) if raw is not None else None
         except (TypeError, ValueError):
             raise pytest.UsageError(f"{opt.flag}: {raw!r} is not a valid {opt.type.__name__}") from None
-        if opt.choices and values[opt.dest[6:]] not in opt.choices:
+        if opt.choices and raw is not None and values[opt.dest[6:]] not in opt.choices:
             raise pytest.UsageError(f"{opt.flag}: {raw!r} is not one of {', '.join(opt.choices)}")
+    values["level"] = _profile_level(values["profile"], values["level"])
     builtin = not values["host"]
     scale = values["time_scale"] if values["time_scale"] is not None else (BUILTIN_TIME_SCALE if builtin else 1.0)
     if scale <= 0:

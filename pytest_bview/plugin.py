@@ -40,6 +40,7 @@ FIXTURES = ("bview", "bview_client")
 # opens its own Target, kept here. FLEET_KEY holds the fleet (None or absent: the single-camera path).
 TARGETS_KEY = pytest.StashKey[dict[str, Any]]()
 FLEET_KEY = pytest.StashKey[Any]()
+PROFILE_DESELECTED_KEY = pytest.StashKey[int]()  # tests the run profile left out (report/hooks.py scope_of)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -151,6 +152,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if not _wants_camera(items):
         return
     settings = _settings(config)
+    from pytest_bview.profiles import select
+
+    kept, dropped = select(settings.profile, items, {i.nodeid for i in items if _wants_camera([i])})
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+    config.stash[PROFILE_DESELECTED_KEY] = len(dropped)
     for item in items:
         tier = next((lvl for lvl in reversed(LEVELS) if item.get_closest_marker(lvl)), "reversible")
         if not settings.allows(tier):
@@ -173,7 +181,7 @@ def pytest_report_collectionfinish(config: pytest.Config, items: list[pytest.Ite
         f"bview: camera under test: {where}",
         f"bview: model {ident.get('DeviceTypeName')}, serial {ident.get('SerialNum')}, "
         f"firmware {ident.get('SoftWareVersion')}, hardware {ident.get('HardWareVersion')}",
-        f"bview: level {s.level}, settle {s.settle:g} s, timeout {s.timeout:g} s",
+        f"bview: profile {s.profile}, level {s.level}, settle {s.settle:g} s, timeout {s.timeout:g} s",
     ]
 
 

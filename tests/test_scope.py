@@ -53,8 +53,11 @@ def _pages(reports: Path) -> tuple[str, str, str]:
 
 
 def test_whole_selection_is_full(pytester: pytest.Pytester) -> None:
+    """Only the certification profile's whole selection is full (tests/test_profiles.py: the others)."""
     _suites(pytester)
-    result = pytester.runpytest_inprocess("mysuites", "--bview-report-dir=reports", "-p", "no:cacheprovider")
+    result = pytester.runpytest_inprocess(
+        "mysuites", "--bview-profile", "certification", "--bview-report-dir=reports", "-p", "no:cacheprovider"
+    )
     assert result.ret == 0, result.stdout.str()[-2000:]
     scope = _results(pytester.path / "reports")["scope"]
     assert scope["partial"] is False and scope["reasons"] == [] and scope["left_out_count"] == 0

@@ -392,9 +392,11 @@ MAX_LEFT_OUT = 200  # node ids listed in results.json; the count is always whole
 def scope_of(session: pytest.Session, exitstatus: int, collector: Collector) -> dict[str, Any]:
     """Whether the run executed the whole certification selection, and if not why and what was left out.
 
-    Partial: a -k or -m selection, deselected tests, a stop before the end (-x, --maxfail, interruption),
+    Partial: a profile other than certification (profiles.py Rule 2), a -k or -m selection, deselected tests, a stop before the end (-x, --maxfail, interruption),
     collected tests that never ran, or test modules of the suites' directories that were not collected.
     """
+    from pytest_bview.options import resolve
+    from pytest_bview.profiles import PROFILES
     from pytest_bview.report.runs import redact_args
 
     opt = session.config.option
@@ -403,8 +405,14 @@ def scope_of(session: pytest.Session, exitstatus: int, collector: Collector) -> 
         reasons.append(f"-k {opt.keyword!r}")
     if getattr(opt, "markexpr", ""):
         reasons.append(f"-m {opt.markexpr!r}")
-    if collector.deselected:
-        reasons.append(f"{len(collector.deselected)} tests deselected")
+    by_profile = session.config.stash.get(plugin.PROFILE_DESELECTED_KEY, 0)
+    if len(collector.deselected) > by_profile:
+        reasons.append(f"{len(collector.deselected) - by_profile} tests deselected")
+    profile = PROFILES[resolve(session.config).profile]
+    if by_profile:
+        reasons.append(f"{by_profile} tests deselected by the {profile.name} profile")
+    if not profile.declares:
+        reasons.append(f"profile {profile.name}: not a certification (only --bview-profile certification declares)")
     stopped = session.shouldfail or session.shouldstop
     if stopped:
         reasons.append(f"stopped early ({stopped})")
@@ -414,7 +422,8 @@ def scope_of(session: pytest.Session, exitstatus: int, collector: Collector) -> 
     never = [n for n in collector.collected if n not in ran]
     if never:
         reasons.append(f"{len(never)} collected tests never ran")
-    modules = _modules_left_out(session, collector.collected or list(collector.phases))
+    # a module whose every test was deselected is counted by its tests, not again as a module
+    modules = _modules_left_out(session, [*(collector.collected or list(collector.phases)), *collector.deselected])
     if modules:
         reasons.append(f"{len(modules)} test modules not selected")
     left_out = [*collector.deselected, *never, *modules]
