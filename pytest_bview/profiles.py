@@ -74,11 +74,24 @@ def in_acceptance(nodeid: str) -> bool:
     return any(matches(nodeid, pattern) for _, pattern in ACCEPTANCE)
 
 
+def unlabelled(item: pytest.Item) -> str:
+    """The node id without a fleet run's camera label (fleet.py: `test_x[a-door-1]`, `test_x[door-1]`)."""
+    callspec = getattr(item, "callspec", None)
+    label = callspec.params.get("bview") if callspec is not None else None
+    nodeid = item.nodeid
+    if isinstance(label, str):
+        for tail, keep in ((f"[{label}]", ""), (f"-{label}]", "]")):
+            if nodeid.endswith(tail):
+                return nodeid[: -len(tail)] + keep
+    return nodeid
+
+
 def select(
     profile: str, items: list[pytest.Item], uses_camera: set[str]
 ) -> tuple[list[pytest.Item], list[pytest.Item]]:
     """(kept, deselected): acceptance keeps its table's checks (and any test that needs no camera)."""
     if profile != "acceptance":
         return items, []
-    kept = [i for i in items if i.nodeid not in uses_camera or in_acceptance(i.nodeid)]
-    return kept, [i for i in items if i.nodeid in uses_camera and not in_acceptance(i.nodeid)]
+    out = [i for i in items if i.nodeid in uses_camera and not in_acceptance(unlabelled(i))]
+    gone = {id(i) for i in out}
+    return [i for i in items if id(i) not in gone], out

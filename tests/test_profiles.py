@@ -47,6 +47,7 @@ def test_each_profile_selects_what_it_should(pytester: pytest.Pytester) -> None:
     selected, and the rest is reported as deselected; regression (the default) and certification: everything."""
     everything, _ = _collect(pytester)
     ids, out = _collect(pytester, "--bview-profile", "acceptance")
+    accepted = list(ids)
     assert ids and all(in_acceptance(n) for n in ids), ids
     assert sorted(ids) == sorted(n for n in everything if in_acceptance(n))
     for what, pattern in ACCEPTANCE:
@@ -56,6 +57,8 @@ def test_each_profile_selects_what_it_should(pytester: pytest.Pytester) -> None:
     assert any("test_media.py::test_resolution[" in n for n in ids) and any("test_round_trip[" in n for n in ids)
     ids, _ = _collect(pytester, "--bview-profile", "certification")
     assert ids == everything
+    fleet, _ = _collect(pytester, "--bview-profile", "acceptance", "--bview-sim-count", "2")
+    assert len(fleet) == 2 * len(accepted), "a fleet's camera labels must not hide a check from the table"
 
 
 def test_pattern_brackets_are_literal() -> None:
