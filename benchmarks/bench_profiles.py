@@ -33,7 +33,7 @@ from _common import ROOT, machine, sim_process  # noqa: E402
 from bench_suite_efficiency import CALIBRATION_S, SETTLE_S, WIFI_TEST_S, Counter  # noqa: E402
 
 WRITES = re.compile(r"bview: network-configuration writes: (\d+)")
-RESTORED = re.compile(r"^device state restored: (\d+)/(\d+)", re.M)
+RESTORED = re.compile(r"device state restored: (\d+)/(\d+)")
 SUMMARY = re.compile(r"^=* ?(.*(?:passed|failed|error).*?) in [\d.]+s", re.M)
 
 
@@ -51,6 +51,11 @@ def child(args: list[str]) -> None:
     code = pytest.main(args, plugins=[counter])
     waits = {"network_writes": counter.network_writes, "wifi": counter.wifi_tests, "cal": counter.calibrations}
     print("RESULT " + json.dumps({"exit": int(code), **waits}), flush=True)
+
+
+def restored(verdicts: str) -> list[str]:
+    """N/N per verdict line (a verdict that is not "restored: N/M" shows as "?")."""
+    return [("/".join(f.groups()) if (f := RESTORED.search(ln)) else "?") for ln in verdicts.splitlines()]
 
 
 def inventory(path: Path, cameras: list[dict]) -> None:
@@ -87,6 +92,9 @@ def run(profile: str, n: int, scale: float, extra: list[str]) -> dict:
         wall = time.perf_counter() - start
         kit_after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cam = [cpu_seconds(proc.pid) - b for (proc, _), b in zip(sims, cam_before, strict=True)]
+        # each camera's restore verdict, as its report recorded it (a fleet's workers print theirs out of sight)
+        books = sorted((Path(tmp) / "reports").rglob("results.json"))
+        verdicts = [v for b in books if (v := json.loads(b.read_text("utf-8")).get("restore"))]  # not fleet-*/
     out = done.stdout
     line = next((ln for ln in out.splitlines() if ln.startswith("RESULT ")), None)
     if line is None:
@@ -104,7 +112,7 @@ def run(profile: str, n: int, scale: float, extra: list[str]) -> dict:
         "floor": floor,
         "kit_cpu": (kit_after.ru_utime + kit_after.ru_stime) - (kit_before.ru_utime + kit_before.ru_stime),
         "camera_cpu": cam,
-        "restored": [f"{a}/{b}" for a, b in RESTORED.findall(out)],
+        "restored": restored("\n".join(verdicts)),
         "summary": summary.group(1) if summary else "?",
         "failed": [ln for ln in out.splitlines() if ln.startswith("FAILED ")],
     }
