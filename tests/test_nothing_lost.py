@@ -145,18 +145,15 @@ def test_labels_that_would_be_ambiguous_are_refused(pytester: pytest.Pytester) -
 
 def test_the_controller_says_loudly_when_a_camera_ran_on_two_workers() -> None:
     """Reproduction 2: on a pytest/xdist pair where grouping does not hold, the run fails, never silently."""
+    from collections import defaultdict
     from types import SimpleNamespace
 
     from pytest_bview.fleet import FleetRecorder
 
     rec = FleetRecorder.__new__(FleetRecorder)
-    rec.tests, rec.workers = {}, {}
-    from collections import defaultdict
-
-    rec.workers = defaultdict(set)
+    rec.tests, rec.workers, rec.labels = {}, defaultdict(set), ["cam-1", "cam-2"]
     for worker, nodeid in (("gw0", "t.py::a[cam-1]"), ("gw1", "t.py::b[cam-1]"), ("gw1", "t.py::a[cam-2]")):
         report = SimpleNamespace(
-            user_properties=[("bview_camera", nodeid[-6:-1])],
             node=SimpleNamespace(gateway=SimpleNamespace(id=worker)),
             nodeid=nodeid,
             keywords={},
