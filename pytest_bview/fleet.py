@@ -288,15 +288,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     metafunc.parametrize("bview", params, indirect=True, scope="session")
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if config.stash.get(FLEET_KEY, None) is None:
-        return
-    for item in items:
-        label = _label(item)
-        if label is not None:
-            item.user_properties.append(("bview_camera", label))
-
-
 def _label(item: pytest.Item) -> str | None:
     callspec = getattr(item, "callspec", None)
     return callspec.params.get("bview") if callspec is not None else None
@@ -426,14 +417,14 @@ class FleetRecorder:
         self.facts: dict[str, dict[str, Any]] = {}
         self.written: Path | None = None
         self.workers: dict[str, set[str]] = defaultdict(set)  # camera -> xdist workers that ran its tests
+        self.labels = list(config.stash[FLEET_KEY].cameras)
 
     def split(self) -> dict[str, list[str]]:
         """Cameras whose tests ran on more than one worker (Rule 1 broken): label -> workers."""
         return {label: sorted(w) for label, w in self.workers.items() if len(w) > 1}
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        props = dict(report.user_properties)
-        camera = props.get("bview_camera")
+        camera = camera_of(report.nodeid, self.labels)  # (no user property: it would land in pytest's junit)
         if camera is None:
             return
         gateway = getattr(getattr(report, "node", None), "gateway", None)

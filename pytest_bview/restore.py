@@ -580,7 +580,8 @@ def pytest_bview_camera_opened(config: pytest.Config, target: Any) -> None:
     settings = target.settings
     if settings.restore_from:
         return  # pytest_sessionstart does the repair it was asked for
-    path = pick_journal(Path(settings.report_dir), target.model, target.serial)
+    # the built-in camera is new in every session (its state dies with it): an old journal is not its past
+    path = pick_journal(Path(settings.report_dir), target.model, target.serial) if target.sim is None else None
     snap = Snapshot.load(path) if path is not None else None
     if snap is not None and not snap.restored:
         if settings.level == "readonly":
