@@ -22,7 +22,7 @@ from aiohttp import web
 
 from pytest_bview.simulator import faults as F
 from pytest_bview.simulator.device import Device, Identity
-from pytest_bview.simulator.http import IDLE_TIMEOUT_S, ConnectionGuard, build_app
+from pytest_bview.simulator.http import HEADER_TIMEOUT_S, KEEPALIVE_IDLE_S, ConnectionGuard, build_app
 
 log = logging.getLogger("bview.sim")
 T = TypeVar("T")
@@ -70,7 +70,7 @@ class Camera:
         opts = self.options
         self.guard = ConnectionGuard()
         self._runner = web.AppRunner(
-            build_app(self, self.guard), access_log=None, handle_signals=False, keepalive_timeout=IDLE_TIMEOUT_S
+            build_app(self, self.guard), access_log=None, handle_signals=False, keepalive_timeout=KEEPALIVE_IDLE_S
         )
         await self._runner.setup()
         ssl_context = None
@@ -87,7 +87,7 @@ class Camera:
             self.http_port,
             reuse_address=True,
             ssl=ssl_context,
-            ssl_handshake_timeout=IDLE_TIMEOUT_S if ssl_context else None,
+            ssl_handshake_timeout=HEADER_TIMEOUT_S if ssl_context else None,
         )
         self.guard.start()
         self.http_port = self._server.sockets[0].getsockname()[1]
