@@ -22,7 +22,7 @@ from aiohttp import web
 
 from pytest_bview.simulator import faults as F
 from pytest_bview.simulator.device import Device, Identity
-from pytest_bview.simulator.http import IDLE_TIMEOUT_S, PARSER_LIMIT, ConnectionGuard, build_app
+from pytest_bview.simulator.http import KEEPALIVE_IDLE_S, PARSER_LIMIT, ConnectionGuard, build_app
 
 log = logging.getLogger("bview.sim")
 T = TypeVar("T")
@@ -79,7 +79,7 @@ class Camera:
             build_app(self, self.guard),
             access_log=logging.getLogger("bview.sim.http"),
             handle_signals=False,
-            keepalive_timeout=IDLE_TIMEOUT_S,
+            keepalive_timeout=KEEPALIVE_IDLE_S,
             max_line_size=PARSER_LIMIT,
             max_field_size=PARSER_LIMIT,
         )
@@ -98,7 +98,7 @@ class Camera:
             self.http_port,
             reuse_address=True,
             ssl=ssl_context,
-            ssl_handshake_timeout=IDLE_TIMEOUT_S if ssl_context else None,
+            ssl_handshake_timeout=HEADER_TIMEOUT_S if ssl_context else None,
         )
         self.guard.start()
         self.http_port = self._server.sockets[0].getsockname()[1]

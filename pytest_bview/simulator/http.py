@@ -9,10 +9,11 @@ Rule 2: routing is the spec table (`spec.resources.match`); a path outside it is
         before any body is read.
 Rule 3: everything the camera says about a request is a ResponseStatus with `requestURL` and
         `statusCode`; the human-readable reason travels in the `X-BView-Detail` header.
-Rule 4: a connection costs the camera little and never for long: at most MAX_CONNECTIONS, one that is not
-        inside a request (no complete headers yet, or idle between keep-alive requests) is closed after
-        IDLE_TIMEOUT_S, and at the cap a new one takes the place of the one idle longest, so half-open
-        connections cannot lock clients out (`ConnectionGuard`). A body is read up to its operation's limit only.
+Rule 4: a connection costs the camera little and never for long: at most MAX_CONNECTIONS; one whose request
+        headers are not complete HEADER_TIMEOUT_S after it opened or after their first byte (half-open,
+        slow headers) is closed, so is one idle KEEPALIVE_IDLE_S after its last answer; at the cap a new
+        one takes the place of the one idle longest, so half-open connections cannot lock clients out
+        (`ConnectionGuard`). A body is read up to its operation's limit only.
 Rule 5 (RFC 9110 9.1, 9.3.2): HEAD is answered wherever GET is, with GET's status and headers and
         no body. Oversized requests are refused by status, never echoed: a target longer than
         MAX_TARGET gets 414, a header field longer than MAX_FIELD (or all of them past MAX_HEADERS_SIZE)
@@ -63,7 +64,9 @@ BODY_TIMEOUT_S = 30.0  # a whole request body must arrive within this (real seco
 MAX_BODY = 64 * 1024 * 1024  # firmware packages; every other body is capped far lower (body_limit)
 MAX_SMALL_BODY = 64 * 1024  # forms (UserAuth) and opaque bodies (actions)
 MAX_CONNECTIONS = 512
-IDLE_TIMEOUT_S = 10.0  # real seconds, as BODY_TIMEOUT_S: a network limit, not a device duration
+# real seconds, as BODY_TIMEOUT_S: network limits, not device durations
+HEADER_TIMEOUT_S = 10.0
+KEEPALIVE_IDLE_S = 20.0  # longer than a client's usual 10 s wait, so "closed after Connection: close" stays visible
 CAMERA: web.AppKey[Camera] = web.AppKey("camera", "Camera")  # request.app[CAMERA] (no NotAppKeyWarning)
 # RFC 9112 3: "It is RECOMMENDED that all HTTP senders and recipients support, at a minimum, request-line
 # lengths of 8000 octets"; 8190 is aiohttp's own line limit. aiohttp's parser is given PARSER_LIMIT instead,
@@ -524,6 +527,15 @@ class _Conn:
     transport: asyncio.BaseTransport
     since: float = field(default_factory=time.monotonic)  # connected, or the end of its last request
     busy: int = 0  # requests being handled
+    answered: bool = False  # a request was handled: idle now means keep-alive, not half-open
+    receiving: float | None = None  # when the first byte of a request not yet handled arrived
+
+    def expired(self, now: float, header_s: float, idle_s: float) -> bool:
+        if self.busy:
+            return False
+        if self.receiving is not None or not self.answered:  # headers pending: since the first byte or the open
+            return now - (self.receiving or self.since) > header_s
+        return now - self.since > idle_s
 
 
 class _Guarded(asyncio.Protocol):
@@ -539,6 +551,9 @@ class _Guarded(asyncio.Protocol):
         self.guard.admit(_Conn(transport))
 
     def data_received(self, data: bytes) -> None:
+        conn = self.guard.conns.get(self.transport) if self.transport is not None else None
+        if conn is not None and not conn.busy and conn.receiving is None:
+            conn.receiving = time.monotonic()
         self.inner.data_received(data)
 
     def eof_received(self) -> bool | None:
@@ -559,8 +574,10 @@ class ConnectionGuard:
     """Rule 4 for one listening socket: `protocol(factory)` wraps aiohttp's protocol factory, `track` is the
     outermost middleware (a connection is busy while one of its requests is handled), `start` runs the reaper."""
 
-    def __init__(self, limit: int = MAX_CONNECTIONS, idle_s: float = IDLE_TIMEOUT_S) -> None:
-        self.limit, self.idle_s = limit, idle_s
+    def __init__(
+        self, limit: int = MAX_CONNECTIONS, header_s: float = HEADER_TIMEOUT_S, idle_s: float = KEEPALIVE_IDLE_S
+    ) -> None:
+        self.limit, self.header_s, self.idle_s = limit, header_s, idle_s
         self.conns: dict[asyncio.BaseTransport, _Conn] = {}
         self.figures = {"peak": 0, "evicted": 0, "reaped": 0}
         self._task: asyncio.Task[None] | None = None
@@ -592,11 +609,13 @@ class ConnectionGuard:
         conn = self.conns.get(request.transport) if request.transport is not None else None
         if conn is not None:
             conn.busy += 1
+            conn.receiving = None
         try:
             return await handler(request)
         finally:
             if conn is not None:
                 conn.busy -= 1
+                conn.answered = True
                 conn.since = time.monotonic()
 
     def start(self) -> None:
@@ -613,9 +632,9 @@ class ConnectionGuard:
 
     async def _reap(self) -> None:
         while True:
-            await asyncio.sleep(min(1.0, self.idle_s / 4))
-            deadline = time.monotonic() - self.idle_s
-            for conn in [c for c in self.conns.values() if not c.busy and c.since < deadline]:
+            await asyncio.sleep(min(1.0, self.header_s / 4))
+            now = time.monotonic()
+            for conn in [c for c in self.conns.values() if c.expired(now, self.header_s, self.idle_s)]:
                 self.conns.pop(conn.transport, None)
                 conn.transport.close()
                 self.figures["reaped"] += 1
