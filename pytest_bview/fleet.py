@@ -106,14 +106,14 @@ def read_inventory(path: Path) -> list[dict[str, Any]]:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise pytest.UsageError(f"--bview-inventory {path}: not TOML ({err}); use .csv for a CSV file") from None
-    rows = data.get("camera", data.get("cameras"))
-    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+    found = data.get("camera", data.get("cameras"))
+    if not isinstance(found, list) or not all(isinstance(r, dict) for r in found):
         raise pytest.UsageError(f"--bview-inventory {path}: expected [[camera]] tables")
-    return rows
+    return found
 
 
 def _port(row: dict[str, Any], name: str, where: str) -> int | None:
-    ports = row.get("ports") if isinstance(row.get("ports"), dict) else {}
+    ports: dict[str, Any] = row["ports"] if isinstance(row.get("ports"), dict) else {}
     raw = next((row[k] for k in PORT_KEYS[name] if k in row), ports.get(name))
     if raw is None:
         return None
@@ -297,7 +297,7 @@ def _label(item: pytest.Item) -> str | None:
 def pytest_runtest_setup(item: pytest.Item) -> None:
     fleet = item.config.stash.get(FLEET_KEY, None)
     label = _label(item) if fleet is not None else None
-    if label is not None:  # opening the camera here makes an unreachable one a setup error of its tests
+    if fleet is not None and label is not None:  # opening it here makes an unreachable one a setup error
         fleet.target(item.config, label)
 
 
@@ -362,7 +362,7 @@ def camera_facts(config: pytest.Config) -> dict[str, dict[str, Any]]:
     from pytest_bview.spec.resources import resource_methods
 
     total = len(resource_methods())
-    facts = {}
+    facts: dict[str, dict[str, Any]] = {}
     for label, target in config.stash.get(TARGETS_KEY, {}).items():
         if isinstance(target, BaseException):
             facts[label] = {"error": str(target)}

@@ -408,9 +408,9 @@ def restore(target: Any, snap: Snapshot) -> Verdict:
         else:
             verdict.identical += 1
     if snap.users:
-        diff = _user_differences(target, snap)
-        if diff:
-            verdict.problems.append(f"{USERS}: {diff}")
+        users = _user_differences(target, snap)
+        if users:
+            verdict.problems.append(f"{USERS}: {users}")
         else:
             verdict.identical += 1
     return verdict
@@ -446,7 +446,7 @@ def _restore_users(target: Any, snap: Snapshot, verdict: Verdict) -> None:
 
 
 def _user_differences(target: Any, snap: Snapshot) -> str:
-    now = {u.get("UserName"): u.get("UserLevel") for u in _users(target)}
+    now = {str(u.get("UserName")): u.get("UserLevel") for u in _users(target)}
     was = {u["UserName"]: u.get("UserLevel") for u in snap.users}
     extra, missing = sorted(set(now) - set(was)), sorted(set(was) - set(now))
     out = []

@@ -13,7 +13,7 @@ Rule 3: "advisory" is a failure of a SHOULD- or MAY-level rule (pytest_bview/spe
 
 from __future__ import annotations
 
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import pytest
 
@@ -26,8 +26,11 @@ INCONCLUSIVE = "inconclusive"
 NOT_RUN = "not run"
 VERDICTS = (PASS, FAIL, WAIVED, ADVISORY, NOT_SUPPORTED, INCONCLUSIVE, NOT_RUN)
 
+if TYPE_CHECKING:
+    from pytest_bview.spec.rules import Rule
 
-def advisory_rule(exc: BaseException | None, strict: bool) -> object | None:
+
+def advisory_rule(exc: BaseException | None, strict: bool) -> Rule | None:
     """The SHOULD/MAY rule (spec/rules.py) whose failure `exc` is, when that makes it an advisory (Rule 3)."""
     finding = getattr(exc, "finding", None)
     rule_id = getattr(finding, "rule", None)

@@ -120,7 +120,7 @@ def _mac(target: Any) -> str:
 
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)  # outermost: sees pytest-html's extras on the report
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
-    outcome = yield
+    outcome: Any = yield
     report = outcome.get_result()
     target = plugin.item_target(item)
     if target is None or not _uses_camera(item):
@@ -176,7 +176,7 @@ def _absorb_shapes(local: Local, target: Any, exchanges: list[Any]) -> None:
         local.bodies.add(digest)
         found = match(ex.path.split("?", 1)[0])
         shape = shape_of(ex.body) if found else None
-        if shape is None:
+        if found is None or shape is None:
             continue
         paths, namespaces, values = shape
         entry = book.setdefault(found[0].template, {"paths": [], "namespaces": [], "values": values})
@@ -386,6 +386,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 def _known_secrets(config: pytest.Config) -> set[str]:
     """What this process's clients learned (client.Secrets); an xdist worker's evidence is redacted there."""
     return {value for target in plugin.opened_targets(config) for value in target.client.secrets.values}
+
+
 MAX_LEFT_OUT = 200  # node ids listed in results.json; the count is always whole
 
 

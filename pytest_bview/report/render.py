@@ -126,7 +126,7 @@ def _identity(run: m.Run) -> str:
         ("Tool", f"{run.tool.get('name', 'pytest-bview')} {run.tool.get('version', '')}"),
         ("Python / pytest", f"{run.tool.get('python', '')} / {run.tool.get('pytest', '')}"),
         ("Safety level", run.options.get("level", "")),
-        ("Target", "built-in reference camera" if not run.options.get("host") else run.options.get("host")),
+        ("Target", str(run.options.get("host") or "built-in reference camera")),
     ]
     body = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in rows)
     return f'<h2>Device under test</h2><table id="device">{body}</table>'

@@ -54,7 +54,7 @@ class Camera:
 
         self.variants = V.Variants(options.variants)
         options.identity = V.identity(options.identity, self.variants)
-        self.device: Device | None = None  # type: ignore[assignment]
+        self.device: Device | None = None
         self.http_port = options.http_port
         self.rtsp_port = options.rtsp_port
         self.discovery_port = options.discovery_port
@@ -67,6 +67,13 @@ class Camera:
         self.extensions: dict[str, Any] = {}  # media hubs, responders... by name
         self.requests_seen: dict[str, int] = {}  # HTTP method -> count (tests prove the readonly tier)
         self.certificate: Path | None = None  # with https: the self-signed certificate (for --bview-ca)
+
+    @property
+    def live(self) -> Device:
+        """The running device (only between start and stop: a request can only arrive then)."""
+        if self.device is None:
+            raise RuntimeError("the camera is not running")
+        return self.device
 
     # -- lifecycle ----------------------------------------------------------------------------
     async def start(self) -> None:

@@ -67,7 +67,8 @@ MAX_CONNECTIONS = 512
 # real seconds, as BODY_TIMEOUT_S: network limits, not device durations
 HEADER_TIMEOUT_S = 10.0
 KEEPALIVE_IDLE_S = 20.0  # longer than a client's usual 10 s wait, so "closed after Connection: close" stays visible
-CAMERA: web.AppKey[Camera] = web.AppKey("camera", "Camera")  # request.app[CAMERA] (no NotAppKeyWarning)
+# request.app[CAMERA] (no NotAppKeyWarning); the type is a forward reference mypy cannot see as a type
+CAMERA: web.AppKey[Camera] = web.AppKey("camera", "Camera")  # type: ignore[arg-type]
 # RFC 9112 3: "It is RECOMMENDED that all HTTP senders and recipients support, at a minimum, request-line
 # lengths of 8000 octets"; 8190 is aiohttp's own line limit. aiohttp's parser is given PARSER_LIMIT instead,
 # so that these limits answer 414/431; past PARSER_LIMIT the parser itself still refuses with its 400.
@@ -145,7 +146,7 @@ class Ctx:
 
     @property
     def device(self) -> Device:
-        return self.camera.device
+        return self.camera.live
 
     @property
     def url(self) -> str:
@@ -244,9 +245,10 @@ def authenticate(camera: Camera, request: web.Request) -> Caller | None:
     if creds is None:
         return None
     user, password = creds
-    record = camera.device.authenticate(user, password)
-    if record is None and camera.faults.on(ANY_PASSWORD) and camera.device.password_of(user) is not None:
-        record = next(u for u in camera.device.users() if u.get("UserName") == user)
+    device = camera.live
+    record = device.authenticate(user, password)
+    if record is None and camera.faults.on(ANY_PASSWORD) and device.password_of(user) is not None:
+        record = next(u for u in device.users() if u.get("UserName") == user)
     if record is None:
         return None
     host = (request.host or "").rsplit(":", 1)[0] if not (request.host or "").endswith("]") else request.host
@@ -379,7 +381,7 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
         if request.can_read_body:
             verdict.force_close()  # an unread body must not be taken for the next request
         return verdict
-    log_failures = camera.device.log_failures
+    log_failures = camera.live.log_failures
     resp = await _handle(camera, request, verdict)
     if (
         camera.device is not None
@@ -396,7 +398,7 @@ async def _handle(camera: Camera, request: web.Request, verdict: Admitted) -> we
     path = request.path
     caller, resource, op = verdict.caller, verdict.resource, verdict.op
     try:
-        params = camera.device.check_params(resource, verdict.raw_params)
+        params = camera.live.check_params(resource, verdict.raw_params)
         # an operation without inbound data never waits for a body (a GET announcing a huge chunk
         # must still be answered); a body that trickles in is cut off after BODY_TIMEOUT_S
         body = b""
@@ -417,7 +419,7 @@ async def _handle(camera: Camera, request: web.Request, verdict: Admitted) -> we
         if method == "GET" and resource.block:
             return _xml_reply(camera, _get_body(camera, resource, params, caller))
         if method == "PUT" and resource.block:
-            await camera.run_blocking(camera.device.write, resource, params, body, caller)
+            await camera.run_blocking(camera.live.write, resource, params, body, caller)
             return status_response(camera, path, Status.OK)
         return status_response(camera, path, Status.UNSUPPORTED_OPERATION, "not implemented by this device")
     except ApiError as err:
@@ -458,7 +460,7 @@ def _needs_admin(camera: Camera, method: str, resource: Resource, raw: dict[str,
     if why is None:
         return ""
     if (method, resource.template) == OWN_ENTRY:
-        own = next((u for u in camera.device.users() if u.get("UserName") == caller.user), None)
+        own = next((u for u in camera.live.users() if u.get("UserName") == caller.user), None)
         if own is not None and raw.get("N") == str(int(own["ID"]) + 1):
             return ""  # a user may change its own password
     return f"{method} {resource.template} needs the administrator: {why}"
@@ -471,7 +473,7 @@ def _get_body(camera: Camera, resource: Resource, params: dict[str, int], caller
     """The XML a generic GET answers. On a conformant camera (no fault), for a block stored as such (no parts,
     no computed fields) that XML depends on the stored document alone: it is remembered with that document
     and served while the store still holds it (a commit puts new documents in place, see state.py)."""
-    device = camera.device
+    device = camera.live
     if camera.faults or resource.parts or resource.block in COMPUTED or resource.template == "/System/Users/{N}":
         return _xml_body(resource.block, device.output(resource, device.read(resource, params, caller)))  # type: ignore[arg-type]
     key = concrete(resource, params)

@@ -424,9 +424,9 @@ def _put_back(resources: dict[str, Any], secret: list[Any]) -> None:
     for step in where[:-1]:
         if isinstance(node, list) and isinstance(step, dict):
             node = next((x for x in node if isinstance(x, dict) and x.get("ID") == step.get("ID")), None)
-        elif (isinstance(node, dict) and isinstance(step, str) and step in node) or (
-            isinstance(node, list) and isinstance(step, int) and 0 <= step < len(node)
-        ):
+        elif isinstance(node, dict) and isinstance(step, str) and step in node:
+            node = node[step]
+        elif isinstance(node, list) and isinstance(step, int) and 0 <= step < len(node):
             node = node[step]
         else:
             return
@@ -713,7 +713,8 @@ def restart_if_saved(camera: Camera) -> None:
     why = _PENDING.pop(camera.device, None) if camera.device is not None else None
     if why is not None:
         if camera.faults.on(RESTART_LOSES) and why == "/Network/P2P":
-            camera.device.store.commit(resources={why: factory_defaults(camera.device.identity_mapping())[why]})
+            device = camera.live
+            device.store.commit(resources={why: factory_defaults(device.identity_mapping())[why]})
         schedule_restart(camera, f"{why} saved")
 
 

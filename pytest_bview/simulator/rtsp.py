@@ -357,10 +357,10 @@ class RtspServer:
             from pytest_bview.media import parse_challenge
 
             _, p = parse_challenge("Digest " + rest)
-            state = self._nonce_state(p.get("nonce", ""))
-            password = self.password_of(p.get("username", "")) if state == "ok" else None
+            state = self._nonce_state(p.get("nonce") or "")
+            known = self.password_of(p.get("username") or "") if state == "ok" else None
             stale = state == "stale"
-            if password is not None and self._digest_ok(req, p, password):
+            if known is not None and self._digest_ok(req, p, known):
                 if self._first_use(p):
                     return None
                 stale = True  # a replay: the client may ask again with a fresh nonce
