@@ -22,7 +22,7 @@ from aiohttp import web
 
 from pytest_bview.simulator import faults as F
 from pytest_bview.simulator.device import Device, Identity
-from pytest_bview.simulator.http import KEEPALIVE_IDLE_S, PARSER_LIMIT, ConnectionGuard, build_app
+from pytest_bview.simulator.http import HEADER_TIMEOUT_S, KEEPALIVE_IDLE_S, PARSER_LIMIT, ConnectionGuard, build_app
 
 log = logging.getLogger("bview.sim")
 T = TypeVar("T")
