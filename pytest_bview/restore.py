@@ -592,7 +592,10 @@ def pytest_bview_camera_opened(config: pytest.Config, target: Any) -> None:
             )
         else:
             with _guarded(), target.client.off_record():
-                verdict = restore_checked(target, snap)
+                try:
+                    verdict = restore_checked(target, snap)
+                except Exception as exc:  # the camera went away during the repair: it is in an unknown state
+                    verdict = Verdict(total=len(snap.resources), problems=[f"repair aborted: {exc}"])
             if not verdict.ok:
                 raise StateUnknown(
                     f"{target.model} {target.serial} was left changed by an interrupted run and could not be "
