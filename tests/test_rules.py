@@ -35,7 +35,8 @@ def test_words_stand_at_their_line(rule_id: str) -> None:
 
 def test_levels_and_ids() -> None:
     for r in RULES.values():
-        assert r.level in ("MUST", "SHOULD", "MAY", "ERRATA"), r
+        assert r.level in ("MUST", "SHOULD", "MAY", "ERRATA", "SECURITY"), r
+        assert bool(r.provision) == (r.level == "SECURITY"), f"{r.id}: a security advisory names its provision"
         assert re.fullmatch(r"[a-z0-9-]+", r.id), r
         assert re.fullmatch(r"\d+(\.\d+)*", r.section), r
     with pytest.raises(UnknownRule):

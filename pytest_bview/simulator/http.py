@@ -44,7 +44,7 @@ from pytest_bview.simulator.config import MAX_CONFIG_BYTES, MAX_XML_BYTES, ApiEr
 from pytest_bview.simulator.device import ADMIN_LEVEL, COMPUTED, Caller, Device
 from pytest_bview.spec.blocks import BLOCKS
 from pytest_bview.spec.model import NAMESPACE
-from pytest_bview.spec.permissions import OWN_ENTRY, admin_only
+from pytest_bview.spec.permissions import FACTORY_PASSWORD, FACTORY_USER, OWN_ENTRY, admin_only
 from pytest_bview.spec.resources import AUDIO, BINARY, FORM, MULTIPART, OPAQUE, Op, Resource, match
 from pytest_bview.spec.status import Status, http_status
 from pytest_bview.xmlblocks import to_xml
@@ -90,6 +90,12 @@ ANY_PASSWORD = F.declare(
     "4.5.2",
     "a wrong password for a known user is accepted",
     ["suites/test_protocol.py::test_wrong_password_refused"],
+)
+FACTORY_KEPT = F.declare(
+    "sec-factory-credentials-kept",
+    "9.3.1",
+    "the factory credentials admin/admin still open the admin account after its password was changed",
+    ["suites/test_security_advisories.py::test_factory_credentials_refused"],
 )
 NO_KEEPALIVE = F.declare(
     "http-no-keepalive",
@@ -244,6 +250,8 @@ def authenticate(camera: Camera, request: web.Request) -> Caller | None:
     record = camera.device.authenticate(user, password)
     if record is None and camera.faults.on(ANY_PASSWORD) and camera.device.password_of(user) is not None:
         record = next(u for u in camera.device.users() if u.get("UserName") == user)
+    if record is None and camera.faults.on(FACTORY_KEPT) and (user, password) == (FACTORY_USER, FACTORY_PASSWORD):
+        record = next((u for u in camera.device.users() if u.get("ID") == "0"), None)
     if record is None:
         return None
     host = (request.host or "").rsplit(":", 1)[0] if not (request.host or "").endswith("]") else request.host

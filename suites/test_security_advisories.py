@@ -1,0 +1,140 @@
+"""Security advisories: what the spec lets a camera get away with (ETSI EN 303 645, OWASP ISVS).
+
+Each check names a SECURITY rule of pytest_bview/spec/rules.py: the spec's words that allow the behaviour and the
+provision of ETSI EN 303 645 (or the OWASP IoT Security Verification Standard) that advises against it. A finding
+is a *security advisory*: reported in its own section of the report and in results.json, never a conformance
+failure, with or without --bview-strict. A check that writes is `reversible` and puts back what it touched.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import secrets
+
+import pytest
+
+from pytest_bview.checks import expect
+from pytest_bview.spec.blocks import BLOCKS
+from pytest_bview.spec.permissions import FACTORY_PASSWORD, FACTORY_USER, KEPT_SECRETS
+from pytest_bview.verdicts import inconclusive
+from pytest_bview.xmlblocks import to_xml
+
+pytestmark = [pytest.mark.security]
+
+WIRELESS = "/Network/Interfaces/2/Wireless"
+
+
+def _loopback(host: str) -> bool:
+    """Whether `host` names this machine: traffic to it crosses no network."""
+    name = host.strip("[]").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+@pytest.mark.readonly
+@pytest.mark.bview_rule("sec-factory-credentials")
+def test_factory_credentials_refused(bview) -> None:
+    """9.3.1 (ETSI EN 303 645 5.1-1): once the camera has credentials of its own, the factory ones (the spec's
+    example admin/admin) open nothing."""
+    s = bview.settings
+    if (s.user, s.password) == (FACTORY_USER, FACTORY_PASSWORD):
+        inconclusive(
+            f"the session itself uses the factory credentials {FACTORY_USER}/****: whether the camera ships them to "
+            "every unit cannot be told from here; run with the camera's own password (--bview-password)"
+        )
+    ex = bview.client.get("/System/DeviceInfo", auth=(FACTORY_USER, FACTORY_PASSWORD))
+    expect(
+        ex.status != 200,
+        f"accepted the factory credentials {FACTORY_USER}/{FACTORY_PASSWORD} (HTTP {ex.status}) although the "
+        f"session's own differ",
+        "no universal default password: the factory credentials stop working once the camera is set up "
+        "(ETSI EN 303 645 5.1-1)",
+        "9.3.1",
+        ex,
+        rule="sec-factory-credentials",
+    )
+
+
+@pytest.mark.readonly
+@pytest.mark.bview_rule("sec-basic-cleartext")
+def test_basic_not_over_plain_http(bview) -> None:
+    """4.5.2 (ETSI EN 303 645 5.5-1): Basic credentials are base64, not encrypted; a camera reached over a network
+    takes them over https only."""
+    s = bview.settings
+    if s.scheme == "https":
+        return  # the credentials travel inside TLS (certificates checked unless --bview-insecure)
+    if _loopback(bview.host):
+        inconclusive(
+            f"plain HTTP to {bview.host}, a loopback address: the credentials cross no network; run against the "
+            "camera's network address to judge"
+        )
+    ex = bview.client.get("/System/DeviceInfo")
+    expect(
+        ex.status != 200,
+        f"accepted Basic credentials over plain HTTP from {bview.host} (HTTP {ex.status}): the password crossed the "
+        "network in clear text (base64)",
+        "credentials only over an encrypted channel (https) on a network (ETSI EN 303 645 5.5-1)",
+        "4.5.2",
+        ex,
+        rule="sec-basic-cleartext",
+    )
+
+
+def _keys(doc: dict) -> list[str]:
+    """The WiFi key values a ConnectionConfig document shows (WPA key and the WEP key list)."""
+    found: list[str] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            for name, value in node.items():
+                if name in KEPT_SECRETS and isinstance(value, str) and value:
+                    found.append(value)
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(doc)
+    return found
+
+
+@pytest.mark.reversible
+@pytest.mark.wireless
+@pytest.mark.bview_rule("sec-wifi-key-readable")
+def test_wifi_key_not_readable(bview) -> None:
+    """9.1.7.1.3 (ETSI EN 303 645 5.4-1): the WiFi key (KeyValue, KeyValueB64; not "wo" in the spec) is not read
+    back by GET.
+
+    A key shown is the finding. A configured WPA network showing an empty key keeps it to itself. An unconfigured
+    WiFi (disabled, no SSID) gets a test key, read back, and its settings put back; a configured one is never
+    overwritten."""
+    before, get = bview.read(WIRELESS)
+    shown = _keys(before)
+    requires = "the WiFi key is never returned by GET (ETSI EN 303 645 5.4-1: stored secrets kept secure)"
+    expect(not shown, f"returned the WiFi key ({len(shown)} key value(s)) in GET {WIRELESS}", requires, "9.1.7.1.3",
+           get, rule="sec-wifi-key-readable")  # fmt: skip
+    if str(before.get("Enable")) == "1" or before.get("SSID"):
+        if str(before.get("Enable")) == "1" and before.get("AuthMode") in ("WPAPSK", "WPA2PSK"):
+            return  # a connected WPA network has a key (9.1.7.1.3 "shall not be empty"): the camera hides it
+        inconclusive(f"the WiFi is configured (SSID {before.get('SSID')!r}) and shows no key; not overwritten")
+    key = f"bview-{secrets.token_hex(6)}"
+    probe = {"WPA": {"EncryptType": "AES", "Key": {"KeyType": "ASCII", "KeyValue": key}}}
+    put = bview.client.put(WIRELESS, to_xml(BLOCKS["ConnectionConfig"], {**before, **probe}))
+    try:
+        after, get = bview.read(WIRELESS)
+        expect(
+            key not in _keys(after),
+            f"returned the WiFi key just set (in <KeyValue>) in GET {WIRELESS}",
+            requires,
+            "9.1.7.1.3",
+            put,
+            get,
+            rule="sec-wifi-key-readable",
+        )
+    finally:
+        bview.client.put(WIRELESS, to_xml(BLOCKS["ConnectionConfig"], before))
