@@ -8,12 +8,15 @@ failure, with or without --bview-strict. A check that writes is `reversible` and
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import secrets
+import zlib
+from collections.abc import Iterator
 
 import pytest
 
-from pytest_bview.checks import expect
+from pytest_bview.checks import expect, status_code
 from pytest_bview.spec.blocks import BLOCKS
 from pytest_bview.spec.permissions import FACTORY_PASSWORD, FACTORY_USER, KEPT_SECRETS
 from pytest_bview.verdicts import inconclusive
@@ -138,3 +141,96 @@ def test_wifi_key_not_readable(bview) -> None:
         )
     finally:
         bview.client.put(WIRELESS, to_xml(BLOCKS["ConnectionConfig"], before))
+
+
+def _user_xml(name: str, password: str, level: str) -> str:
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?><User><ID/><UserName>{name}</UserName>'
+        f"<Password>{password}</Password><UserLevel>{level}</UserLevel><IPAddress/><MACAddress/></User>"
+    )
+
+
+@contextlib.contextmanager
+def _normal_user(bview) -> Iterator[tuple[str, str]]:
+    """A Normal user with a password of its own (9.2.1 POST /System/Users/1), always deleted afterwards."""
+    name, password = f"bv{secrets.token_hex(3)}", f"Sec-{secrets.token_hex(8)}"
+    added = bview.client.request("POST", "/System/Users/1", _user_xml(name, password, "Normal"))
+    if status_code(added) != 0:
+        inconclusive(f"could not add a temporary Normal user (statusCode {status_code(added)})")
+    try:
+        yield name, password
+    finally:
+        users, _ = bview.read("/System/Users")
+        for user in users.get("User", []):
+            if user.get("UserName") == name:
+                bview.client.request("DELETE", f"/System/Users/{int(user['ID']) + 1}")
+
+
+def _refused(ex) -> bool:
+    return ex.status in (401, 403) or status_code(ex) not in (None, 0)
+
+
+@pytest.mark.reversible
+@pytest.mark.bview_rule("sec-normal-user-admin-ops")
+def test_normal_user_refused_admin_operations(bview) -> None:
+    """9.2.3, 9.2.1 (OWASP ISVS V2, ETSI EN 303 645 5.6): a Normal user may not change another user's entry nor
+    export the configuration file, though the spec's tables say "Viewer".
+
+    Only requests harmless if accepted are sent: the admin's entry with its current values and an empty password
+    (9.2.1: "the password will be only changed if the field contains data"), and a GET of the configuration file.
+    Reboot, FactoryDefault and FirmwareUpgrade are never sent: a camera that took them would be harmed."""
+    admin, _ = bview.read("/System/Users/1")
+    with _normal_user(bview) as creds:
+        entry = _user_xml(str(admin.get("UserName", "")), "", "")
+        put = bview.client.request("PUT", "/System/Users/1", entry, auth=creds)
+        export = bview.client.request("GET", "/System/DeviceConfigFile", auth=creds)
+    opened = [f"{ex.method} {ex.path} (HTTP {ex.status})" for ex in (put, export) if not _refused(ex)]
+    expect(
+        not opened,
+        f"let a Normal user do what only the administrator should: {', '.join(opened)}",
+        "another user's entry and the configuration file for the administrator only (OWASP ISVS V2: least "
+        "privilege); the spec's 'Viewer' rows allow it",
+        "9.2.3",
+        put,
+        export,
+        rule="sec-normal-user-admin-ops",
+    )
+
+
+INFLATE_LIMIT = 8 * 1024 * 1024  # bytes of a configuration file's compressed parts searched, at most
+
+
+def _readable(blob: bytes) -> bytes:
+    """The file and every zlib stream in it inflated (a compressed export hides nothing from whoever has it)."""
+    parts = [blob]
+    for magic in (b"\x78\x01", b"\x78\x5e", b"\x78\x9c", b"\x78\xda"):
+        at = blob.find(magic)
+        while at != -1 and len(parts) < 16:
+            try:
+                parts.append(zlib.decompressobj().decompress(blob[at:], INFLATE_LIMIT))
+                break
+            except zlib.error:
+                at = blob.find(magic, at + 1)
+    return b"\n".join(parts)
+
+
+@pytest.mark.reversible
+@pytest.mark.bview_rule("sec-configfile-secrets")
+def test_config_file_seals_secrets(bview) -> None:
+    """9.2.3 (ETSI EN 303 645 5.4-1): the configuration file does not carry passwords in clear text.
+
+    A temporary Normal user gets a password of its own; the file the administrator exports must not show it,
+    raw or inflated."""
+    with _normal_user(bview) as (name, password):
+        ex = bview.client.get("/System/DeviceConfigFile")
+        if ex.status != 200:
+            inconclusive(f"GET /System/DeviceConfigFile answered HTTP {ex.status} to the administrator")
+        found = password.encode() in _readable(ex.body)
+    expect(
+        not found,
+        f"exported the password of user {name!r} in clear text in its configuration file ({len(ex.body)} bytes)",
+        "secrets sealed or left out of the configuration file (ETSI EN 303 645 5.4-1)",
+        "9.2.3",
+        ex,
+        rule="sec-configfile-secrets",
+    )

@@ -127,6 +127,13 @@ OPERATOR_OPEN = F.declare(
     "a Normal user may PUT Operator-level resources and do what the administrator keeps (ERRATA S1)",
     ["suites/test_users.py::test_normal_user_refused_operator_level"],
 )
+ADMIN_OPS_OPEN = F.declare(
+    "sec-normal-user-admin-ops",
+    "9.2.1",
+    "a Normal user may do what the administrator keeps (ERRATA S1): other users' entries, the configuration "
+    "file, reboot, factory default, firmware; the spec's Operator rows stay refused",
+    ["suites/test_security_advisories.py::test_normal_user_refused_admin_operations"],
+)
 NO_REQUEST_URL = F.declare(
     "status-no-request-url",
     "7",
@@ -460,7 +467,7 @@ def _needs_admin(camera: Camera, method: str, resource: Resource, raw: dict[str,
     if op is not None and op.level == "Operator":
         return f"{method} {resource.template} needs the Operator level"
     why = admin_only(method, resource.template)
-    if why is None:
+    if why is None or camera.faults.on(ADMIN_OPS_OPEN):
         return ""
     if (method, resource.template) == OWN_ENTRY:
         own = next((u for u in camera.device.users() if u.get("UserName") == caller.user), None)

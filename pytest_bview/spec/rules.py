@@ -221,6 +221,28 @@ _TABLE = (
         "security",
         "ETSI EN 303 645 5.4-1: sensitive security parameters in storage are stored securely (not read back)",
     ),
+    Rule(
+        "sec-normal-user-admin-ops",
+        "9.2.3",
+        1594,
+        "GET Viewer (the configuration file; the rows of the user list, Reboot, FactoryDefault and FirmwareUpgrade "
+        "are 'Viewer' too: open to every user, ERRATA L10)",
+        SECURITY,
+        "security",
+        "OWASP ISVS V2 (authorization: least privilege, administrative functions for administrators only); "
+        "ETSI EN 303 645 5.6 (minimize exposed attack surfaces)",
+    ),
+    Rule(
+        "sec-configfile-secrets",
+        "9.2.3",
+        1595,
+        "Description Retrieve camera's configuration file ... Success Return Config file (its content is left to "
+        "the device)",
+        SECURITY,
+        "security",
+        "ETSI EN 303 645 5.4-1: sensitive security parameters in storage are stored securely (not exported in "
+        "clear text)",
+    ),
     # -- 9.4 streams ------------------------------------------------------------------------------------------------
     Rule(
         "capability-resolutions-accepted",
