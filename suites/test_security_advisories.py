@@ -234,3 +234,34 @@ def test_config_file_seals_secrets(bview) -> None:
         ex,
         rule="sec-configfile-secrets",
     )
+
+
+@pytest.mark.readonly
+@pytest.mark.media
+@pytest.mark.bview_rule("sec-rtsp-digest-replay")
+def test_rtsp_digest_replay_refused(bview) -> None:
+    """8 (ETSI EN 303 645 5.5-1, OWASP ISVS V3): an RTSP Digest response already used is not accepted again
+    (RFC 2617 3.2.2: the nonce count grows), so one captured DESCRIBE does not open the stream to whoever saw it."""
+    from pytest_bview import media
+
+    url, s = bview.rtsp_url(1), bview.settings
+    verify = bview.client.session.verify  # the session's certificate checks (rtsps)
+    status, headers, _ = media.rtsp_request(url, "DESCRIBE", timeout=s.timeout, verify=verify)
+    digest = [c for c in headers.getall("WWW-Authenticate", []) if c.lower().startswith("digest")]
+    if status != 401 or not digest:
+        inconclusive(f"DESCRIBE without credentials answered {status} with no Digest challenge: no Digest to replay")
+    _, params = media.parse_challenge(digest[0])
+    authz = media.digest_authorization(params, "DESCRIBE", url, s.user, s.password)
+    answers = [
+        media.rtsp_request(url, "DESCRIBE", timeout=s.timeout, headers={"Authorization": authz}, verify=verify)[0]
+        for _ in range(2)
+    ]
+    if answers[0] != 200:
+        inconclusive(f"the first use of a fresh Digest response got RTSP {answers[0]}")
+    expect(
+        answers[1] != 200,
+        f"accepted the same Digest response twice (RTSP {answers[0]}, then {answers[1]} for the replay)",
+        "a Digest response is good once (RFC 2617 3.2.2 nonce count); a replay gets 401",
+        "8",
+        rule="sec-rtsp-digest-replay",
+    )

@@ -243,6 +243,17 @@ _TABLE = (
         "ETSI EN 303 645 5.4-1: sensitive security parameters in storage are stored securely (not exported in "
         "clear text)",
     ),
+    Rule(
+        "sec-rtsp-digest-replay",
+        "8",
+        437,
+        "rtsp://ip:port/live/0/main (the streams; the spec leaves RTSP authentication to the RTSP protocol's own "
+        "rules)",
+        SECURITY,
+        "security",
+        "ETSI EN 303 645 5.5-1 (communicate securely) and OWASP ISVS V3 (a captured authentication cannot be "
+        "replayed: RFC 2617 3.2.2 nonce counts)",
+    ),
     # -- 9.4 streams ------------------------------------------------------------------------------------------------
     Rule(
         "capability-resolutions-accepted",
