@@ -265,3 +265,43 @@ def test_rtsp_digest_replay_refused(bview) -> None:
         "8",
         rule="sec-rtsp-digest-replay",
     )
+
+
+# Answer bytes per request byte above which a UDP service is a reflector worth an advisory. The reference camera's
+# Discovery V2 probe answer is about 5x its request, its SSDP answers to ssdp:all about 10x (one per UPnP target);
+# SSDP devices abused in reflection attacks reach some 30x (US-CERT TA14-017A).
+AMPLIFICATION_BOUND = 20.0
+
+
+def _ssdp_size(start: str, headers: dict[str, str]) -> int:
+    return len(start) + sum(len(k) + len(v) + 4 for k, v in headers.items()) + 4  # "K: V\r\n" each, blank line
+
+
+@pytest.mark.readonly
+@pytest.mark.discovery
+@pytest.mark.bview_rule("sec-discovery-amplification")
+def test_discovery_answers_do_not_amplify(bview) -> None:
+    """10, 5 (ETSI EN 303 645 5.6): the answers to one unauthenticated Discovery V2 probe and to one SSDP M-SEARCH
+    ssdp:all are at most AMPLIFICATION_BOUND times the request's bytes: the camera is no reflector."""
+    from pytest_bview import discovery as d
+
+    probe = d.build_request(d.PROBE, "")
+    replies = d.transport_for(bview).probe(timeout=2.0)
+    mine = [r for r in replies if d.same_mac(r.fields().get("DeviceMac") or r.cfg.DeviceMac, bview.mac)]
+    search = d.msearch("ssdp:all", 2, bview.host, bview.ssdp_port)
+    answers = d.ssdp_search("ssdp:all", timeout=2.0, destination=bview.host, port=bview.ssdp_port)
+    ratios = {
+        "Discovery V2 probe (100)": sum(len(r.raw) for r in mine) / len(probe),
+        "SSDP M-SEARCH ssdp:all": sum(_ssdp_size(s, h) for _, s, h in answers) / len(search),
+    }
+    if not mine and not answers:
+        inconclusive("neither the Discovery V2 probe nor the M-SEARCH was answered: nothing to measure")
+    over = {k: v for k, v in ratios.items() if v > AMPLIFICATION_BOUND}
+    expect(
+        not over,
+        "answered " + "; ".join(f"{k} with {v:.1f} bytes per request byte" for k, v in over.items()),
+        f"answers to unauthenticated UDP requests at most {AMPLIFICATION_BOUND:g} times their size (ETSI EN 303 645 "
+        "5.6: not a reflector for denial-of-service traffic)",
+        "10",
+        rule="sec-discovery-amplification",
+    )

@@ -106,6 +106,12 @@ NET_CONFIG_EMPTY = fault_registry.declare(
     "the 102 reply's <NetworkInterfaceList> is empty: no interface is described",
     [_SUITE + "test_102_returns_net_config"],
 )
+SSDP_AMPLIFIES = fault_registry.declare(
+    "sec-ssdp-amplifies",
+    "5",
+    "every M-SEARCH answer is sent three times (for UDP's losses): an ssdp:all of 89 bytes draws some 2,700",
+    ["suites/test_security_advisories.py::test_discovery_answers_do_not_amplify"],
+)
 SSDP_NO_ANSWER = fault_registry.declare(
     "ssdp-no-answer",
     "5",
@@ -512,7 +518,8 @@ class SsdpResponder:
             return []
         st = headers.get("ST", "")
         matches = [(t, usn) for t, usn in self.targets() if st in ("ssdp:all", t) or _older_version_of(st, t)]
-        return [self._ok(st if st != "ssdp:all" else t, usn) for t, usn in matches]
+        answers = [self._ok(st if st != "ssdp:all" else t, usn) for t, usn in matches]
+        return answers * 3 if self.faults.on(SSDP_AMPLIFIES) else answers
 
     def _ok(self, st: str, usn: str) -> bytes:
         return (

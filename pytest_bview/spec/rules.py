@@ -254,6 +254,17 @@ _TABLE = (
         "ETSI EN 303 645 5.5-1 (communicate securely) and OWASP ISVS V3 (a captured authentication cannot be "
         "replayed: RFC 2617 3.2.2 nonce counts)",
     ),
+    Rule(
+        "sec-discovery-amplification",
+        "10",
+        2799,
+        "This is achieved using multicast messages to transmit device information (and UPnP/SSDP, 5: answers to "
+        "unauthenticated UDP requests, of any size the device chooses)",
+        SECURITY,
+        "security",
+        "ETSI EN 303 645 5.6-1 and 5.6-2 (minimize exposed attack surfaces; unused or abusable services): a UDP "
+        "answer many times its request makes the camera a reflector for denial-of-service traffic",
+    ),
     # -- 9.4 streams ------------------------------------------------------------------------------------------------
     Rule(
         "capability-resolutions-accepted",
