@@ -305,3 +305,35 @@ def test_discovery_answers_do_not_amplify(bview) -> None:
         "10",
         rule="sec-discovery-amplification",
     )
+
+
+@pytest.mark.reversible
+@pytest.mark.discovery
+@pytest.mark.bview_rule("sec-discovery-101-unauthenticated")
+def test_discovery_101_needs_credentials(bview) -> None:
+    """10 (ETSI EN 303 645 5.6, OWASP ISVS V2): a Discovery V2 101 (set device configuration) without <Auth> is
+    refused, so one datagram from anyone on the segment cannot move the camera.
+
+    The 101 is aimed at the camera's MAC and carries the values its probe reply reports (the address, mask,
+    gateway and ports it already has): a camera that takes it changes nothing. Not sent while DHCP is on (a
+    camera could take the leased address as a static one)."""
+    from pytest_bview import discovery as d
+
+    iface, _ = bview.read("/Network/Interfaces/1/IPAddress")
+    if str((iface.get("DHCP") or {}).get("Enable", "")).lower() in ("1", "true"):
+        inconclusive("DHCP is on: a 101 carrying the leased address could make it static; not sent")
+    transport = d.transport_for(bview)
+    mine = [r for r in transport.probe(timeout=2.0) if d.same_mac(r.fields().get("DeviceMac"), bview.mac)]
+    if not mine:
+        inconclusive(f"no Discovery V2 probe reply from MAC {bview.mac}: the camera's current values are unknown")
+    same = d.body_from_dict(d.DeviceProbeConfig, mine[0].fields())
+    reply = transport.request(d.SET_DEVICE_CONFIG, bview.mac, None, same, timeout=2.0)
+    expect(
+        reply is None or reply.head.ReplyMsg != d.REPLY_OK,
+        "applied a Discovery V2 101 without <Auth> (ReplyMsg 0; it carried the camera's own values, so nothing "
+        "moved this time)",
+        "101 needs the administrator's credentials in <Auth>, as 102 and 103 do; without them ReplyMsg 2 and no "
+        "change (ETSI EN 303 645 5.6)",
+        "10",
+        rule="sec-discovery-101-unauthenticated",
+    )

@@ -265,6 +265,17 @@ _TABLE = (
         "ETSI EN 303 645 5.6-1 and 5.6-2 (minimize exposed attack surfaces; unused or abusable services): a UDP "
         "answer many times its request makes the camera a reflector for denial-of-service traffic",
     ),
+    Rule(
+        "sec-discovery-101-unauthenticated",
+        "10",
+        2848,
+        '<CfgInfo MainCommand="101" AssistCommand="-1" DeviceMac="xx" /> (the 101 sample request, which sets the '
+        "address and ports, carries no <Auth>)",
+        SECURITY,
+        "security",
+        "ETSI EN 303 645 5.6 (minimize exposed attack surfaces) and OWASP ISVS V2 (every configuration change "
+        "authenticated)",
+    ),
     # -- 9.4 streams ------------------------------------------------------------------------------------------------
     Rule(
         "capability-resolutions-accepted",
