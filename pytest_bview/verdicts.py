@@ -8,7 +8,8 @@ Rule 2: "waived" is a failure the expectations file (--bview-expectations) lists
         firmware; it shows like an xfail. Everything else skipped is "not run" (tier, -k, ...).
 Rule 3: "advisory" is a failure of a SHOULD- or MAY-level rule (pytest_bview/spec/rules.py): it shows like
         an xfail whose reason starts with "advisory:", never fails the run nor blocks the declaration;
-        --bview-strict makes it a failure.
+        --bview-strict makes it a failure. A SECURITY rule (a security advisory beyond the spec) is an
+        advisory whatever --bview-strict says: the spec allows what it finds.
 """
 
 from __future__ import annotations
@@ -31,14 +32,17 @@ if TYPE_CHECKING:
 
 
 def advisory_rule(exc: BaseException | None, strict: bool) -> Rule | None:
-    """The SHOULD/MAY rule (spec/rules.py) whose failure `exc` is, when that makes it an advisory (Rule 3)."""
+    """The SHOULD/MAY/SECURITY rule (spec/rules.py) whose failure `exc` is, when that makes it an advisory
+    (Rule 3)."""
     finding = getattr(exc, "finding", None)
     rule_id = getattr(finding, "rule", None)
-    if strict or not rule_id:
+    if not rule_id:
         return None
     from pytest_bview.spec.rules import rule
 
     found = rule(rule_id)
+    if strict and not found.security:
+        return None
     return found if found.advisory else None
 
 

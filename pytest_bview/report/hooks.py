@@ -237,7 +237,8 @@ def _evidence(excinfo: pytest.ExceptionInfo[BaseException], exchanges: list[Any]
 
 
 def _apply_level(report: Any, rec: dict[str, Any], call: pytest.CallInfo[None], target: Any) -> None:
-    """Rule 3 of verdicts.py: a failed SHOULD/MAY rule is an advisory (xfail-like), unless --bview-strict."""
+    """Rule 3 of verdicts.py: a failed SHOULD/MAY rule is an advisory (xfail-like), unless --bview-strict; a failed
+    SECURITY rule always."""
     from pytest_bview.verdicts import ADVISORY, advisory_rule
 
     if not report.failed or call.excinfo is None:
@@ -456,7 +457,9 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         terminalreporter.write_line(f"bview: {line}", red=True)
     advisories = _advisories(collector)
     if advisories:
-        terminalreporter.write_sep("-", f"bview: {len(advisories)} advisories (SHOULD/MAY rules not met; not failures)")
+        terminalreporter.write_sep(
+            "-", f"bview: {len(advisories)} advisories (SHOULD/MAY rules not met, security advisories; not failures)"
+        )
         for nodeid, reason in advisories:
             terminalreporter.write_line(f"ADVISORY {nodeid} - {reason}", yellow=True)
     for written in collector.written:

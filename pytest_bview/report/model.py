@@ -49,7 +49,9 @@ class TestResult:
     flags: list[str] = field(default_factory=list)  # "unexpected pass", ...
     expectation: dict[str, str] | None = None
     evidence: dict[str, Any] | None = None
-    rule: str = ""  # the SHOULD/MAY rule (spec/rules.py) an advisory is about
+    rule: str = ""  # the SHOULD/MAY/SECURITY rule (spec/rules.py) an advisory is about
+    # a security advisory (a SECURITY rule, beyond the spec): the ETSI EN 303 645 / OWASP ISVS provision it names
+    security: str = ""
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TestResult:
@@ -92,6 +94,10 @@ class Run:
         c = Counter(t.verdict for t in self.tests)
         return {v: c.get(v, 0) for v in VERDICTS}
 
+    def security_advisories(self) -> list[TestResult]:
+        """The advisories of SECURITY rules: beyond the spec, shown apart, never counted against conformance."""
+        return [t for t in self.tests if t.verdict == ADVISORY and t.security]
+
     def conformance(self) -> float | None:
         """Passed share of the conclusive checks (pass and advisory, fail, waived), in percent."""
         return conformance(self.counts())
@@ -114,6 +120,10 @@ class Run:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d = {"format": FORMAT, **d, "counts": self.counts(), "conformance": self.conformance()}
+        d["security_advisories"] = [
+            {"id": t.id, "rule": t.rule, "provision": t.security, "section": t.section, "reason": t.reason}
+            for t in self.security_advisories()
+        ]
         return d
 
     @classmethod

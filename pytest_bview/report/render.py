@@ -110,6 +110,7 @@ def report(run: m.Run) -> str:
         _matrix(run),
         _failures(run),
         _advisories(run),
+        _security_advisories(run),
         _diff(run),
         "<h2>Latency per resource (ms)</h2>",
         _latency(run),
@@ -217,13 +218,37 @@ def _scope(run: m.Run) -> str:
 
 def _advisories(run: m.Run) -> str:
     """Failed SHOULD/MAY rules (verdicts.py Rule 3): shown, never counted against conformance."""
-    shown = [t for t in run.tests if t.verdict == ADVISORY]
+    shown = [t for t in run.tests if t.verdict == ADVISORY and not t.security]
     if not shown:
         return ""
     out = [
         f'<h2>Advisories (SHOULD/MAY rules not met, {len(shown)})</h2><div id="advisories">',
         '<p class="muted">The spec recommends these; they do not count against conformance '
         "(<code>--bview-strict</code> makes them failures).</p>",
+    ]
+    out += [_failure(t, open_=False) for t in shown]
+    out.append("</div>")
+    return "\n".join(out)
+
+
+def _security_advisories(run: m.Run) -> str:
+    """Security advisories (SECURITY rules of spec/rules.py): what the spec allows and a security standard
+    advises against; their own section, never counted against conformance, --bview-strict or not."""
+    shown = run.security_advisories()
+    if not shown:
+        ran = sum(1 for t in run.tests if t.area == "security" and t.verdict != NOT_RUN)
+        if not ran:
+            return ""
+        return f'<h2>Security advisories</h2><p id="security-advisories">None ({ran} security checks run).</p>'
+    rows = "".join(
+        f"<tr><td>{esc(t.rule)}</td><td>{esc(t.security)}</td><td>{esc(t.section)}</td><td>{esc(t.id)}</td></tr>"
+        for t in shown
+    )
+    out = [
+        f'<h2>Security advisories (beyond the spec, {len(shown)})</h2><div id="security-advisories">',
+        '<p class="muted">The spec allows these; the provision named (ETSI EN 303 645, OWASP ISVS) advises '
+        "against them. They never count against conformance.</p>",
+        f"<table><tr><th>rule</th><th>provision</th><th>spec section</th><th>check</th></tr>{rows}</table>",
     ]
     out += [_failure(t, open_=False) for t in shown]
     out.append("</div>")
@@ -390,7 +415,8 @@ def declaration(run: m.Run) -> str:
     counts = run.counts()
     failing = sorted({t.section or "?" for t in run.tests if t.verdict == FAIL}, key=m.section_key)
     waived = sorted({t.section or "?" for t in run.tests if t.verdict == WAIVED}, key=m.section_key)
-    advised = sorted({t.rule or t.section or "?" for t in run.tests if t.verdict == ADVISORY})
+    advised = sorted({t.rule or t.section or "?" for t in run.tests if t.verdict == ADVISORY and not t.security})
+    security = sorted({f"{t.rule} ({t.security})" for t in run.security_advisories()})
     ident = "".join(f"<tr><th>{esc(k)}</th><td>{esc(run.identity.get(key, ''))}</td></tr>" for k, key in IDENTITY_ROWS)
     statement = (
         "conforms to every requirement checked"
@@ -412,6 +438,7 @@ def declaration(run: m.Run) -> str:
 <p><b>Sections with failures:</b> {esc(", ".join(failing) or "none")}<br>
 <b>Sections with waived (known) deviations:</b> {esc(", ".join(waived) or "none")}<br>
 <b>Advisories (SHOULD/MAY rules not met, not counted against conformance):</b> {esc(", ".join(advised) or "none")}<br>
+<b>Security advisories (beyond the spec, not counted against conformance):</b> {esc(", ".join(security) or "none")}<br>
 <b>Restore verdict:</b> {esc(run.restore or "none recorded")}</p>
 <p class="muted">Not supported: the device reported it lacks the feature. Inconclusive: the check could not run.
 Neither counts against conformance. Details and reproduction: report.html beside this file;

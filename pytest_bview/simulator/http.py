@@ -45,7 +45,7 @@ from pytest_bview.simulator.config import MAX_CONFIG_BYTES, MAX_XML_BYTES, ApiEr
 from pytest_bview.simulator.device import ADMIN_LEVEL, COMPUTED, Caller, Device
 from pytest_bview.spec.blocks import BLOCKS
 from pytest_bview.spec.model import NAMESPACE
-from pytest_bview.spec.permissions import OWN_ENTRY, admin_only
+from pytest_bview.spec.permissions import FACTORY_PASSWORD, FACTORY_USER, OWN_ENTRY, admin_only
 from pytest_bview.spec.resources import AUDIO, BINARY, FORM, MULTIPART, OPAQUE, Op, Resource, match
 from pytest_bview.spec.status import Status, http_status
 from pytest_bview.xmlblocks import to_xml
@@ -95,6 +95,12 @@ ANY_PASSWORD = F.declare(
     "a wrong password for a known user is accepted",
     ["suites/test_protocol.py::test_wrong_password_refused"],
 )
+FACTORY_KEPT = F.declare(
+    "sec-factory-credentials-kept",
+    "9.3.1",
+    "the factory credentials admin/admin still open the admin account after its password was changed",
+    ["suites/test_security_advisories.py::test_factory_credentials_refused"],
+)
 NO_KEEPALIVE = F.declare(
     "http-no-keepalive",
     "4.5.1",
@@ -124,6 +130,13 @@ OPERATOR_OPEN = F.declare(
     "9.10",
     "a Normal user may PUT Operator-level resources and do what the administrator keeps (ERRATA S1)",
     ["suites/test_users.py::test_normal_user_refused_operator_level"],
+)
+ADMIN_OPS_OPEN = F.declare(
+    "sec-normal-user-admin-ops",
+    "9.2.1",
+    "a Normal user may do what the administrator keeps (ERRATA S1): other users' entries, the configuration "
+    "file, reboot, factory default, firmware; the spec's Operator rows stay refused",
+    ["suites/test_security_advisories.py::test_normal_user_refused_admin_operations"],
 )
 NO_REQUEST_URL = F.declare(
     "status-no-request-url",
@@ -249,6 +262,8 @@ def authenticate(camera: Camera, request: web.Request) -> Caller | None:
     record = device.authenticate(user, password)
     if record is None and camera.faults.on(ANY_PASSWORD) and device.password_of(user) is not None:
         record = next(u for u in device.users() if u.get("UserName") == user)
+    if record is None and camera.faults.on(FACTORY_KEPT) and (user, password) == (FACTORY_USER, FACTORY_PASSWORD):
+        record = next((u for u in device.users() if u.get("ID") == "0"), None)
     if record is None:
         return None
     host = (request.host or "").rsplit(":", 1)[0] if not (request.host or "").endswith("]") else request.host
@@ -457,7 +472,7 @@ def _needs_admin(camera: Camera, method: str, resource: Resource, raw: dict[str,
     if op is not None and op.level == "Operator":
         return f"{method} {resource.template} needs the Operator level"
     why = admin_only(method, resource.template)
-    if why is None:
+    if why is None or camera.faults.on(ADMIN_OPS_OPEN):
         return ""
     if (method, resource.template) == OWN_ENTRY:
         own = next((u for u in camera.live.users() if u.get("UserName") == caller.user), None)

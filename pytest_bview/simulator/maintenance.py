@@ -103,6 +103,12 @@ FACTORY_KEEPS_EXTRA = ("firmware", "clock_offset_s", "log")
 
 
 # -- fault profiles --------------------------------------------------------------------------------------
+CONFIG_CLEAR_SECRETS = F.declare(
+    "sec-configfile-clear-secrets",
+    "9.2.3",
+    "the exported configuration file carries every secret (user passwords, WiFi key...) in clear text, unsealed",
+    ["suites/test_security_advisories.py::test_config_file_seals_secrets"],
+)
 REBOOT_LOSES = F.declare(
     "reboot-loses-setting",
     "9.2.7",
@@ -894,6 +900,8 @@ async def config_file_get(ctx: Ctx) -> web.StreamResponse:
     resources, sealed = await ctx.camera.run_blocking(
         seal_secrets, device.store.snapshot()["resources"], admin_password(device)
     )
+    if ctx.camera.faults.on(CONFIG_CLEAR_SECRETS):
+        resources = device.store.snapshot()["resources"]
     body = export_config(resources, {**config_meta(device), "secrets": sealed})
     device.log_event(2, 119, ctx.caller)  # export parameters
     name = f"{device.identity.model}-{device.identity.serial}.cfg"
