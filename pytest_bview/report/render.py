@@ -111,16 +111,16 @@ def report(run: m.Run) -> str:
         f'<p class="muted">serial {esc(run.identity.get("SerialNum"))} · {esc(run.started)} to {esc(run.finished)} · '
         f"{esc(SPEC)} · pytest-bview {esc(run.tool.get('version'))} · level {esc(run.options.get('level'))}</p>",
         _banner(run),
+        _contents(run),
         _scope(run),
         _broke(run),
-        _contents(run),
         _failures(run),
         _advisories(run),
         _others(run),
         _identity(run),
         _restore(run),
         _health(run),
-        _block("sections", "Compliance by spec section", _sections_summary(run), _sections(run)),
+        _block("sections-block", "Compliance by spec section", _sections_summary(run), _sections(run)),
         _block("matrix-block", "Compliance matrix: resource × method", _matrix_summary(run), _matrix(run)),
         _diff(run),
         _block("latency-block", "Latency per resource (ms)", f"{len(run.latency)} resource-methods", _latency(run)),
@@ -149,7 +149,7 @@ def run_verdict(run: m.Run) -> tuple[str, str]:
 def _banner(run: m.Run) -> str:
     kind, headline = run_verdict(run)
     c = run.counts()
-    failing = sorted({t.section or "?" for t in run.tests if t.verdict == FAIL}, key=m.section_key)
+    failing = {_where(t) for t in run.tests if t.verdict == FAIL}
     why = (
         [
             f"{c[FAIL]} failed check{'s' if c[FAIL] != 1 else ''} in {len(failing)} spec section"
@@ -175,24 +175,54 @@ def _anchor(run: m.Run) -> dict[str, str]:
     return {t.id: f"t{i}" for i, t in enumerate(run.tests)}
 
 
+OPEN_FAILURES = 20
+MAX_LINKS = 6  # links per spec section in the first-screen list; the rest are in the detail below
+
+
+def _where(t: m.TestResult) -> str:
+    """The spec section a result is about: the finding's own section first (a suite-wide test names chapter 9)."""
+    return (t.evidence or {}).get("section") or t.section or "?"
+
+
+def _what(t: m.TestResult) -> str:
+    ev = t.evidence or {}
+    lines = (ev.get("did") or ev.get("message") or t.reason or "").strip().splitlines()
+    return lines[0][:160] if lines else ""
+
+
 def _broke(run: m.Run) -> str:
-    """One line per failure, then per advisory: where in the spec, what the device did, a link to the evidence."""
+    """Failures, then advisories, one line per spec section: its title, what the device did, links to the evidence."""
     anchors = _anchor(run)
     out = []
-    for verdict, title, id_ in ((FAIL, "What failed", "broke"), (ADVISORY, "Advisories", "advised")):
-        shown = [t for t in run.tests if t.verdict == verdict]
-        if not shown:
+    for verdict, title, id_, more in (
+        (FAIL, "What failed", "broke", "failures"),
+        (ADVISORY, "Advisories", "advised", "advisories"),
+    ):
+        by_section: dict[str, list[m.TestResult]] = {}
+        for t in run.tests:
+            if t.verdict == verdict:
+                by_section.setdefault(_where(t), []).append(t)
+        if not by_section:
             continue
         items = []
-        for t in sorted(shown, key=lambda t: m.section_key(t.section or "?")):
-            ev = t.evidence or {}
-            what = ev.get("did") or (ev.get("message") or t.reason or "").strip().splitlines()[:1]
-            what = what if isinstance(what, str) else (what[0] if what else "")
+        for section in sorted(by_section, key=m.section_key):
+            tests = by_section[section]
+            said = list(dict.fromkeys(w for t in tests if (w := _what(t))))
+            resources = {t.resource for t in tests}
+            where = titled(section, resources.pop() if len(resources) == 1 else "")
+            links = ", ".join(f'<a href="#{anchors[t.id]}">{esc(t.id.split("::")[-1])}</a>' for t in tests[:MAX_LINKS])
+            if len(tests) > MAX_LINKS:
+                links += f' <a href="#{more}">and {len(tests) - MAX_LINKS} more</a>'
             items.append(
-                f"<li>{badge(verdict)} <b>{esc(titled(ev.get('section') or t.section or '?'))}</b>: "
-                f'<a href="#{anchors[t.id]}">{esc(t.id)}</a> <span class="muted">{esc(what[:160])}</span></li>'
+                f"<li>{badge(verdict, f'{len(tests)} {SHORT[verdict]}')} <b>{esc(where)}</b> "
+                f'<span class="muted">{esc(" · ".join(said[:2]))}{" ..." if len(said) > 2 else ""}</span>'
+                f"<br><small>{links}</small></li>"
             )
-        out.append(f'<h2>{title} ({len(shown)})</h2><ul id="{id_}" class="broke">{"".join(items)}</ul>')
+        n = sum(len(v) for v in by_section.values())
+        out.append(
+            f"<h2>{title} ({n} in {len(by_section)} spec section{'s' if len(by_section) != 1 else ''})</h2>"
+            f'<ul id="{id_}" class="broke">{"".join(items)}</ul>'
+        )
     return "\n".join(out)
 
 
@@ -203,7 +233,7 @@ def _contents(run: m.Run) -> str:
         ("advisories", f"Advisories ({c[ADVISORY]})") if c[ADVISORY] else None,
         ("others", "Not run, not supported, inconclusive") if _other_tests(run) else None,
         ("device", "Device under test"),
-        ("sections", "By spec section"),
+        ("sections-block", "By spec section"),
         ("matrix-block", "Resource × method"),
         ("diff", "Changes since last run") if run.diff else None,
         ("latency-block", "Latency"),
@@ -227,7 +257,8 @@ def _block(id_: str, title: str, summary: str, body: str) -> str:
 def _sections_summary(run: m.Run) -> str:
     rows = run.by_section()
     bad = [s for s, c in rows if c.get(FAIL)]
-    return f"{len(rows)} sections, {len(bad)} with failures" + (f" ({', '.join(bad)})" if bad else "")
+    listed = ", ".join(bad[:8]) + (", ..." if len(bad) > 8 else "")
+    return f"{len(rows)} sections, {len(bad)} with failures" + (f" ({listed})" if bad else "")
 
 
 def _matrix_summary(run: m.Run) -> str:
@@ -308,7 +339,8 @@ def _failures(run: m.Run) -> str:
         return '<h2>Failed checks</h2><p id="failures">None.</p>'
     anchors = _anchor(run)
     out = [f'<h2>Failed checks ({len(failed)})</h2><div id="failures">']
-    out += [_failure(t, open_=True, anchor=anchors[t.id]) for t in failed]
+    # the first ones open; the rest one click away (a page of 200 open exchanges is read by nobody)
+    out += [_failure(t, open_=i < OPEN_FAILURES, anchor=anchors[t.id]) for i, t in enumerate(failed)]
     out.append("</div>")
     if waived:
         out.append(f"<h2>Waived (known deviations, {len(waived)})</h2>")
@@ -350,7 +382,7 @@ def _advisories(run: m.Run) -> str:
 
 def _failure(t: m.TestResult, *, open_: bool, anchor: str) -> str:
     ev = t.evidence or {}
-    where = titled(ev.get("section") or t.section or "?")
+    where = titled(_where(t), t.resource)
     head = f"{badge(t.verdict)} <b>{esc(t.id)}</b> <span class='muted'>spec {esc(where)}</span>"
     body = []
     if ev.get("did"):

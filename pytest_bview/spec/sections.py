@@ -121,12 +121,15 @@ SECTIONS: dict[str, tuple[str, ...]] = {
 }
 
 
-def title(section: str) -> str:
-    """The spec's title of `section` ("" when the spec has no such heading); two titles joined by " or "."""
-    return " or ".join(SECTIONS.get(section.strip(), ()))
+def title(section: str, resource: str = "") -> str:
+    """The spec's title of `section` ("" when the spec has no such heading). Where the spec gives the number two
+    titles (Rule 2), the one naming `resource` ("/System/Users/{N}" names "/System/Users/N"), else both."""
+    titles = SECTIONS.get(section.strip(), ())
+    plain = resource.replace("{", "").replace("}", "")
+    return next((t for t in titles if t == plain), " or ".join(titles))
 
 
-def titled(section: str) -> str:
+def titled(section: str, resource: str = "") -> str:
     """ "9.6.1.3 /Images/ChannelID/Color": the number and its title, or the number alone."""
-    name = title(section)
+    name = title(section, resource)
     return f"{section} {name}" if name else section
