@@ -605,7 +605,7 @@ def render_html(data: dict[str, Any]) -> str:
             f"<td class='{CLASS.get(cam['verdict'], 'nr')}'><b>{e(cam['verdict'])}</b>"
             f"<br><small>{e(_counts_text(cam['totals']))}</small></td>"
         )
-        rows.append(f"<tr><th>{who}</th>{''.join(cells)}</tr>")
+        rows.append(f"<tr><td>{who}</td>{''.join(cells)}</tr>")
     groups: dict[str, list[str]] = {}
     example: dict[str, str] = {}
     for cam in data["cameras"]:
@@ -628,7 +628,8 @@ def render_html(data: dict[str, Any]) -> str:
     worst_cam = worst(Counter(c["verdict"] for c in data["cameras"]))
     banner = (
         f'<div id="verdict" class="banner {CLASS.get(worst_cam, "none")}"><span class="big">{e(worst_cam.upper())}</span>'
-        f"{len(data['cameras'])} cameras · {n_fail} failed tests, {len(groups)} distinct messages</div>"
+        f"{len(data['cameras'])} cameras · {n_fail} failed tests, {len(groups)} distinct "
+        f"message{'s' if len(groups) != 1 else ''}</div>"
     )
     body = f"""<h1>B-View 2 fleet summary</h1>
 <p class="muted">{len(data["cameras"])} cameras, level {e(data["level"])}, finished {e(data["created"])} (UTC).</p>
