@@ -144,4 +144,4 @@ def test_index_has_serial_level_and_selection(tmp_path: Path) -> None:
     head = html[html.index("<tr>") : html.index("</tr>")]
     assert all(f"<th>{c}</th>" in head for c in ("serial", "level", "scope", "selection", "verdict"))
     assert "<td>SN-77</td>" in html and "<td>reversible</td>" in html and "<code>suites -k color</code>" in html
-    assert "partial: -k &#x27;color&#x27;" in html
+    assert ">partial</td>" in html and "<small>-k &#x27;color&#x27;</small>" in html

@@ -554,8 +554,8 @@ def _options(run: m.Run) -> str:
 
 def declaration(run: m.Run) -> str:
     counts = run.counts()
-    failing = sorted({t.section or "?" for t in run.tests if t.verdict == FAIL}, key=m.section_key)
-    waived = sorted({t.section or "?" for t in run.tests if t.verdict == WAIVED}, key=m.section_key)
+    failing = [titled(x) for x in sorted({_where(t) for t in run.tests if t.verdict == FAIL}, key=m.section_key)]
+    waived = [titled(x) for x in sorted({_where(t) for t in run.tests if t.verdict == WAIVED}, key=m.section_key)]
     advised = sorted({t.rule or t.section or "?" for t in run.tests if t.verdict == ADVISORY})
     ident = "".join(f"<tr><th>{esc(k)}</th><td>{esc(run.identity.get(key, ''))}</td></tr>" for k, key in IDENTITY_ROWS)
     statement = (
@@ -604,12 +604,14 @@ def index(runs: list[dict[str, Any]]) -> str:
             f'<a href="{base}/{m.RESULTS}">results.json</a> · <a href="{base}/{m.JUNIT}">junit.xml</a>'
         )
         verdict = worst(c) if c else NOT_RUN
+        why = f"<br><small>{esc(r.get('scope'))}</small>" if r.get("partial") else ""
         rows.append(
             f"<tr><td>{esc(r['model'])}</td><td>{esc(r['firmware'])}</td><td>{esc(r.get('serial'))}</td>"
             f"<td>{esc(r['started'])}</td><td>{esc(r.get('level'))}</td>"
-            f"<td class='{'partial' if r.get('partial') else ''}'>"
-            f"{'partial: ' + esc(r.get('scope')) if r.get('partial') else 'full'}</td>"
-            f"<td><code>{esc(r.get('selection'))}</code></td><td>{badge(verdict)}</td>"
+            f"<td class='{'partial' if r.get('partial') else ''}' title='{esc(r.get('scope', ''))}'>"
+            f"{'partial' if r.get('partial') else 'full'}</td>"
+            f"<td><code>{esc(r.get('selection'))}</code>{why}</td>"
+            f"<td>{badge(verdict)}</td>"
             f"{counts_cells(c)}<td class='num'>{pct(r.get('conformance'))}</td>"
             f"<td class='num {'fail' if r.get('regressions') else ''}'>{r.get('regressions', 0)}</td><td>{links}</td></tr>"
         )
