@@ -99,6 +99,16 @@ def screenshot(tmp_path: Path, page: Path, shot: Path) -> None:
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def to_docs(shot: Path, name: str) -> None:
+    """Keep the repository small: 64 colours are plenty for a page of text (about a third of the bytes)."""
+    try:
+        from PIL import Image
+    except ImportError:
+        shutil.copy(shot, DOCS / name)
+        return
+    Image.open(shot).convert("RGB").quantize(colors=64).save(DOCS / name, optimize=True)
+
+
 def test_first_screen_shows_verdict_and_first_failure(run_dir: Path, tmp_path: Path) -> None:
     """The page a QA lead opens answers, without scrolling, "did it pass, and if not, what broke, where"."""
     seen = first_screen(tmp_path, run_dir / "report.html")
@@ -114,7 +124,7 @@ def test_first_screen_shows_verdict_and_first_failure(run_dir: Path, tmp_path: P
     shot = run_dir / "first-screen.png"
     screenshot(tmp_path, run_dir / "report.html", shot)
     if os.environ.get("BVIEW_UPDATE_DOCS"):
-        shutil.copy(shot, DOCS / "report-failing.png")
+        to_docs(shot, "report-failing.png")
 
 
 def test_first_screen_of_a_passing_run(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> None:
@@ -133,7 +143,7 @@ def test_first_screen_of_a_passing_run(tmp_path_factory: pytest.TempPathFactory,
     shot = run_dir / "first-screen.png"
     screenshot(tmp_path, page, shot)
     if os.environ.get("BVIEW_UPDATE_DOCS"):
-        shutil.copy(shot, DOCS / "report-passing.png")
+        to_docs(shot, "report-passing.png")
 
 
 def test_report_renders_device_table_and_matrix(run_dir: Path, tmp_path: Path) -> None:
