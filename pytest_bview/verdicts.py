@@ -26,6 +26,15 @@ NOT_SUPPORTED = "not supported"
 INCONCLUSIVE = "inconclusive"
 NOT_RUN = "not run"
 VERDICTS = (PASS, FAIL, WAIVED, ADVISORY, NOT_SUPPORTED, INCONCLUSIVE, NOT_RUN)
+# What a group of tests (a run, a spec section, a matrix cell, a fleet area) shows: its first verdict here.
+# Inconclusive outranks pass (part of it is unknown); not supported does not (the device said so).
+WORST_FIRST = (FAIL, WAIVED, ADVISORY, INCONCLUSIVE, PASS, NOT_SUPPORTED, NOT_RUN)
+
+
+def worst(counts: dict[str, int]) -> str:
+    """The verdict a group of tests with these verdict counts shows (WORST_FIRST)."""
+    return next((v for v in WORST_FIRST if counts.get(v)), NOT_RUN)
+
 
 if TYPE_CHECKING:
     from pytest_bview.spec.rules import Rule

@@ -234,22 +234,8 @@ def _body_text(ex: Any, body: bytes, ctype: str) -> str:
     if not looks_xml and ("text" not in ctype and "json" not in ctype):
         if any(ch in text[:512] for ch in "\x00\ufffd"):
             return f"<{len(body)} bytes of {ctype or 'unlabelled data'}>"
-    if looks_xml:
-        text = pretty_xml(text)
-    text = ex.redact(text)
+    text = ex.redact(text)  # as the device sent it: re-indenting would hide its own layout and whitespace
     return text[:MAX_BODY] + ("\n... (cut)" if len(text) > MAX_BODY else "")
-
-
-def pretty_xml(text: str) -> str:
-    """XML indented for reading (parsed safely); the text unchanged when it is not well-formed."""
-    try:
-        import defusedxml.minidom
-
-        dom = defusedxml.minidom.parseString(text.strip().encode("utf-8"), forbid_dtd=True)
-        pretty = dom.toprettyxml(indent="  ")
-    except Exception:  # not XML, or hostile: show it as it came
-        return text
-    return "\n".join(line for line in pretty.splitlines() if line.strip())
 
 
 def shape_of(body: bytes) -> tuple[set[str], set[str], dict[str, str]] | None:

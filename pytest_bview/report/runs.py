@@ -340,6 +340,8 @@ def _summary(results: Path, rel: str) -> dict[str, Any] | None:
         "conformance": doc.get("conformance"),
         "partial": bool((doc.get("scope") or {}).get("partial")),
         "scope": "; ".join((doc.get("scope") or {}).get("reasons", [])),
+        "selection": (doc.get("scope") or {}).get("selection", ""),
+        "level": (doc.get("options") or {}).get("level", ""),
         "path": rel,
         "regressions": len((doc.get("diff") or {}).get("regressions", [])),
     }
