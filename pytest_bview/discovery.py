@@ -785,7 +785,7 @@ class RawTransport(_Transport):
             time.sleep(timeout)
         finally:
             sock.close()
-            packets = sniffer.stop() or []
+            packets: Any = sniffer.stop() or []
         replies = []
         for pkt in packets:
             if UDP not in pkt:

@@ -52,6 +52,7 @@ import pytest
 
 from pytest_bview.options import OPTIONS, Settings, _raw
 from pytest_bview.plugin import AREAS, FLEET_KEY, TARGETS_KEY, _settings, open_camera
+from pytest_bview.verdicts import WORST_FIRST, worst
 
 LABEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 PORT_KEYS = {"http": ("http", "port"), "rtsp": ("rtsp", "rtsp_port"), "discovery": ("discovery", "discovery_port")}
@@ -106,14 +107,14 @@ def read_inventory(path: Path) -> list[dict[str, Any]]:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise pytest.UsageError(f"--bview-inventory {path}: not TOML ({err}); use .csv for a CSV file") from None
-    rows = data.get("camera", data.get("cameras"))
-    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+    found = data.get("camera", data.get("cameras"))
+    if not isinstance(found, list) or not all(isinstance(r, dict) for r in found):
         raise pytest.UsageError(f"--bview-inventory {path}: expected [[camera]] tables")
-    return rows
+    return found
 
 
 def _port(row: dict[str, Any], name: str, where: str) -> int | None:
-    ports = row.get("ports") if isinstance(row.get("ports"), dict) else {}
+    ports: dict[str, Any] = row["ports"] if isinstance(row.get("ports"), dict) else {}
     raw = next((row[k] for k in PORT_KEYS[name] if k in row), ports.get(name))
     if raw is None:
         return None
@@ -288,15 +289,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     metafunc.parametrize("bview", params, indirect=True, scope="session")
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if config.stash.get(FLEET_KEY, None) is None:
-        return
-    for item in items:
-        label = _label(item)
-        if label is not None:
-            item.user_properties.append(("bview_camera", label))
-
-
 def _label(item: pytest.Item) -> str | None:
     callspec = getattr(item, "callspec", None)
     return callspec.params.get("bview") if callspec is not None else None
@@ -306,7 +298,7 @@ def _label(item: pytest.Item) -> str | None:
 def pytest_runtest_setup(item: pytest.Item) -> None:
     fleet = item.config.stash.get(FLEET_KEY, None)
     label = _label(item) if fleet is not None else None
-    if label is not None:  # opening the camera here makes an unreachable one a setup error of its tests
+    if fleet is not None and label is not None:  # opening it here makes an unreachable one a setup error
         fleet.target(item.config, label)
 
 
@@ -371,7 +363,7 @@ def camera_facts(config: pytest.Config) -> dict[str, dict[str, Any]]:
     from pytest_bview.spec.resources import resource_methods
 
     total = len(resource_methods())
-    facts = {}
+    facts: dict[str, dict[str, Any]] = {}
     for label, target in config.stash.get(TARGETS_KEY, {}).items():
         if isinstance(target, BaseException):
             facts[label] = {"error": str(target)}
@@ -397,7 +389,9 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 def verdict_of(report: pytest.TestReport) -> str | None:
     """The verdict one phase report gives its test, or None when the phase says nothing new."""
     if hasattr(report, "wasxfail"):
-        return "waived" if report.skipped else "fail"  # an xpass under xfail_strict fails
+        if report.skipped:  # an advisory shows like an xfail whose reason starts with "advisory:" (verdicts.py)
+            return "advisory" if str(report.wasxfail).startswith("advisory") else "waived"
+        return "fail"  # an xpass under xfail_strict fails
     if report.failed:
         return "fail"
     if report.skipped:
@@ -413,9 +407,6 @@ def verdict_of(report: pytest.TestReport) -> str | None:
     return None
 
 
-RANK = ("fail", "pass", "waived", "inconclusive", "not supported", "not run")  # what an area shows first
-
-
 class FleetRecorder:
     """Controller-side: gathers every test's verdict per camera, writes the fleet summary at the end."""
 
@@ -426,14 +417,14 @@ class FleetRecorder:
         self.facts: dict[str, dict[str, Any]] = {}
         self.written: Path | None = None
         self.workers: dict[str, set[str]] = defaultdict(set)  # camera -> xdist workers that ran its tests
+        self.labels = list(config.stash[FLEET_KEY].cameras)
 
     def split(self) -> dict[str, list[str]]:
         """Cameras whose tests ran on more than one worker (Rule 1 broken): label -> workers."""
         return {label: sorted(w) for label, w in self.workers.items() if len(w) > 1}
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        props = dict(report.user_properties)
-        camera = props.get("bview_camera")
+        camera = camera_of(report.nodeid, self.labels)  # (no user property: it would land in pytest's junit)
         if camera is None:
             return
         gateway = getattr(getattr(report, "node", None), "gateway", None)
@@ -471,17 +462,14 @@ class FleetRecorder:
             for entry in tests:
                 for area in entry["areas"]:
                     per_area[area][entry["verdict"]] += 1
-            areas = {
-                area: {"verdict": next(v for v in RANK if counts[v]) if counts else "not run", "counts": dict(counts)}
-                for area, counts in per_area.items()
-            }
+            areas = {area: {"verdict": worst(counts), "counts": dict(counts)} for area, counts in per_area.items()}
             totals = Counter(e["verdict"] for e in tests)
             cameras.append(
                 {
                     "label": label,
                     "builtin": camera.settings.builtin,
                     **self.facts.get(label, {}),
-                    "verdict": next((v for v in RANK if totals[v]), "not run"),
+                    "verdict": worst(totals),
                     "totals": dict(totals),
                     "areas": areas,
                     "tests": tests,
@@ -575,18 +563,11 @@ def write_summary(data: dict[str, Any], report_dir: Path) -> Path:
     return out
 
 
-COLOURS = {
-    "pass": "#c8f0c8",
-    "fail": "#f6b8b8",
-    "waived": "#f3e2a9",
-    "inconclusive": "#e0d4f5",
-    "not supported": "#dde6ee",
-    "not run": "#eeeeee",
-}
-
-
 def render_html(data: dict[str, Any]) -> str:
-    """The camera x area table, self-contained (no script, no external resource)."""
+    """The camera x area table in the per-run report's style (report/render.py), self-contained (no script, no
+    external resource); failures grouped by message, so one unreachable camera is one entry, not one per test."""
+    from pytest_bview.report.render import CLASS, badge, page
+
     e = html.escape
     head = "".join(f"<th>{e(a)}</th>" for a in data["areas"])
     rows = []
@@ -604,41 +585,59 @@ def render_html(data: dict[str, Any]) -> str:
         for area in data["areas"]:
             found = cam["areas"].get(area)
             if found is None:
-                cells.append("<td class='none'>-</td>")
+                cells.append("<td class='na'>-</td>")
                 continue
-            counts = ", ".join(f"{n} {v}" for v, n in sorted(found["counts"].items()))
+            counts = _counts_text(found["counts"])
             cells.append(
-                f"<td style='background:{COLOURS.get(found['verdict'], '#fff')}' title='{e(counts)}'>"
+                f"<td class='{CLASS.get(found['verdict'], 'nr')}' title='{e(counts)}'>"
                 f"{e(found['verdict'])}<br><small>{e(counts)}</small></td>"
             )
-        totals = ", ".join(f"{n} {v}" for v, n in sorted(cam["totals"].items()))
         cells.append(
-            f"<td style='background:{COLOURS.get(cam['verdict'], '#fff')}'><b>{e(cam['verdict'])}</b>"
-            f"<br><small>{e(totals)}</small></td>"
+            f"<td class='{CLASS.get(cam['verdict'], 'nr')}'><b>{e(cam['verdict'])}</b>"
+            f"<br><small>{e(_counts_text(cam['totals']))}</small></td>"
         )
-        rows.append(f"<tr><th class='cam'>{who}</th>{''.join(cells)}</tr>")
-    failures = [
-        f"<li><b>{e(cam['label'])}</b> {e(t['nodeid'])}<pre>{e(t.get('message', ''))}</pre></li>"
-        for cam in data["cameras"]
-        for t in cam["tests"]
-        if t["verdict"] == "fail"
-    ]
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>B-View 2 fleet summary {e(data["created"])}</title>
-<style>
-body {{ font-family: sans-serif; margin: 1.5em; }}
-table {{ border-collapse: collapse; }}
-th, td {{ border: 1px solid #999; padding: 4px 8px; text-align: center; vertical-align: top; }}
-th.cam {{ text-align: left; font-weight: normal; }}
-td.none {{ color: #999; }}
-pre {{ white-space: pre-wrap; font-size: 85%; background: #f6f6f6; padding: 4px; }}
-</style></head><body>
-<h1>B-View 2 fleet summary</h1>
-<p>{len(data["cameras"])} cameras, level {e(data["level"])}, finished {e(data["created"])} (UTC).</p>
+        rows.append(f"<tr><td>{who}</td>{''.join(cells)}</tr>")
+    groups: dict[str, list[str]] = {}
+    example: dict[str, str] = {}
+    for cam in data["cameras"]:
+        for t in cam["tests"]:
+            if t["verdict"] == "fail":
+                key = _error_lines(t.get("message", ""))
+                groups.setdefault(key, []).append(f"{cam['label']}: {t['nodeid']}")
+                example.setdefault(key, t.get("message", ""))
+    failures = []
+    for key, tests in sorted(groups.items(), key=lambda kv: -len(kv[1])):
+        message = example[key]
+        first = key.splitlines()[0] if key else "(no message)"
+        names = "".join(f"<li>{e(n)}</li>" for n in tests)
+        failures.append(
+            f"<details{' open' if len(tests) == 1 else ''}><summary>{badge('fail')} <b>{len(tests)} "
+            f"test{'s' if len(tests) != 1 else ''}</b> {e(first[:200])}</summary><ul>{names}</ul>"
+            f"<pre>{e(message)}</pre></details>"
+        )
+    n_fail = sum(len(t) for t in groups.values())
+    worst_cam = worst(Counter(c["verdict"] for c in data["cameras"]))
+    banner = (
+        f'<div id="verdict" class="banner {CLASS.get(worst_cam, "none")}"><span class="big">{e(worst_cam.upper())}</span>'
+        f"{len(data['cameras'])} cameras · {n_fail} failed tests, {len(groups)} distinct "
+        f"message{'s' if len(groups) != 1 else ''}</div>"
+    )
+    body = f"""<h1>B-View 2 fleet summary</h1>
+<p class="muted">{len(data["cameras"])} cameras, level {e(data["level"])}, finished {e(data["created"])} (UTC).</p>
+{banner}
 <table><tr><th>camera</th>{head}<th>all</th></tr>
 {chr(10).join(rows)}
 </table>
-<h2>Failures</h2>
-<ul>{"".join(failures) or "<li>none</li>"}</ul>
-</body></html>
-"""
+<h2>Failures ({n_fail}, grouped by message)</h2>
+<div id="failures">{"".join(failures) or "<p>None.</p>"}</div>"""
+    return page(f"B-View 2 fleet summary {data['created']}", body)
+
+
+def _error_lines(message: str) -> str:
+    """What a failure says, without the traceback that names the test: its "E" lines, else its last line."""
+    lines = [ln.strip()[1:].strip() for ln in message.splitlines() if ln.strip().startswith("E ")]
+    return "\n".join(lines) or (message.strip().splitlines() or [""])[-1]
+
+
+def _counts_text(counts: dict[str, int]) -> str:
+    return ", ".join(f"{counts[v]} {v}" for v in WORST_FIRST if counts.get(v))

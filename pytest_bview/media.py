@@ -957,8 +957,9 @@ def tone_frequency(samples: np.ndarray, rate: int) -> float:
     x = (x - x.mean()) * np.hanning(x.size)
     spectrum = np.abs(np.fft.rfft(x))
     k = int(np.argmax(spectrum[1:])) + 1
+    peak = float(k)
     if 1 <= k < spectrum.size - 1:
         a, b, c = np.log(spectrum[k - 1 : k + 2] + 1e-12)
         denom = a - 2 * b + c
-        k = k + (0.5 * (a - c) / denom if denom else 0.0)
-    return float(k * rate / x.size)
+        peak += 0.5 * (a - c) / denom if denom else 0.0
+    return float(peak * rate / x.size)

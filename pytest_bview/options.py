@@ -156,7 +156,8 @@ def add_options(parser: pytest.Parser) -> None:
         if opt.choices:
             kwargs["choices"] = opt.choices
         group.addoption(opt.flag, **kwargs)
-        parser.addini(opt.dest, opt.help, type="linelist" if opt.multiple else "string", default=None)
+        kind: Any = "linelist" if opt.multiple else "string"
+        parser.addini(opt.dest, opt.help, type=kind, default=None)
 
 
 @dataclass(frozen=True)

@@ -200,7 +200,7 @@ def bview_client(bview: Any) -> Any:
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
-    outcome = yield
+    outcome: Any = yield
     report = outcome.get_result()
     if call.excinfo is not None and report.failed and _is_device_error(call.excinfo.value):
         report.longrepr = call.excinfo.getrepr(style="value")  # the device's failure is the verdict, not our stack

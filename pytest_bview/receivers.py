@@ -208,7 +208,11 @@ class Mail:
 
     def attachments(self) -> list[tuple[str, bytes]]:
         """(content type, payload) of every attachment."""
-        return [(p.get_content_type(), p.get_payload(decode=True) or b"") for p in self.message.iter_attachments()]
+        out = []
+        for part in self.message.iter_attachments():
+            payload = part.get_payload(decode=True)
+            out.append((part.get_content_type(), payload if isinstance(payload, bytes) else b""))
+        return out
 
 
 class SmtpReceiver(Receiver[Mail]):
@@ -489,7 +493,7 @@ def subscriptions(target: Any) -> set[str]:
     return {str(i.get("EventType")) for i in ([items] if isinstance(items, dict) else items)}
 
 
-def subscription_body(*types: str) -> str:
+def subscription_body(*types: str) -> bytes:
     from pytest_bview.spec.blocks import BLOCKS
     from pytest_bview.xmlblocks import to_xml
 

@@ -408,9 +408,9 @@ def restore(target: Any, snap: Snapshot) -> Verdict:
         else:
             verdict.identical += 1
     if snap.users:
-        diff = _user_differences(target, snap)
-        if diff:
-            verdict.problems.append(f"{USERS}: {diff}")
+        users = _user_differences(target, snap)
+        if users:
+            verdict.problems.append(f"{USERS}: {users}")
         else:
             verdict.identical += 1
     return verdict
@@ -446,7 +446,7 @@ def _restore_users(target: Any, snap: Snapshot, verdict: Verdict) -> None:
 
 
 def _user_differences(target: Any, snap: Snapshot) -> str:
-    now = {u.get("UserName"): u.get("UserLevel") for u in _users(target)}
+    now = {str(u.get("UserName")): u.get("UserLevel") for u in _users(target)}
     was = {u["UserName"]: u.get("UserLevel") for u in snap.users}
     extra, missing = sorted(set(now) - set(was)), sorted(set(was) - set(now))
     out = []
@@ -580,7 +580,8 @@ def pytest_bview_camera_opened(config: pytest.Config, target: Any) -> None:
     settings = target.settings
     if settings.restore_from:
         return  # pytest_sessionstart does the repair it was asked for
-    path = pick_journal(Path(settings.report_dir), target.model, target.serial)
+    # the built-in camera is new in every session (its state dies with it): an old journal is not its past
+    path = pick_journal(Path(settings.report_dir), target.model, target.serial) if target.sim is None else None
     snap = Snapshot.load(path) if path is not None else None
     if snap is not None and not snap.restored:
         if settings.level == "readonly":
@@ -591,7 +592,10 @@ def pytest_bview_camera_opened(config: pytest.Config, target: Any) -> None:
             )
         else:
             with _guarded(), target.client.off_record():
-                verdict = restore_checked(target, snap)
+                try:
+                    verdict = restore_checked(target, snap)
+                except Exception as exc:  # the camera went away during the repair: it is in an unknown state
+                    verdict = Verdict(total=len(snap.resources), problems=[f"repair aborted: {exc}"])
             if not verdict.ok:
                 raise StateUnknown(
                     f"{target.model} {target.serial} was left changed by an interrupted run and could not be "

@@ -253,7 +253,8 @@ class Target:
 
     def ssl_context(self) -> ssl.SSLContext:
         """For a suite's own https connections: the same certificate checks as the client's."""
-        return ssl_context(self.client.session.verify)
+        verify = self.client.session.verify
+        return ssl_context(True if verify is None else verify)
 
     def get_doc(self, path: str) -> dict[str, Any]:
         return self.read(path)[0]

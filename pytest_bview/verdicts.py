@@ -8,12 +8,13 @@ Rule 2: "waived" is a failure the expectations file (--bview-expectations) lists
         firmware; it shows like an xfail. Everything else skipped is "not run" (tier, -k, ...).
 Rule 3: "advisory" is a failure of a SHOULD- or MAY-level rule (pytest_bview/spec/rules.py): it shows like
         an xfail whose reason starts with "advisory:", never fails the run nor blocks the declaration;
-        --bview-strict makes it a failure.
+        --bview-strict makes it a failure. A SECURITY rule (a security advisory beyond the spec) is an
+        advisory whatever --bview-strict says: the spec allows what it finds.
 """
 
 from __future__ import annotations
 
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import pytest
 
@@ -25,17 +26,32 @@ NOT_SUPPORTED = "not supported"
 INCONCLUSIVE = "inconclusive"
 NOT_RUN = "not run"
 VERDICTS = (PASS, FAIL, WAIVED, ADVISORY, NOT_SUPPORTED, INCONCLUSIVE, NOT_RUN)
+# What a group of tests (a run, a spec section, a matrix cell, a fleet area) shows: its first verdict here.
+# Inconclusive outranks pass (part of it is unknown); not supported does not (the device said so).
+WORST_FIRST = (FAIL, WAIVED, ADVISORY, INCONCLUSIVE, PASS, NOT_SUPPORTED, NOT_RUN)
 
 
-def advisory_rule(exc: BaseException | None, strict: bool) -> object | None:
-    """The SHOULD/MAY rule (spec/rules.py) whose failure `exc` is, when that makes it an advisory (Rule 3)."""
+def worst(counts: dict[str, int]) -> str:
+    """The verdict a group of tests with these verdict counts shows (WORST_FIRST)."""
+    return next((v for v in WORST_FIRST if counts.get(v)), NOT_RUN)
+
+
+if TYPE_CHECKING:
+    from pytest_bview.spec.rules import Rule
+
+
+def advisory_rule(exc: BaseException | None, strict: bool) -> Rule | None:
+    """The SHOULD/MAY/SECURITY rule (spec/rules.py) whose failure `exc` is, when that makes it an advisory
+    (Rule 3)."""
     finding = getattr(exc, "finding", None)
     rule_id = getattr(finding, "rule", None)
-    if strict or not rule_id:
+    if not rule_id:
         return None
     from pytest_bview.spec.rules import rule
 
     found = rule(rule_id)
+    if strict and not found.security:
+        return None
     return found if found.advisory else None
 
 

@@ -464,10 +464,18 @@ def test_103_changes_what_102_and_probe_report(serve: Any, camera: sim.FakeCamer
 def test_101_applies_writable_fields_only(serve: Any, camera: sim.FakeCamera) -> None:
     transport = serve()
     body = d.DeviceProbeConfig(DeviceMac="11:11:11:11:11:11", HttpPort="8080", DeviceVersion="hacked")
-    reply = transport.request(d.SET_DEVICE_CONFIG, MAC, None, body, 1)
+    reply = transport.request(d.SET_DEVICE_CONFIG, MAC, RIGHT, body, 1)
     assert reply is not None and reply.head.ReplyMsg == 0
     facts = camera.discovery_facts()
     assert facts["HttpPort"] == "8080" and facts["DeviceMac"] == MAC and facts["DeviceVersion"] != "hacked"
+
+
+def test_101_without_credentials_changes_nothing(serve: Any, camera: sim.FakeCamera) -> None:
+    """ERRATA S4: 101 without <Auth> (as the spec's sample) is refused with ReplyMsg 2; nothing moves."""
+    before = camera.discovery_facts()
+    body = d.DeviceProbeConfig(DeviceIP="10.9.8.7", HttpPort="8080")
+    reply = serve().request(d.SET_DEVICE_CONFIG, MAC, None, body, 1)
+    assert reply is not None and reply.head.ReplyMsg == d.REPLY_AUTH_FAILED and camera.discovery_facts() == before
 
 
 def test_101_with_invalid_address_fails_and_changes_nothing(serve: Any, camera: sim.FakeCamera) -> None:

@@ -592,8 +592,8 @@ def test_half_open_connections_do_not_lock_clients_out(sim: tuple[subprocess.Pop
 
 
 def test_idle_keepalive_and_slow_headers_closed(sim: tuple[subprocess.Popen[str], dict]) -> None:
-    """An idle keep-alive connection and one whose headers trickle in are closed after the idle timeout (10 s),
-    not kept for minutes."""
+    """One whose headers trickle in is closed 10 s after their first byte, an idle keep-alive connection 20 s
+    after its answer: not kept for minutes."""
     _, ports = sim
     idle = socket.create_connection(("127.0.0.1", ports["http"]), timeout=20)
     slow = socket.create_connection(("127.0.0.1", ports["http"]), timeout=20)
@@ -605,7 +605,7 @@ def test_idle_keepalive_and_slow_headers_closed(sim: tuple[subprocess.Popen[str]
         closed: dict[str, float] = {}
         slow.settimeout(1.0)
         idle.settimeout(1.0)
-        while len(closed) < 2 and time.monotonic() - t0 < 20:
+        while len(closed) < 2 and time.monotonic() - t0 < 30:
             for name, s in (("idle keep-alive", idle), ("slow headers", slow)):
                 if name in closed:
                     continue
@@ -627,7 +627,7 @@ def test_idle_keepalive_and_slow_headers_closed(sim: tuple[subprocess.Popen[str]
         slow.close()
     print(f"\nclosed after (s): { {k: round(v, 1) for k, v in closed.items()} }")
     assert set(closed) == {"idle keep-alive", "slow headers"}, closed
-    assert all(v < 15 for v in closed.values())
+    assert closed["slow headers"] < 13 and closed["idle keep-alive"] < 25, closed
 
 
 def test_oversized_bodies_refused_without_buffering(sim: tuple[subprocess.Popen[str], dict]) -> None:

@@ -145,18 +145,15 @@ def test_labels_that_would_be_ambiguous_are_refused(pytester: pytest.Pytester) -
 
 def test_the_controller_says_loudly_when_a_camera_ran_on_two_workers() -> None:
     """Reproduction 2: on a pytest/xdist pair where grouping does not hold, the run fails, never silently."""
+    from collections import defaultdict
     from types import SimpleNamespace
 
     from pytest_bview.fleet import FleetRecorder
 
     rec = FleetRecorder.__new__(FleetRecorder)
-    rec.tests, rec.workers = {}, {}
-    from collections import defaultdict
-
-    rec.workers = defaultdict(set)
+    rec.tests, rec.workers, rec.labels = {}, defaultdict(set), ["cam-1", "cam-2"]
     for worker, nodeid in (("gw0", "t.py::a[cam-1]"), ("gw1", "t.py::b[cam-1]"), ("gw1", "t.py::a[cam-2]")):
         report = SimpleNamespace(
-            user_properties=[("bview_camera", nodeid[-6:-1])],
             node=SimpleNamespace(gateway=SimpleNamespace(id=worker)),
             nodeid=nodeid,
             keywords={},
@@ -299,3 +296,19 @@ def test_sigterm_to_an_xdist_controller_restores_the_camera(tmp_path: Path) -> N
     assert "device state restored" in text and "bview: stopped by SIGTERM" in text
     (journal,) = (tmp_path / "rep").glob("journal-*.json")
     assert json.loads(journal.read_text())["restored"] is True
+
+
+def test_an_old_journal_is_not_the_past_of_a_new_built_in_camera(pytester: pytest.Pytester) -> None:
+    """The built-in camera starts from factory settings in every session: a killed session's journal of its
+    serial (holding, say, the HTTP port of that session's camera) is never restored into the next one."""
+    from pytest_bview.restore import Snapshot, journal_path
+
+    out = pytester.path / "out"
+    out.mkdir()
+    old = Snapshot("BV-IPC2-5MP", "BV2A00012345", "2.0.0", "127.0.0.1:1", "2026-01-01T00:00:00Z",
+                   {"/Images/1/Color": {"Brightness": "3"}})  # fmt: skip
+    journal_path(out, old.model, old.serial).write_bytes(old.to_json())
+    pytester.makepyfile(test_dirty=DIRTY)
+    result = pytester.runpytest_inprocess("--bview-report-dir", str(out), "-k", "test_dirty and 0")
+    result.assert_outcomes(passed=1)
+    assert "repaired from" not in result.stdout.str()

@@ -112,10 +112,12 @@ def test_evidence_of_a_failed_check(runs: dict[str, Path]) -> None:
     failed = next(t for t in doc["tests"] if t["id"] == COLOR_SCHEMA)
     ex = failed["evidence"]["exchanges"][-1]
     assert ex["request"] == "GET /Images/1/Color" and ex["request_headers"]["Authorization"] == "****"
-    assert "<Color" in ex["response_body"] and "\n  <" in ex["response_body"]  # pretty-printed
+    # as the camera sent it (its elements on one line), not re-indented
+    assert "<Color" in ex["response_body"] and "><Mode>" in ex["response_body"] and "\n  <" not in ex["response_body"]
     assert ex["curl"].startswith("curl ") and "admin:****" in ex["curl"]
     html = (runs["b"] / "report.html").read_text()
     assert "Reproduce with:" in html and "GET /Images/1/Color" in html and "&lt;Color" in html
+    assert "&gt;&lt;Mode&gt;" in html  # escaped, raw
     junit = (runs["b"] / "junit.xml").read_text()
     assert "<failure" in junit and "Reproduce with: curl" in junit
 

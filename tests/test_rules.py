@@ -35,7 +35,8 @@ def test_words_stand_at_their_line(rule_id: str) -> None:
 
 def test_levels_and_ids() -> None:
     for r in RULES.values():
-        assert r.level in ("MUST", "SHOULD", "MAY", "ERRATA"), r
+        assert r.level in ("MUST", "SHOULD", "MAY", "ERRATA", "SECURITY"), r
+        assert bool(r.provision) == (r.level == "SECURITY"), f"{r.id}: a security advisory names its provision"
         assert re.fullmatch(r"[a-z0-9-]+", r.id), r
         assert re.fullmatch(r"\d+(\.\d+)*", r.section), r
     with pytest.raises(UnknownRule):
@@ -143,3 +144,51 @@ def test_content_type_and_namespace_freedoms_pass(pytester: pytest.Pytester, tmp
     assert result.ret == 0, result.stdout.str()[-3000:]
     outcomes = result.parseoutcomes()
     assert outcomes.get("passed", 0) > 10 and not outcomes.get("xfailed"), outcomes
+
+
+def test_security_advisory_never_fails(pytester: pytest.Pytester, tmp_path: Path) -> None:
+    """A security advisory (a SECURITY rule, beyond the spec) stays an advisory under --bview-strict, and has its
+    own section in the report, results.json and the declaration; the run passes."""
+    reports = tmp_path / "reports"
+    check = "suites/test_security_advisories.py::test_factory_credentials_refused"
+    result = pytester.runpytest_inprocess(
+        str(ROOT / check),
+        f"--rootdir={ROOT}",
+        "--bview-sim-fault",
+        "sec-factory-credentials-kept",
+        "--bview-password",
+        "Own-Pw-4711",
+        "--bview-strict",
+        f"--bview-report-dir={reports}",
+        "-p",
+        "no:cacheprovider",
+    )
+    assert result.ret == 0, result.stdout.str()[-3000:]
+    result.stdout.fnmatch_lines(["ADVISORY *test_factory_credentials_refused - sec-factory-credentials (SECURITY*"])
+    path = next(reports.rglob("results.json"))
+    results = json.loads(path.read_text("utf-8"))
+    assert results["counts"]["advisory"] == 1 and results["counts"]["fail"] == 0
+    (entry,) = results["security_advisories"]
+    assert entry["id"] == check and entry["rule"] == "sec-factory-credentials" and "5.1-1" in entry["provision"]
+    html = (path.parent / "report.html").read_text("utf-8")
+    assert 'id="security-advisories"' in html and "ETSI EN 303 645 5.1-1" in html
+    assert 'id="advisories"' not in html  # not among the SHOULD/MAY advisories
+    assert "Own-Pw-4711" not in html and "Own-Pw-4711" not in path.read_text("utf-8")
+    declaration = (path.parent / "declaration.html").read_text("utf-8")
+    assert "does not conform" not in declaration and "sec-factory-credentials (ETSI" in declaration
+
+
+def test_hardened_camera_gives_no_security_advisory(pytester: pytest.Pytester, tmp_path: Path) -> None:
+    """The reference camera (no fault), with a password of its own: the security area passes, no advisory."""
+    result = pytester.runpytest_inprocess(
+        str(ROOT / "suites/test_security_advisories.py"),
+        f"--rootdir={ROOT}",
+        "--bview-password",
+        "Own-Pw-4711",
+        f"--bview-report-dir={tmp_path / 'reports'}",
+        "-p",
+        "no:cacheprovider",
+    )
+    assert result.ret == 0, result.stdout.str()[-3000:]
+    outcomes = result.parseoutcomes()
+    assert outcomes.get("passed", 0) >= 2 and not outcomes.get("xfailed"), outcomes

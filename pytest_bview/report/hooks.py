@@ -120,7 +120,7 @@ def _mac(target: Any) -> str:
 
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)  # outermost: sees pytest-html's extras on the report
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
-    outcome = yield
+    outcome: Any = yield
     report = outcome.get_result()
     target = plugin.item_target(item)
     if target is None or not _uses_camera(item):
@@ -176,7 +176,7 @@ def _absorb_shapes(local: Local, target: Any, exchanges: list[Any]) -> None:
         local.bodies.add(digest)
         found = match(ex.path.split("?", 1)[0])
         shape = shape_of(ex.body) if found else None
-        if shape is None:
+        if found is None or shape is None:
             continue
         paths, namespaces, values = shape
         entry = book.setdefault(found[0].template, {"paths": [], "namespaces": [], "values": values})
@@ -237,7 +237,8 @@ def _evidence(excinfo: pytest.ExceptionInfo[BaseException], exchanges: list[Any]
 
 
 def _apply_level(report: Any, rec: dict[str, Any], call: pytest.CallInfo[None], target: Any) -> None:
-    """Rule 3 of verdicts.py: a failed SHOULD/MAY rule is an advisory (xfail-like), unless --bview-strict."""
+    """Rule 3 of verdicts.py: a failed SHOULD/MAY rule is an advisory (xfail-like), unless --bview-strict; a failed
+    SECURITY rule always."""
     from pytest_bview.verdicts import ADVISORY, advisory_rule
 
     if not report.failed or call.excinfo is None:
@@ -386,6 +387,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 def _known_secrets(config: pytest.Config) -> set[str]:
     """What this process's clients learned (client.Secrets); an xdist worker's evidence is redacted there."""
     return {value for target in plugin.opened_targets(config) for value in target.client.secrets.values}
+
+
 MAX_LEFT_OUT = 200  # node ids listed in results.json; the count is always whole
 
 
@@ -463,7 +466,9 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         terminalreporter.write_line(f"bview: {line}", red=True)
     advisories = _advisories(collector)
     if advisories:
-        terminalreporter.write_sep("-", f"bview: {len(advisories)} advisories (SHOULD/MAY rules not met; not failures)")
+        terminalreporter.write_sep(
+            "-", f"bview: {len(advisories)} advisories (SHOULD/MAY rules not met, security advisories; not failures)"
+        )
         for nodeid, reason in advisories:
             terminalreporter.write_line(f"ADVISORY {nodeid} - {reason}", yellow=True)
     for written in collector.written:

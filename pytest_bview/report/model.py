@@ -49,7 +49,9 @@ class TestResult:
     flags: list[str] = field(default_factory=list)  # "unexpected pass", ...
     expectation: dict[str, str] | None = None
     evidence: dict[str, Any] | None = None
-    rule: str = ""  # the SHOULD/MAY rule (spec/rules.py) an advisory is about
+    rule: str = ""  # the SHOULD/MAY/SECURITY rule (spec/rules.py) an advisory is about
+    # a security advisory (a SECURITY rule, beyond the spec): the ETSI EN 303 645 / OWASP ISVS provision it names
+    security: str = ""
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TestResult:
@@ -92,6 +94,10 @@ class Run:
         c = Counter(t.verdict for t in self.tests)
         return {v: c.get(v, 0) for v in VERDICTS}
 
+    def security_advisories(self) -> list[TestResult]:
+        """The advisories of SECURITY rules: beyond the spec, shown apart, never counted against conformance."""
+        return [t for t in self.tests if t.verdict == ADVISORY and t.security]
+
     def conformance(self) -> float | None:
         """Passed share of the conclusive checks (pass and advisory, fail, waived), in percent."""
         return conformance(self.counts())
@@ -114,6 +120,10 @@ class Run:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d = {"format": FORMAT, **d, "counts": self.counts(), "conformance": self.conformance()}
+        d["security_advisories"] = [
+            {"id": t.id, "rule": t.rule, "provision": t.security, "section": t.section, "reason": t.reason}
+            for t in self.security_advisories()
+        ]
         return d
 
     @classmethod
@@ -224,22 +234,8 @@ def _body_text(ex: Any, body: bytes, ctype: str) -> str:
     if not looks_xml and ("text" not in ctype and "json" not in ctype):
         if any(ch in text[:512] for ch in "\x00\ufffd"):
             return f"<{len(body)} bytes of {ctype or 'unlabelled data'}>"
-    if looks_xml:
-        text = pretty_xml(text)
-    text = ex.redact(text)
+    text = ex.redact(text)  # as the device sent it: re-indenting would hide its own layout and whitespace
     return text[:MAX_BODY] + ("\n... (cut)" if len(text) > MAX_BODY else "")
-
-
-def pretty_xml(text: str) -> str:
-    """XML indented for reading (parsed safely); the text unchanged when it is not well-formed."""
-    try:
-        import defusedxml.minidom
-
-        dom = defusedxml.minidom.parseString(text.strip().encode("utf-8"), forbid_dtd=True)
-        pretty = dom.toprettyxml(indent="  ")
-    except Exception:  # not XML, or hostile: show it as it came
-        return text
-    return "\n".join(line for line in pretty.splitlines() if line.strip())
 
 
 def shape_of(body: bytes) -> tuple[set[str], set[str], dict[str, str]] | None:

@@ -12,10 +12,21 @@ from typing import Any
 
 from pytest_bview.report import model as m
 from pytest_bview.report.diff import Diff, shape_text
-from pytest_bview.verdicts import ADVISORY, FAIL, INCONCLUSIVE, NOT_RUN, NOT_SUPPORTED, PASS, VERDICTS, WAIVED
+from pytest_bview.spec.sections import titled
+from pytest_bview.verdicts import (
+    ADVISORY,
+    FAIL,
+    INCONCLUSIVE,
+    NOT_RUN,
+    NOT_SUPPORTED,
+    PASS,
+    VERDICTS,
+    WAIVED,
+    WORST_FIRST,
+    worst,
+)
 
 SPEC = "B-View 2 REST API (SPT907000SERIES2 v1.8)"
-WORST_FIRST = (FAIL, WAIVED, ADVISORY, INCONCLUSIVE, NOT_SUPPORTED, PASS, NOT_RUN)
 CLASS = {
     PASS: "pass",
     FAIL: "fail",
@@ -53,6 +64,12 @@ th{background:#f6f8fa}td.num{text-align:right;font-variant-numeric:tabular-nums}
 pre{background:#f6f8fa;border:1px solid #d0d7de;padding:6px;white-space:pre-wrap;word-break:break-all;font-size:12px;margin:4px 0}
 details{margin:6px 0;border:1px solid #d0d7de;border-radius:4px;padding:4px 8px}summary{cursor:pointer}
 .muted{color:#57606a}.big{font-size:28px;font-weight:600}img.evidence{max-width:480px;border:1px solid #d0d7de}
+.banner{border-radius:6px;padding:10px 16px;margin:10px 0;border:2px solid}.banner .big{margin-right:12px}
+.banner.pass{background:#dafbe1;border-color:#1a7f37}.banner.fail{background:#ffd7d5;border-color:#cf222e}
+.banner.partial,.banner.waived{background:#fff1c2;border-color:#9a6700}.banner.adv{background:#fbefff;border-color:#8250df}
+.banner.none{background:#eaeef2;border-color:#57606a}
+ul.broke{margin:4px 0;padding-left:20px}ul.broke li{margin:2px 0}nav#contents{margin:8px 0;font-size:13px}
+nav#contents a{margin-right:12px}details.block>summary{font-weight:600}
 @media print{details{border:none}summary{list-style:none}}
 """
 
@@ -72,10 +89,6 @@ def badge(verdict: str, text: str | None = None) -> str:
     return f'<span class="badge {CLASS.get(verdict, "nr")}">{esc(text or verdict)}</span>'
 
 
-def worst(counts: dict[str, int]) -> str:
-    return next((v for v in WORST_FIRST if counts.get(v)), NOT_RUN)
-
-
 def pct(value: float | None) -> str:
     return "n/a" if value is None else f"{value:g} %"
 
@@ -92,32 +105,167 @@ def counts_head() -> str:
 
 
 def report(run: m.Run) -> str:
-    counts = run.counts()
+    """The run, worst news first: verdict banner, what broke and where in the spec, then the detail."""
     parts = [
         f"<h1>B-View 2 conformance: {esc(run.model)} firmware {esc(run.firmware)}</h1>",
-        f'<p class="muted">{esc(run.started)} to {esc(run.finished)} · {esc(SPEC)} · '
-        f"pytest-bview {esc(run.tool.get('version'))} · level {esc(run.options.get('level'))}</p>",
+        f'<p class="muted">serial {esc(run.identity.get("SerialNum"))} · {esc(run.started)} to {esc(run.finished)} · '
+        f"{esc(SPEC)} · pytest-bview {esc(run.tool.get('version'))} · level {esc(run.options.get('level'))}</p>",
+        _banner(run),
+        _contents(run),
         _scope(run),
-        f'<p><span class="big">{pct(run.conformance())}</span> conformance '
-        f'<span class="muted">(passed share of conclusive checks{" of this partial run" if run.partial else ""})'
-        f"</span> · {esc(m.counts_line(counts))}</p>",
+        _broke(run),
+        _failures(run),
+        _advisories(run),
+        _security_advisories(run),
+        _others(run),
         _identity(run),
         _restore(run),
         _health(run),
-        "<h2>Compliance by spec section</h2>",
-        _sections(run),
-        "<h2>Compliance matrix: resource × method</h2>",
-        _matrix(run),
-        _failures(run),
-        _advisories(run),
+        _block("sections-block", "Compliance by spec section", _sections_summary(run), _sections(run)),
+        _block("matrix-block", "Compliance matrix: resource × method", _matrix_summary(run), _matrix(run)),
         _diff(run),
-        "<h2>Latency per resource (ms)</h2>",
-        _latency(run),
-        _others(run),
-        "<h2>Options used</h2>",
+        _block("latency-block", "Latency per resource (ms)", f"{len(run.latency)} resource-methods", _latency(run)),
+        '<h2 id="options-head">Options used</h2>',
         _options(run),
     ]
     return page(f"{run.model} {run.firmware} conformance", "\n".join(p for p in parts if p))
+
+
+def run_verdict(run: m.Run) -> tuple[str, str]:
+    """(banner class, headline): fail, waived (known deviations only), partial, advisories, pass or none."""
+    c = run.counts()
+    if c[FAIL]:
+        return "fail", "FAIL"
+    if c[WAIVED]:
+        return "waived", "FAIL (known deviations only, waived)"
+    if run.conformance() is None:
+        return "none", "NO VERDICT (no conclusive check)"
+    if run.partial:
+        return "partial", "PARTIAL RUN: passed what it ran"
+    if c[ADVISORY]:
+        return "adv", "PASS with advisories"
+    return "pass", "PASS"
+
+
+def _banner(run: m.Run) -> str:
+    kind, headline = run_verdict(run)
+    c = run.counts()
+    failing = {_where(t) for t in run.tests if t.verdict == FAIL}
+    why = (
+        [
+            f"{c[FAIL]} failed check{'s' if c[FAIL] != 1 else ''} in {len(failing)} spec section"
+            f"{'s' if len(failing) != 1 else ''}"
+        ]
+        if c[FAIL]
+        else []
+    )
+    if c[ADVISORY]:
+        why.append(f"{c[ADVISORY]} advisor{'ies' if c[ADVISORY] != 1 else 'y'} (SHOULD/MAY)")
+    if run.partial:
+        why.append("partial run: no declaration of conformance")
+    return (
+        f'<div id="verdict" class="banner {kind}"><span class="big">{esc(headline)}</span> '
+        f"<b>{pct(run.conformance())}</b> conformance "
+        f'<span class="muted">(passed share of conclusive checks{" of this partial run" if run.partial else ""})'
+        f"</span><br>{esc('; '.join(why))}{' · ' if why else ''}{esc(m.counts_line(c))}</div>"
+    )
+
+
+def _anchor(run: m.Run) -> dict[str, str]:
+    """Test id -> the id of its evidence block in the page."""
+    return {t.id: f"t{i}" for i, t in enumerate(run.tests)}
+
+
+OPEN_FAILURES = 20
+MAX_LINKS = 6  # links per spec section in the first-screen list; the rest are in the detail below
+
+
+def _where(t: m.TestResult) -> str:
+    """The spec section a result is about: the finding's own section first (a suite-wide test names chapter 9)."""
+    return (t.evidence or {}).get("section") or t.section or "?"
+
+
+def _what(t: m.TestResult) -> str:
+    ev = t.evidence or {}
+    lines = (ev.get("did") or ev.get("message") or t.reason or "").strip().splitlines()
+    return lines[0][:160] if lines else ""
+
+
+def _broke(run: m.Run) -> str:
+    """Failures, then advisories, one line per spec section: its title, what the device did, links to the evidence."""
+    anchors = _anchor(run)
+    out = []
+    for verdict, title, id_, more in (
+        (FAIL, "What failed", "broke", "failures"),
+        (ADVISORY, "Advisories", "advised", "advisories"),
+    ):
+        by_section: dict[str, list[m.TestResult]] = {}
+        for t in run.tests:
+            if t.verdict == verdict:
+                by_section.setdefault(_where(t), []).append(t)
+        if not by_section:
+            continue
+        items = []
+        for section in sorted(by_section, key=m.section_key):
+            tests = by_section[section]
+            said = list(dict.fromkeys(w for t in tests if (w := _what(t))))
+            resources = {t.resource for t in tests}
+            where = titled(section, resources.pop() if len(resources) == 1 else "")
+            links = ", ".join(f'<a href="#{anchors[t.id]}">{esc(t.id.split("::")[-1])}</a>' for t in tests[:MAX_LINKS])
+            if len(tests) > MAX_LINKS:
+                links += f' <a href="#{more}">and {len(tests) - MAX_LINKS} more</a>'
+            items.append(
+                f"<li>{badge(verdict, f'{len(tests)} {SHORT[verdict]}')} <b>{esc(where)}</b> "
+                f'<span class="muted">{esc(" · ".join(said[:2]))}{" ..." if len(said) > 2 else ""}</span>'
+                f"<br><small>{links}</small></li>"
+            )
+        n = sum(len(v) for v in by_section.values())
+        out.append(
+            f"<h2>{title} ({n} in {len(by_section)} spec section{'s' if len(by_section) != 1 else ''})</h2>"
+            f'<ul id="{id_}" class="broke">{"".join(items)}</ul>'
+        )
+    return "\n".join(out)
+
+
+def _contents(run: m.Run) -> str:
+    c = run.counts()
+    links = [
+        ("failures", f"Failed checks ({c[FAIL] + c[WAIVED]})"),
+        ("advisories", f"Advisories ({c[ADVISORY]})") if c[ADVISORY] else None,
+        ("others", "Not run, not supported, inconclusive") if _other_tests(run) else None,
+        ("device", "Device under test"),
+        ("sections-block", "By spec section"),
+        ("matrix-block", "Resource × method"),
+        ("diff", "Changes since last run") if run.diff else None,
+        ("latency-block", "Latency"),
+        ("options-head", "Options"),
+    ]
+    return (
+        '<nav id="contents">Contents: '
+        + "".join(f'<a href="#{a}">{esc(t)}</a>' for a, t in filter(None, links))
+        + "</nav>"
+    )
+
+
+def _block(id_: str, title: str, summary: str, body: str) -> str:
+    """A long table folded under its title: open it to read it (no script needed)."""
+    return (
+        f'<details class="block" id="{id_}"><summary>{esc(title)} <span class="muted">— {esc(summary)}</span>'
+        f"</summary>{body}</details>"
+    )
+
+
+def _sections_summary(run: m.Run) -> str:
+    rows = run.by_section()
+    bad = [s for s, c in rows if c.get(FAIL)]
+    listed = ", ".join(bad[:8]) + (", ..." if len(bad) > 8 else "")
+    return f"{len(rows)} sections, {len(bad)} with failures" + (f" ({listed})" if bad else "")
+
+
+def _matrix_summary(run: m.Run) -> str:
+    cells = run.matrix()
+    bad = sum(1 for c in cells.values() if c.get(FAIL))
+    return f"{len(cells)} resource-methods tested, {bad} with failures"
 
 
 def _identity(run: m.Run) -> str:
@@ -126,7 +274,7 @@ def _identity(run: m.Run) -> str:
         ("Tool", f"{run.tool.get('name', 'pytest-bview')} {run.tool.get('version', '')}"),
         ("Python / pytest", f"{run.tool.get('python', '')} / {run.tool.get('pytest', '')}"),
         ("Safety level", run.options.get("level", "")),
-        ("Target", "built-in reference camera" if not run.options.get("host") else run.options.get("host")),
+        ("Target", str(run.options.get("host") or "built-in reference camera")),
     ]
     body = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in rows)
     return f'<h2>Device under test</h2><table id="device">{body}</table>'
@@ -149,7 +297,7 @@ def _sections(run: m.Run) -> str:
     rows = []
     for section, counts in run.by_section():
         rows.append(
-            f"<tr><td>{esc(section)}</td>{counts_cells(counts)}<td class='num'>{pct(m.conformance(counts))}</td></tr>"
+            f"<tr><td>{esc(titled(section))}</td>{counts_cells(counts)}<td class='num'>{pct(m.conformance(counts))}</td></tr>"
         )
     total = f"<tr><th>all</th>{counts_cells(run.counts())}<th class='num'>{pct(run.conformance())}</th></tr>"
     return f'<table id="sections"><tr><th>section</th>{counts_head()}<th>conformance</th></tr>{"".join(rows)}{total}</table>'
@@ -190,12 +338,14 @@ def _failures(run: m.Run) -> str:
     waived = [t for t in run.tests if t.verdict == WAIVED]
     if not failed and not waived:
         return '<h2>Failed checks</h2><p id="failures">None.</p>'
+    anchors = _anchor(run)
     out = [f'<h2>Failed checks ({len(failed)})</h2><div id="failures">']
-    out += [_failure(t, open_=True) for t in failed]
+    # the first ones open; the rest one click away (a page of 200 open exchanges is read by nobody)
+    out += [_failure(t, open_=i < OPEN_FAILURES, anchor=anchors[t.id]) for i, t in enumerate(failed)]
     out.append("</div>")
     if waived:
         out.append(f"<h2>Waived (known deviations, {len(waived)})</h2>")
-        out += [_failure(t, open_=False) for t in waived]
+        out += [_failure(t, open_=False, anchor=anchors[t.id]) for t in waived]
     return "\n".join(out)
 
 
@@ -217,7 +367,7 @@ def _scope(run: m.Run) -> str:
 
 def _advisories(run: m.Run) -> str:
     """Failed SHOULD/MAY rules (verdicts.py Rule 3): shown, never counted against conformance."""
-    shown = [t for t in run.tests if t.verdict == ADVISORY]
+    shown = [t for t in run.tests if t.verdict == ADVISORY and not t.security]
     if not shown:
         return ""
     out = [
@@ -225,16 +375,41 @@ def _advisories(run: m.Run) -> str:
         '<p class="muted">The spec recommends these; they do not count against conformance '
         "(<code>--bview-strict</code> makes them failures).</p>",
     ]
-    out += [_failure(t, open_=False) for t in shown]
+    anchors = _anchor(run)
+    out += [_failure(t, open_=False, anchor=anchors[t.id]) for t in shown]
     out.append("</div>")
     return "\n".join(out)
 
 
-def _failure(t: m.TestResult, *, open_: bool) -> str:
-    ev = t.evidence or {}
-    head = (
-        f"{badge(t.verdict)} <b>{esc(t.id)}</b> <span class='muted'>spec {esc(ev.get('section') or t.section)}</span>"
+def _security_advisories(run: m.Run) -> str:
+    """Security advisories (SECURITY rules of spec/rules.py): what the spec allows and a security standard
+    advises against; their own section, never counted against conformance, --bview-strict or not."""
+    shown = run.security_advisories()
+    if not shown:
+        ran = sum(1 for t in run.tests if t.area == "security" and t.verdict != NOT_RUN)
+        if not ran:
+            return ""
+        return f'<h2>Security advisories</h2><p id="security-advisories">None ({ran} security checks run).</p>'
+    rows = "".join(
+        f"<tr><td>{esc(t.rule)}</td><td>{esc(t.security)}</td><td>{esc(t.section)}</td><td>{esc(t.id)}</td></tr>"
+        for t in shown
     )
+    out = [
+        f'<h2>Security advisories (beyond the spec, {len(shown)})</h2><div id="security-advisories">',
+        '<p class="muted">The spec allows these; the provision named (ETSI EN 303 645, OWASP ISVS) advises '
+        "against them. They never count against conformance.</p>",
+        f"<table><tr><th>rule</th><th>provision</th><th>spec section</th><th>check</th></tr>{rows}</table>",
+    ]
+    anchors = _anchor(run)
+    out += [_failure(t, open_=False, anchor=anchors[t.id]) for t in shown]
+    out.append("</div>")
+    return "\n".join(out)
+
+
+def _failure(t: m.TestResult, *, open_: bool, anchor: str) -> str:
+    ev = t.evidence or {}
+    where = titled(_where(t), t.resource)
+    head = f"{badge(t.verdict)} <b>{esc(t.id)}</b> <span class='muted'>spec {esc(where)}</span>"
     body = []
     if ev.get("did"):
         body.append(f"<p><b>device:</b> {esc(ev['did'])}<br><b>spec requires:</b> {esc(ev.get('requires'))}</p>")
@@ -250,7 +425,7 @@ def _failure(t: m.TestResult, *, open_: bool) -> str:
     for img in ev.get("images", []):
         if str(img).startswith("data:image/"):
             body.append(f'<img class="evidence" alt="frame" src="{esc(img)}">')
-    return f"<details{' open' if open_ else ''}><summary>{head}</summary>{''.join(body)}</details>"
+    return f"<details id='{anchor}'{' open' if open_ else ''}><summary>{head}</summary>{''.join(body)}</details>"
 
 
 def _link(url: str | None) -> str:
@@ -363,18 +538,35 @@ def _diff(run: m.Run) -> str:
     return "\n".join(out)
 
 
+def _other_tests(run: m.Run) -> list[m.TestResult]:
+    return [t for t in run.tests if t.verdict in (NOT_SUPPORTED, INCONCLUSIVE, NOT_RUN) or t.flags]
+
+
 def _others(run: m.Run) -> str:
-    rows = [t for t in run.tests if t.verdict in (NOT_SUPPORTED, INCONCLUSIVE) or t.flags]
+    """Tests that gave no pass or fail, grouped by verdict and reason: why each did not run."""
+    rows = _other_tests(run)
     if not rows:
         return ""
-    body = "".join(
-        f"<tr><td>{esc(t.id)}</td><td>{esc(t.section)}</td><td>{badge(t.verdict)}</td>"
-        f"<td>{esc(t.reason)}{' — ' + esc(', '.join(t.flags)) if t.flags else ''}</td></tr>"
-        for t in rows
-    )
+    groups: dict[tuple[str, str], list[m.TestResult]] = {}
+    for t in rows:
+        reason = t.reason.strip() or "no reason given"
+        if t.flags:
+            reason += " — " + ", ".join(t.flags)
+        groups.setdefault((t.verdict, reason), []).append(t)
+    order = sorted(groups, key=lambda k: (WORST_FIRST.index(k[0]), -len(groups[k])))
+    body = []
+    for verdict, reason in order:
+        tests = groups[(verdict, reason)]
+        names = "".join(
+            f"<li>{esc(t.id)} <span class='muted'>{esc(titled(t.section or '?'))}</span></li>" for t in tests
+        )
+        body.append(
+            f"<tr><td>{badge(verdict)}</td><td class='num'>{len(tests)}</td><td>{esc(reason)}"
+            f"<details><summary>tests</summary><ul>{names}</ul></details></td></tr>"
+        )
     return (
-        f"<h2>Not supported, inconclusive and flagged ({len(rows)})</h2><table id='others'><tr><th>test</th>"
-        f"<th>section</th><th>verdict</th><th>reason</th></tr>{body}</table>"
+        f"<h2 id='others-head'>Not run, not supported, inconclusive and flagged ({len(rows)})</h2><table id='others'>"
+        f"<tr><th>verdict</th><th>tests</th><th>reason</th></tr>{''.join(body)}</table>"
     )
 
 
@@ -388,9 +580,10 @@ def _options(run: m.Run) -> str:
 
 def declaration(run: m.Run) -> str:
     counts = run.counts()
-    failing = sorted({t.section or "?" for t in run.tests if t.verdict == FAIL}, key=m.section_key)
-    waived = sorted({t.section or "?" for t in run.tests if t.verdict == WAIVED}, key=m.section_key)
-    advised = sorted({t.rule or t.section or "?" for t in run.tests if t.verdict == ADVISORY})
+    failing = [titled(x) for x in sorted({_where(t) for t in run.tests if t.verdict == FAIL}, key=m.section_key)]
+    waived = [titled(x) for x in sorted({_where(t) for t in run.tests if t.verdict == WAIVED}, key=m.section_key)]
+    advised = sorted({t.rule or t.section or "?" for t in run.tests if t.verdict == ADVISORY and not t.security})
+    security = sorted({f"{t.rule} ({t.security})" for t in run.security_advisories()})
     ident = "".join(f"<tr><th>{esc(k)}</th><td>{esc(run.identity.get(key, ''))}</td></tr>" for k, key in IDENTITY_ROWS)
     statement = (
         "conforms to every requirement checked"
@@ -412,6 +605,7 @@ def declaration(run: m.Run) -> str:
 <p><b>Sections with failures:</b> {esc(", ".join(failing) or "none")}<br>
 <b>Sections with waived (known) deviations:</b> {esc(", ".join(waived) or "none")}<br>
 <b>Advisories (SHOULD/MAY rules not met, not counted against conformance):</b> {esc(", ".join(advised) or "none")}<br>
+<b>Security advisories (beyond the spec, not counted against conformance):</b> {esc(", ".join(security) or "none")}<br>
 <b>Restore verdict:</b> {esc(run.restore or "none recorded")}</p>
 <p class="muted">Not supported: the device reported it lacks the feature. Inconclusive: the check could not run.
 Neither counts against conformance. Details and reproduction: report.html beside this file;
@@ -428,6 +622,7 @@ integrity: <code>bview-report verify {esc(run.path)}</code>.</p>
 
 
 def index(runs: list[dict[str, Any]]) -> str:
+    """Every run: which camera (model, firmware, serial), how (level, selection, full or partial), how it went."""
     rows = []
     for r in runs:
         c = r.get("counts", {})
@@ -436,16 +631,21 @@ def index(runs: list[dict[str, Any]]) -> str:
             f'<a href="{base}/{m.REPORT}">report</a> · <a href="{base}/{m.DECLARATION}">declaration</a> · '
             f'<a href="{base}/{m.RESULTS}">results.json</a> · <a href="{base}/{m.JUNIT}">junit.xml</a>'
         )
+        verdict = worst(c) if c else NOT_RUN
+        why = f"<br><small>{esc(r.get('scope'))}</small>" if r.get("partial") else ""
         rows.append(
-            f"<tr><td>{esc(r['model'])}</td><td>{esc(r['firmware'])}</td><td>{esc(r['started'])}</td>"
+            f"<tr><td>{esc(r['model'])}</td><td>{esc(r['firmware'])}</td><td>{esc(r.get('serial'))}</td>"
+            f"<td>{esc(r['started'])}</td><td>{esc(r.get('level'))}</td>"
             f"<td class='{'partial' if r.get('partial') else ''}' title='{esc(r.get('scope', ''))}'>"
             f"{'partial' if r.get('partial') else 'full'}</td>"
+            f"<td><code>{esc(r.get('selection'))}</code>{why}</td>"
+            f"<td>{badge(verdict)}</td>"
             f"{counts_cells(c)}<td class='num'>{pct(r.get('conformance'))}</td>"
             f"<td class='num {'fail' if r.get('regressions') else ''}'>{r.get('regressions', 0)}</td><td>{links}</td></tr>"
         )
     head = (
-        f"<tr><th>model</th><th>firmware</th><th>date (UTC)</th><th>scope</th>{counts_head()}<th>conformance</th>"
-        "<th>regressions</th><th>files</th></tr>"
+        "<tr><th>model</th><th>firmware</th><th>serial</th><th>date (UTC)</th><th>level</th><th>scope</th>"
+        f"<th>selection</th><th>verdict</th>{counts_head()}<th>conformance</th><th>regressions</th><th>files</th></tr>"
     )
     body = f'<h1>B-View 2 conformance runs</h1><p class="muted">{len(runs)} runs</p><table id="runs">{head}{"".join(rows)}</table>'
     return page("B-View 2 conformance runs", body)

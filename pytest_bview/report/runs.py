@@ -118,6 +118,14 @@ def build_runs(collector: Any, settings: Any, args: list[str]) -> list[m.Run]:
     return runs
 
 
+def _provision(rule_id: str) -> str:
+    """The ETSI EN 303 645 / OWASP ISVS provision of a SECURITY rule; "" for any other rule (or an unknown one)."""
+    from pytest_bview.spec.rules import RULES
+
+    found = RULES.get(rule_id)
+    return found.provision if found is not None and found.security else ""
+
+
 def test_result(nodeid: str, recs: list[dict[str, Any]], setup: dict[str, Any]) -> m.TestResult:
     t = m.TestResult(
         nodeid,
@@ -140,6 +148,7 @@ def test_result(nodeid: str, recs: list[dict[str, Any]], setup: dict[str, Any]) 
         if skip.startswith(f"xfail: {ADVISORY}: "):
             t.verdict, t.reason = ADVISORY, skip[len(f"xfail: {ADVISORY}: ") :]
             t.rule = skipped.get("advisory", "")
+            t.security = _provision(t.rule)
             t.evidence = _evidence(skipped)
         elif skip.startswith("xfail: "):
             t.verdict, t.reason = WAIVED, skip[len("xfail: ") :].removeprefix("waived: ")
@@ -331,6 +340,8 @@ def _summary(results: Path, rel: str) -> dict[str, Any] | None:
         "conformance": doc.get("conformance"),
         "partial": bool((doc.get("scope") or {}).get("partial")),
         "scope": "; ".join((doc.get("scope") or {}).get("reasons", [])),
+        "selection": (doc.get("scope") or {}).get("selection", ""),
+        "level": (doc.get("options") or {}).get("level", ""),
         "path": rel,
         "regressions": len((doc.get("diff") or {}).get("regressions", [])),
     }

@@ -22,7 +22,7 @@ from aiohttp import web
 
 from pytest_bview.simulator import faults as F
 from pytest_bview.simulator.device import Device, Identity
-from pytest_bview.simulator.http import IDLE_TIMEOUT_S, PARSER_LIMIT, ConnectionGuard, build_app
+from pytest_bview.simulator.http import HEADER_TIMEOUT_S, KEEPALIVE_IDLE_S, PARSER_LIMIT, ConnectionGuard, build_app
 
 log = logging.getLogger("bview.sim")
 T = TypeVar("T")
@@ -54,7 +54,7 @@ class Camera:
 
         self.variants = V.Variants(options.variants)
         options.identity = V.identity(options.identity, self.variants)
-        self.device: Device | None = None  # type: ignore[assignment]
+        self.device: Device | None = None
         self.http_port = options.http_port
         self.rtsp_port = options.rtsp_port
         self.discovery_port = options.discovery_port
@@ -68,6 +68,13 @@ class Camera:
         self.requests_seen: dict[str, int] = {}  # HTTP method -> count (tests prove the readonly tier)
         self.certificate: Path | None = None  # with https: the self-signed certificate (for --bview-ca)
 
+    @property
+    def live(self) -> Device:
+        """The running device (only between start and stop: a request can only arrive then)."""
+        if self.device is None:
+            raise RuntimeError("the camera is not running")
+        return self.device
+
     # -- lifecycle ----------------------------------------------------------------------------
     async def start(self) -> None:
         if self._started:
@@ -79,7 +86,7 @@ class Camera:
             build_app(self, self.guard),
             access_log=logging.getLogger("bview.sim.http"),
             handle_signals=False,
-            keepalive_timeout=IDLE_TIMEOUT_S,
+            keepalive_timeout=KEEPALIVE_IDLE_S,
             max_line_size=PARSER_LIMIT,
             max_field_size=PARSER_LIMIT,
         )
@@ -98,7 +105,7 @@ class Camera:
             self.http_port,
             reuse_address=True,
             ssl=ssl_context,
-            ssl_handshake_timeout=IDLE_TIMEOUT_S if ssl_context else None,
+            ssl_handshake_timeout=HEADER_TIMEOUT_S if ssl_context else None,
         )
         self.guard.start()
         self.http_port = self._server.sockets[0].getsockname()[1]

@@ -24,6 +24,7 @@ from defusedxml import DefusedXmlException
 
 from pytest_bview.spec.blocks import BLOCKS
 from pytest_bview.spec.model import Block, Field
+from pytest_bview.spec.permissions import KEPT_SECRETS
 from pytest_bview.spec.resources import BY_TEMPLATE, Instances, Resource
 from pytest_bview.spec.status import Status
 
@@ -95,7 +96,7 @@ def _decode_struct(spec: Field, element: Element, path: str, out: Decoded, *, ne
         else:
             value = (child.text or "").strip()
             # an empty wo field means "keep the stored secret"; other empties are values to check
-            if not (f.access == "wo" and value == ""):
+            if not ((f.access == "wo" or f.name in KEPT_SECRETS) and value == ""):
                 problem = f.check(value)
                 if problem:
                     out.errors.append(f"<{where}>: {problem} (allowed: {f.describe()})")
@@ -116,33 +117,51 @@ def _decode_struct(spec: Field, element: Element, path: str, out: Decoded, *, ne
     return doc
 
 
-def merge(stored: Doc, update: Doc, spec: Field) -> Doc:
-    """6.1.1 partial update: provided fields replace, absent ones stay; lists are replaced whole."""
+def merge(stored: Doc, update: Doc, spec: Field, kept: frozenset[str] = KEPT_SECRETS) -> Doc:
+    """6.1.1 partial update: provided fields replace, absent ones stay; lists are replaced whole. A `kept` secret
+    sent empty stays, as a write-only field does (ERRATA S3)."""
     result = copy.deepcopy(stored)
     for name, value in update.items():
         f = spec.child(name)
         if f is None:
             continue
         if f.repeated:
-            result[name] = copy.deepcopy(value)
+            result[name] = _keep_listed_secrets(copy.deepcopy(value), result.get(name), f) if kept else value
         elif f.kind == "struct":
-            result[name] = merge(result.get(name) or {}, value, f)
-        elif f.access == "wo" and value == "":
-            continue  # "the password will be only changed if the field contains data"
+            result[name] = merge(result.get(name) or {}, value, f, kept)
+        elif (f.access == "wo" or f.name in kept) and value == "":
+            # "the password will be only changed if the field contains data"; a kept secret likewise, unless its
+            # alternative (KeyValue / KeyValueB64) carries the new key
+            if f.name in kept and any(update.get(n) for n in kept):
+                result[name] = ""
+            continue
         else:
             result[name] = value
     return result
 
 
-def strip_wo(doc: Doc, spec: Field) -> Doc:
-    """Output form: write-only fields never leave the device (6.1.2 "wo")."""
+def _keep_listed_secrets(items: Any, stored: Any, spec: Field) -> Any:
+    """A list replaced whole keeps the kept secrets (KEPT_SECRETS) of its items sent empty, item by <ID>."""
+    if spec.kind != "struct" or not isinstance(items, list) or not isinstance(stored, list):
+        return items
+    by_id = {s.get("ID"): s for s in stored if isinstance(s, dict) and s.get("ID") is not None}
+    return [merge(by_id[i["ID"]], i, spec) if isinstance(i, dict) and i.get("ID") in by_id else i for i in items]
+
+
+def strip_wo(doc: Doc, spec: Field, keep_secrets: bool = False) -> Doc:
+    """Output form: write-only fields never leave the device (6.1.2 "wo"); the secrets the spec leaves readable
+    (spec.permissions.KEPT_SECRETS, ERRATA S3) leave it empty, unless `keep_secrets`."""
     out: Doc = {}
     for name, value in doc.items():
         f = spec.child(name)
         if f is None or f.access == "wo":
             continue
         if f.kind == "struct":
-            out[name] = [strip_wo(v, f) for v in value] if f.repeated else strip_wo(value, f)
+            out[name] = (
+                [strip_wo(v, f, keep_secrets) for v in value] if f.repeated else strip_wo(value, f, keep_secrets)
+            )
+        elif f.name in KEPT_SECRETS and not keep_secrets and f.kind != "struct":
+            out[name] = ""
         else:
             out[name] = value
     return out

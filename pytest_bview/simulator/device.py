@@ -38,6 +38,7 @@ from pytest_bview.simulator.factory import USERS, factory_defaults
 from pytest_bview.simulator.state import Store, copy_doc
 from pytest_bview.spec.blocks import BLOCKS
 from pytest_bview.spec.model import DATETIME_RE
+from pytest_bview.spec.permissions import KEPT_SECRETS
 from pytest_bview.spec.resources import BY_TEMPLATE, Instances, Resource
 from pytest_bview.spec.status import Status
 from pytest_bview.spec.streams import STREAMS
@@ -61,6 +62,12 @@ WO_LEAKED = F.declare(
     "6.1.2",
     "write-only fields (passwords) appear in GET responses",
     ["suites/test_schema.py::test_write_only_fields_absent"],
+)
+WIFI_KEY_READABLE = F.declare(
+    "sec-wifi-key-readable",
+    "9.1.7.1.3",
+    "GET of the wireless settings returns the stored WiFi key (KeyValue, KeyValueB64) instead of leaving it empty",
+    ["suites/test_security_advisories.py::test_wifi_key_not_readable"],
 )
 NO_PARTIAL = F.declare(
     "config-partial-update-resets",
@@ -460,7 +467,7 @@ class Device:
         if self.faults.on(WO_CHANGED_RETURNED) and not resource.params:
             factory = factory_defaults(self.identity_mapping()).get(resource.template) or {}
             return _strip_factory_wo(doc, factory, block.root)
-        return strip_wo(doc, block.root)
+        return strip_wo(doc, block.root, keep_secrets=self.faults.on(WIFI_KEY_READABLE))
 
     # -- write ----------------------------------------------------------------------------
     def write(self, resource: Resource, params: Mapping[str, int], body: bytes, caller: Caller) -> None:
@@ -520,7 +527,8 @@ class Device:
             if stored is None:
                 raise ApiError(Status.WRONG_CHANNEL, f"{key} does not exist on this device")
             base = factory_defaults(self.identity_mapping()).get(key, stored) if self.faults.on(NO_PARTIAL) else stored
-            new = merge(base, partial, blk.root)
+            # a camera that shows the WiFi key takes an empty one as a value, as the spec's words read (9.1.7.1.3)
+            new = merge(base, partial, blk.root, frozenset() if self.faults.on(WIFI_KEY_READABLE) else KEPT_SECRETS)
             if self.faults.on(WO_EMPTY_CLEARS):
                 new = _clear_empty_wo(new, partial, blk.root)
             if not self.faults.on(NO_RANGE):

@@ -3,8 +3,8 @@
 Rule 1: a request is answered only when it is a well-read Request with CommandID 10 and addressed to
         this camera: its DeviceMac equals ours, or it is a read-only command (100, 102) whose DeviceMac
         is absent, empty or the sample's placeholder "xx" (every device). Anything else gets silence.
-Rule 2: 102 and 103 need <Auth> with valid credentials; 101 checks <Auth> when it carries one (the
-        spec's 101 sample has none). A refusal is ReplyMsg 2 and changes nothing.
+Rule 2: 101, 102 and 103 need <Auth> with valid credentials (the spec's 101 sample has none: ERRATA S4, an
+        unauthenticated datagram must not move the camera). A refusal is ReplyMsg 2 and changes nothing.
 Rule 3: the reply goes to the sender's address and port, CommandID 11, ConfigLength per
         pytest_bview.discovery Rule 2, and says what the camera's REST resources say.
 Rule 4: no datagram, however malformed, raises out of ``handle`` or changes state unless it is a valid,
@@ -105,6 +105,18 @@ NET_CONFIG_EMPTY = fault_registry.declare(
     "10",
     "the 102 reply's <NetworkInterfaceList> is empty: no interface is described",
     [_SUITE + "test_102_returns_net_config"],
+)
+SET_101_OPEN = fault_registry.declare(
+    "sec-discovery-101-unauthenticated",
+    "10",
+    "101 (set device configuration: address, ports) without <Auth> is applied, as the spec's sample has it",
+    ["suites/test_security_advisories.py::test_discovery_101_needs_credentials"],
+)
+SSDP_AMPLIFIES = fault_registry.declare(
+    "sec-ssdp-amplifies",
+    "5",
+    "every M-SEARCH answer is sent three times (for UDP's losses): an ssdp:all of 89 bytes draws some 2,700",
+    ["suites/test_security_advisories.py::test_discovery_answers_do_not_amplify"],
 )
 SSDP_NO_ANSWER = fault_registry.declare(
     "ssdp-no-answer",
@@ -302,7 +314,7 @@ class DiscoveryResponder:
         return d.REPLY_OK, d.body_from_dict(d.DeviceProbeNetConfig, facts)
 
     def _set_device_config(self, msg: d.Message) -> tuple[int, d.Body | None]:
-        if not self._authorised(msg, required=False):
+        if not self._authorised(msg, required=not self.faults.on(SET_101_OPEN)):
             return d.REPLY_AUTH_FAILED, None
         if not isinstance(msg.body, d.DeviceProbeConfig):
             return d.REPLY_FAILED, None
@@ -512,7 +524,8 @@ class SsdpResponder:
             return []
         st = headers.get("ST", "")
         matches = [(t, usn) for t, usn in self.targets() if st in ("ssdp:all", t) or _older_version_of(st, t)]
-        return [self._ok(st if st != "ssdp:all" else t, usn) for t, usn in matches]
+        answers = [self._ok(st if st != "ssdp:all" else t, usn) for t, usn in matches]
+        return answers * 3 if self.faults.on(SSDP_AMPLIFIES) else answers
 
     def _ok(self, st: str, usn: str) -> bytes:
         return (

@@ -378,7 +378,7 @@ class EventEngine:
 
     def __init__(self, camera: Camera) -> None:
         self.camera = camera
-        self.device: Device = camera.device
+        self.device: Device = camera.live
         self.faults = camera.faults
         self.events: list[Doc] = []
         self.next_event = 1
@@ -748,7 +748,7 @@ async def subscribe(ctx: Ctx) -> web.StreamResponse:
     items = _subscription_body(ctx)
     if not items or any(not i.get("EventType") for i in items):
         raise ApiError(Status.REQUIRED_TAG_MISSING, "<SubscribedEventType> with an <EventType> is required (9.9.1)")
-    current = list(ctx.device.store.get(SUBS).get("SubscribedEventType", []))
+    current = list((ctx.device.store.get(SUBS) or {}).get("SubscribedEventType", []))
     known = {s["EventType"] for s in current}
     for item in items:
         if item["EventType"] in known:
@@ -773,7 +773,7 @@ async def unsubscribe(ctx: Ctx) -> web.StreamResponse:
     """9.9.1: the listed event types are unsubscribed; an empty body or list ends every subscription."""
     items = _subscription_body(ctx) if ctx.body.strip() else []
     drop = {i.get("EventType") for i in items}
-    current = list(ctx.device.store.get(SUBS).get("SubscribedEventType", []))
+    current = list((ctx.device.store.get(SUBS) or {}).get("SubscribedEventType", []))
     kept = [s for s in current if drop and s["EventType"] not in drop]
     if not ctx.camera.faults.on(UNSUB_IGNORED):
         ctx.device.store.commit(resources={SUBS: {"SubscribedEventType": kept}})
@@ -798,7 +798,7 @@ async def event_list(ctx: Ctx) -> web.StreamResponse:
 @handles("/Record/HttpEvent/Call", "PUT")
 async def http_event_call(ctx: Ctx) -> web.StreamResponse:
     """9.10.2: start an event recording (pre + post record) and notify the URL of 9.10.3 when saved."""
-    enabled = str(ctx.device.store.get("/Record/HttpEvent/Config").get("Enable")).lower() == "true"
+    enabled = str((ctx.device.store.get("/Record/HttpEvent/Config") or {}).get("Enable")).lower() == "true"
     if not enabled and not ctx.camera.faults.on(DISABLED_IGNORED):
         raise ApiError(Status.INVALID_OPERATION, "recording is disabled (/Record/HttpEvent/Config Enable false)")
     eng = engine(ctx.device)
@@ -843,7 +843,7 @@ async def sim_motion(camera: Camera, request: web.Request) -> web.StreamResponse
         return web.json_response({"error": "region=R,C with R 0-11 and C 0-13; size small|medium|large"}, status=400)
     if not (0 <= row < GRID_ROWS and 0 <= col < GRID_COLS) or hold <= 0:
         return web.json_response({"error": f"region {row},{col} outside the 12x14 grid"}, status=400)
-    detected, reason = engine(camera.device).motion(row, col, size, hold)
+    detected, reason = engine(camera.live).motion(row, col, size, hold)
     return web.json_response({"detected": detected, "reason": reason})
 
 
@@ -860,7 +860,7 @@ async def download_video(request: web.Request, handler: Any) -> web.StreamRespon
     camera: Camera = request.app[CAMERA]
     if sim_http.authenticate(camera, request) is None:
         return sim_http.unauthorized(camera, request.path)
-    eng = ENGINES.get(camera.device)
+    eng = ENGINES.get(camera.live)
     data = eng.files.get(request.path[len(VIDEO_DIR) :]) if eng is not None else None
     if data is None:
         return status_response(camera, request.path, Status.URL_ERROR, "no such event file")

@@ -9,10 +9,11 @@ Rule 2: routing is the spec table (`spec.resources.match`); a path outside it is
         before any body is read.
 Rule 3: everything the camera says about a request is a ResponseStatus with `requestURL` and
         `statusCode`; the human-readable reason travels in the `X-BView-Detail` header.
-Rule 4: a connection costs the camera little and never for long: at most MAX_CONNECTIONS, one that is not
-        inside a request (no complete headers yet, or idle between keep-alive requests) is closed after
-        IDLE_TIMEOUT_S, and at the cap a new one takes the place of the one idle longest, so half-open
-        connections cannot lock clients out (`ConnectionGuard`). A body is read up to its operation's limit only.
+Rule 4: a connection costs the camera little and never for long: at most MAX_CONNECTIONS; one whose request
+        headers are not complete HEADER_TIMEOUT_S after it opened or after their first byte (half-open,
+        slow headers) is closed, so is one idle KEEPALIVE_IDLE_S after its last answer; at the cap a new
+        one takes the place of the one idle longest, so half-open connections cannot lock clients out
+        (`ConnectionGuard`). A body is read up to its operation's limit only.
 Rule 5 (RFC 9110 9.1, 9.3.2): HEAD is answered wherever GET is, with GET's status and headers and
         no body. Oversized requests are refused by status, never echoed: a target longer than
         MAX_TARGET gets 414, a header field longer than MAX_FIELD (or all of them past MAX_HEADERS_SIZE)
@@ -44,7 +45,7 @@ from pytest_bview.simulator.config import MAX_CONFIG_BYTES, MAX_XML_BYTES, ApiEr
 from pytest_bview.simulator.device import ADMIN_LEVEL, COMPUTED, Caller, Device
 from pytest_bview.spec.blocks import BLOCKS
 from pytest_bview.spec.model import NAMESPACE
-from pytest_bview.spec.permissions import OWN_ENTRY, admin_only
+from pytest_bview.spec.permissions import FACTORY_PASSWORD, FACTORY_USER, OWN_ENTRY, admin_only
 from pytest_bview.spec.resources import AUDIO, BINARY, FORM, MULTIPART, OPAQUE, Op, Resource, match
 from pytest_bview.spec.status import Status, http_status
 from pytest_bview.xmlblocks import to_xml
@@ -63,8 +64,11 @@ BODY_TIMEOUT_S = 30.0  # a whole request body must arrive within this (real seco
 MAX_BODY = 64 * 1024 * 1024  # firmware packages; every other body is capped far lower (body_limit)
 MAX_SMALL_BODY = 64 * 1024  # forms (UserAuth) and opaque bodies (actions)
 MAX_CONNECTIONS = 512
-IDLE_TIMEOUT_S = 10.0  # real seconds, as BODY_TIMEOUT_S: a network limit, not a device duration
-CAMERA: web.AppKey[Camera] = web.AppKey("camera", "Camera")  # request.app[CAMERA] (no NotAppKeyWarning)
+# real seconds, as BODY_TIMEOUT_S: network limits, not device durations
+HEADER_TIMEOUT_S = 10.0
+KEEPALIVE_IDLE_S = 20.0  # longer than a client's usual 10 s wait, so "closed after Connection: close" stays visible
+# request.app[CAMERA] (no NotAppKeyWarning); the type is a forward reference mypy cannot see as a type
+CAMERA: web.AppKey[Camera] = web.AppKey("camera", "Camera")  # type: ignore[arg-type]
 # RFC 9112 3: "It is RECOMMENDED that all HTTP senders and recipients support, at a minimum, request-line
 # lengths of 8000 octets"; 8190 is aiohttp's own line limit. aiohttp's parser is given PARSER_LIMIT instead,
 # so that these limits answer 414/431; past PARSER_LIMIT the parser itself still refuses with its 400.
@@ -90,6 +94,12 @@ ANY_PASSWORD = F.declare(
     "4.5.2",
     "a wrong password for a known user is accepted",
     ["suites/test_protocol.py::test_wrong_password_refused"],
+)
+FACTORY_KEPT = F.declare(
+    "sec-factory-credentials-kept",
+    "9.3.1",
+    "the factory credentials admin/admin still open the admin account after its password was changed",
+    ["suites/test_security_advisories.py::test_factory_credentials_refused"],
 )
 NO_KEEPALIVE = F.declare(
     "http-no-keepalive",
@@ -121,6 +131,13 @@ OPERATOR_OPEN = F.declare(
     "a Normal user may PUT Operator-level resources and do what the administrator keeps (ERRATA S1)",
     ["suites/test_users.py::test_normal_user_refused_operator_level"],
 )
+ADMIN_OPS_OPEN = F.declare(
+    "sec-normal-user-admin-ops",
+    "9.2.1",
+    "a Normal user may do what the administrator keeps (ERRATA S1): other users' entries, the configuration "
+    "file, reboot, factory default, firmware; the spec's Operator rows stay refused",
+    ["suites/test_security_advisories.py::test_normal_user_refused_admin_operations"],
+)
 NO_REQUEST_URL = F.declare(
     "status-no-request-url",
     "7",
@@ -142,7 +159,7 @@ class Ctx:
 
     @property
     def device(self) -> Device:
-        return self.camera.device
+        return self.camera.live
 
     @property
     def url(self) -> str:
@@ -241,9 +258,12 @@ def authenticate(camera: Camera, request: web.Request) -> Caller | None:
     if creds is None:
         return None
     user, password = creds
-    record = camera.device.authenticate(user, password)
-    if record is None and camera.faults.on(ANY_PASSWORD) and camera.device.password_of(user) is not None:
-        record = next(u for u in camera.device.users() if u.get("UserName") == user)
+    device = camera.live
+    record = device.authenticate(user, password)
+    if record is None and camera.faults.on(ANY_PASSWORD) and device.password_of(user) is not None:
+        record = next(u for u in device.users() if u.get("UserName") == user)
+    if record is None and camera.faults.on(FACTORY_KEPT) and (user, password) == (FACTORY_USER, FACTORY_PASSWORD):
+        record = next((u for u in device.users() if u.get("ID") == "0"), None)
     if record is None:
         return None
     host = (request.host or "").rsplit(":", 1)[0] if not (request.host or "").endswith("]") else request.host
@@ -376,7 +396,7 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
         if request.can_read_body:
             verdict.force_close()  # an unread body must not be taken for the next request
         return verdict
-    log_failures = camera.device.log_failures
+    log_failures = camera.live.log_failures
     resp = await _handle(camera, request, verdict)
     if (
         camera.device is not None
@@ -393,7 +413,7 @@ async def _handle(camera: Camera, request: web.Request, verdict: Admitted) -> we
     path = request.path
     caller, resource, op = verdict.caller, verdict.resource, verdict.op
     try:
-        params = camera.device.check_params(resource, verdict.raw_params)
+        params = camera.live.check_params(resource, verdict.raw_params)
         # an operation without inbound data never waits for a body (a GET announcing a huge chunk
         # must still be answered); a body that trickles in is cut off after BODY_TIMEOUT_S
         body = b""
@@ -414,7 +434,7 @@ async def _handle(camera: Camera, request: web.Request, verdict: Admitted) -> we
         if method == "GET" and resource.block:
             return _xml_reply(camera, _get_body(camera, resource, params, caller))
         if method == "PUT" and resource.block:
-            await camera.run_blocking(camera.device.write, resource, params, body, caller)
+            await camera.run_blocking(camera.live.write, resource, params, body, caller)
             return status_response(camera, path, Status.OK)
         return status_response(camera, path, Status.UNSUPPORTED_OPERATION, "not implemented by this device")
     except ApiError as err:
@@ -452,10 +472,10 @@ def _needs_admin(camera: Camera, method: str, resource: Resource, raw: dict[str,
     if op is not None and op.level == "Operator":
         return f"{method} {resource.template} needs the Operator level"
     why = admin_only(method, resource.template)
-    if why is None:
+    if why is None or camera.faults.on(ADMIN_OPS_OPEN):
         return ""
     if (method, resource.template) == OWN_ENTRY:
-        own = next((u for u in camera.device.users() if u.get("UserName") == caller.user), None)
+        own = next((u for u in camera.live.users() if u.get("UserName") == caller.user), None)
         if own is not None and raw.get("N") == str(int(own["ID"]) + 1):
             return ""  # a user may change its own password
     return f"{method} {resource.template} needs the administrator: {why}"
@@ -468,7 +488,7 @@ def _get_body(camera: Camera, resource: Resource, params: dict[str, int], caller
     """The XML a generic GET answers. On a conformant camera (no fault), for a block stored as such (no parts,
     no computed fields) that XML depends on the stored document alone: it is remembered with that document
     and served while the store still holds it (a commit puts new documents in place, see state.py)."""
-    device = camera.device
+    device = camera.live
     if camera.faults or resource.parts or resource.block in COMPUTED or resource.template == "/System/Users/{N}":
         return _xml_body(resource.block, device.output(resource, device.read(resource, params, caller)))  # type: ignore[arg-type]
     key = concrete(resource, params)
@@ -524,6 +544,15 @@ class _Conn:
     transport: asyncio.BaseTransport
     since: float = field(default_factory=time.monotonic)  # connected, or the end of its last request
     busy: int = 0  # requests being handled
+    answered: bool = False  # a request was handled: idle now means keep-alive, not half-open
+    receiving: float | None = None  # when the first byte of a request not yet handled arrived
+
+    def expired(self, now: float, header_s: float, idle_s: float) -> bool:
+        if self.busy:
+            return False
+        if self.receiving is not None or not self.answered:  # headers pending: since the first byte or the open
+            return now - (self.receiving or self.since) > header_s
+        return now - self.since > idle_s
 
 
 class _Guarded(asyncio.Protocol):
@@ -539,6 +568,9 @@ class _Guarded(asyncio.Protocol):
         self.guard.admit(_Conn(transport))
 
     def data_received(self, data: bytes) -> None:
+        conn = self.guard.conns.get(self.transport) if self.transport is not None else None
+        if conn is not None and not conn.busy and conn.receiving is None:
+            conn.receiving = time.monotonic()
         self.inner.data_received(data)
 
     def eof_received(self) -> bool | None:
@@ -559,8 +591,10 @@ class ConnectionGuard:
     """Rule 4 for one listening socket: `protocol(factory)` wraps aiohttp's protocol factory, `track` is the
     outermost middleware (a connection is busy while one of its requests is handled), `start` runs the reaper."""
 
-    def __init__(self, limit: int = MAX_CONNECTIONS, idle_s: float = IDLE_TIMEOUT_S) -> None:
-        self.limit, self.idle_s = limit, idle_s
+    def __init__(
+        self, limit: int = MAX_CONNECTIONS, header_s: float = HEADER_TIMEOUT_S, idle_s: float = KEEPALIVE_IDLE_S
+    ) -> None:
+        self.limit, self.header_s, self.idle_s = limit, header_s, idle_s
         self.conns: dict[asyncio.BaseTransport, _Conn] = {}
         self.figures = {"peak": 0, "evicted": 0, "reaped": 0}
         self._task: asyncio.Task[None] | None = None
@@ -592,11 +626,13 @@ class ConnectionGuard:
         conn = self.conns.get(request.transport) if request.transport is not None else None
         if conn is not None:
             conn.busy += 1
+            conn.receiving = None
         try:
             return await handler(request)
         finally:
             if conn is not None:
                 conn.busy -= 1
+                conn.answered = True
                 conn.since = time.monotonic()
 
     def start(self) -> None:
@@ -613,9 +649,9 @@ class ConnectionGuard:
 
     async def _reap(self) -> None:
         while True:
-            await asyncio.sleep(min(1.0, self.idle_s / 4))
-            deadline = time.monotonic() - self.idle_s
-            for conn in [c for c in self.conns.values() if not c.busy and c.since < deadline]:
+            await asyncio.sleep(min(1.0, self.header_s / 4))
+            now = time.monotonic()
+            for conn in [c for c in self.conns.values() if c.expired(now, self.header_s, self.idle_s)]:
                 self.conns.pop(conn.transport, None)
                 conn.transport.close()
                 self.figures["reaped"] += 1

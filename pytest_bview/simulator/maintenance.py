@@ -103,6 +103,12 @@ FACTORY_KEEPS_EXTRA = ("firmware", "clock_offset_s", "log")
 
 
 # -- fault profiles --------------------------------------------------------------------------------------
+CONFIG_CLEAR_SECRETS = F.declare(
+    "sec-configfile-clear-secrets",
+    "9.2.3",
+    "the exported configuration file carries every secret (user passwords, WiFi key...) in clear text, unsealed",
+    ["suites/test_security_advisories.py::test_config_file_seals_secrets"],
+)
 REBOOT_LOSES = F.declare(
     "reboot-loses-setting",
     "9.2.7",
@@ -424,9 +430,9 @@ def _put_back(resources: dict[str, Any], secret: list[Any]) -> None:
     for step in where[:-1]:
         if isinstance(node, list) and isinstance(step, dict):
             node = next((x for x in node if isinstance(x, dict) and x.get("ID") == step.get("ID")), None)
-        elif (isinstance(node, dict) and isinstance(step, str) and step in node) or (
-            isinstance(node, list) and isinstance(step, int) and 0 <= step < len(node)
-        ):
+        elif isinstance(node, dict) and isinstance(step, str) and step in node:
+            node = node[step]
+        elif isinstance(node, list) and isinstance(step, int) and 0 <= step < len(node):
             node = node[step]
         else:
             return
@@ -713,7 +719,8 @@ def restart_if_saved(camera: Camera) -> None:
     why = _PENDING.pop(camera.device, None) if camera.device is not None else None
     if why is not None:
         if camera.faults.on(RESTART_LOSES) and why == "/Network/P2P":
-            camera.device.store.commit(resources={why: factory_defaults(camera.device.identity_mapping())[why]})
+            device = camera.live
+            device.store.commit(resources={why: factory_defaults(device.identity_mapping())[why]})
         schedule_restart(camera, f"{why} saved")
 
 
@@ -893,6 +900,8 @@ async def config_file_get(ctx: Ctx) -> web.StreamResponse:
     resources, sealed = await ctx.camera.run_blocking(
         seal_secrets, device.store.snapshot()["resources"], admin_password(device)
     )
+    if ctx.camera.faults.on(CONFIG_CLEAR_SECRETS):
+        resources = device.store.snapshot()["resources"]
     body = export_config(resources, {**config_meta(device), "secrets": sealed})
     device.log_event(2, 119, ctx.caller)  # export parameters
     name = f"{device.identity.model}-{device.identity.serial}.cfg"

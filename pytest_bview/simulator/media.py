@@ -183,9 +183,10 @@ _BARS = np.array(  # 75 % bars, ITU-R BT.801 order
 )
 _BOX_RGB = (255.0, 128.0, 0.0)
 # Sensor noise (Rule 5): luma fields of independent uniform noise, +-NOISE_AMPLITUDE levels, cycled frame by
-# frame. NOISE_FIELDS is prime to every GOP the camera uses, so no two pictures of a GOP share a field.
+# frame. The encoder predicts from the previous picture only (ultrafast: one reference), so three fields never
+# let it predict the noise, and the picture keeps three noisy copies of its base, not more.
 NOISE_AMPLITUDE = 4
-NOISE_FIELDS = 7
+NOISE_FIELDS = 3
 
 
 @functools.lru_cache(maxsize=4)

@@ -205,7 +205,7 @@ async def start_rtsp(camera: Camera) -> Any:
     device = camera.device
     assert device is not None
     hubs = {
-        path: StreamHub(path, (lambda sid=sid: settings(camera.device, sid)), faults=camera.faults)  # type: ignore[misc]
+        path: StreamHub(path, (lambda sid=sid: settings(camera.live, sid)), faults=camera.faults)  # type: ignore[misc]
         for sid, path in RTSP_PATHS.items()
     }
     server = RtspServer(

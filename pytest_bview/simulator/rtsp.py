@@ -42,6 +42,12 @@ from pytest_bview.simulator.media import NO_FAULTS, AccessUnit, FaultSet, Stream
 
 log = logging.getLogger("bview.sim.rtsp")
 
+DIGEST_REPLAY = declare(
+    "sec-rtsp-digest-replay",
+    "8",
+    "a Digest response already accepted is accepted again (same nonce and nonce count) for the nonce's life",
+    detected_by=["suites/test_security_advisories.py::test_rtsp_digest_replay_refused"],
+)
 SDP_NO_SPROP = declare(
     "rtsp-sdp-no-sprop",
     "8",
@@ -357,10 +363,10 @@ class RtspServer:
             from pytest_bview.media import parse_challenge
 
             _, p = parse_challenge("Digest " + rest)
-            state = self._nonce_state(p.get("nonce", ""))
-            password = self.password_of(p.get("username", "")) if state == "ok" else None
+            state = self._nonce_state(p.get("nonce") or "")
+            known = self.password_of(p.get("username") or "") if state == "ok" else None
             stale = state == "stale"
-            if password is not None and self._digest_ok(req, p, password):
+            if known is not None and self._digest_ok(req, p, known):
                 if self._first_use(p):
                     return None
                 stale = True  # a replay: the client may ask again with a fresh nonce
@@ -374,6 +380,8 @@ class RtspServer:
         except (KeyError, ValueError):
             return False
         last = self._nonce_counts.get(nonce)
+        if self.faults.on(DIGEST_REPLAY):
+            return True
         if last is not None and (p.get("qop") != "auth" or nc <= last):
             return False
         if len(self._nonce_counts) >= MAX_NONCES:

@@ -137,9 +137,12 @@ class DiscoveryFacts:
             assert blk
             from pytest_bview.spec.blocks import BLOCKS
 
+            root = BLOCKS[blk].root
             problems = [
-                f"{k}: {p}" for k, v in doc.items() if k != "DHCP" and (p := BLOCKS[blk].root.child(k).check(v))
-            ]  # type: ignore[union-attr]
+                f"{k}: {p}"
+                for k, v in doc.items()
+                if k != "DHCP" and (f := root.child(k)) is not None and (p := f.check(v))
+            ]
             if problems:
                 return REPLY_FAILED
             updates.append((iface, key, {k: v for k, v in doc.items() if k != "DHCP"}))

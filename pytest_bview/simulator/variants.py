@@ -154,6 +154,7 @@ async def wire_form(
     if not is_xml:
         return resp
     if variants.on(NS_PREFIX) or variants.on(NS_NONE):
+        assert isinstance(resp, web.Response)  # (is_xml)
         resp.body = _rewrite_namespace(bytes(resp.body), variants.on(NS_PREFIX))  # type: ignore[arg-type]
     if variants.on(TEXT_XML):
         resp.headers["Content-Type"] = "text/xml; charset=UTF-8"
@@ -215,9 +216,11 @@ def live_in(camera: Camera) -> None:
         found = match(path)
         assert found is not None and found[0].block
         resource, raw = found
+        block = resource.block
+        assert block is not None
         params = {k: int(v) for k, v in raw.items()}
         try:
-            device.write(resource, params, to_xml(BLOCKS[resource.block], doc, include_wo=True), caller)
+            device.write(resource, params, to_xml(BLOCKS[block], doc, include_wo=True), caller)
         except ApiError:  # a value a cross-field rule refuses stays as it was
             return
 

@@ -15,6 +15,13 @@ from __future__ import annotations
 
 from pytest_bview.spec.resources import RESOURCES
 
+# The spec's own example credentials (9.3.1 "Username=admin&Password=admin"): the factory credentials a camera of
+# the series ships with, which ETSI EN 303 645 5.1-1 wants gone once the camera is set up.
+FACTORY_USER, FACTORY_PASSWORD = "admin", "admin"
+# Secrets the spec leaves readable (9.1.7.1.3: the WiFi key is "opt"/"req", not "wo"): the reference camera keeps
+# them to itself like a write-only field (ERRATA S3): GET shows them empty, an empty one in a PUT keeps the stored one.
+KEPT_SECRETS = frozenset({"KeyValue", "KeyValueB64"})
+
 OWN_ENTRY = ("PUT", "/System/Users/{N}")  # a Normal user may PUT its own entry (its password)
 
 _SYSTEM: dict[tuple[str, str], str] = {

@@ -4,9 +4,12 @@ Rule 1: the level is the spec's word, not our wish. MUST: "must", "shall", "is r
         statement of what the device does. SHOULD: "should", "usually", "generally", "recommended". MAY:
         "may", "e.g.", "etc.", or a value the spec leaves to the device (a freedom a conformant camera may
         use). ERRATA: where the words are ambiguous or contradict themselves, the decision of
-        schemas/ERRATA.md (cited in `words`).
+        schemas/ERRATA.md (cited in `words`). SECURITY: a security advisory beyond the spec: the spec's words
+        at `line` allow something that a provision of ETSI EN 303 645 or the OWASP IoT Security Verification
+        Standard (ISVS), named in `provision`, advises against.
 Rule 2: a failed MUST or ERRATA rule is a failure; a failed SHOULD or MAY rule is an *advisory*
-        (pytest_bview/verdicts.py), unless --bview-strict.
+        (pytest_bview/verdicts.py), unless --bview-strict. A failed SECURITY rule is an advisory always:
+        the spec allows what it finds, so it is never a conformance failure, --bview-strict or not.
 Rule 3: a check names the rules it verifies with `@pytest.mark.bview_rule("id", ...)`; a finding names the
         rule it breaks (`expect(..., rule="id")`); a conformant variant of the reference camera names the
         freedom it exercises. The ids are the join key: docs/RULES.md is generated from them
@@ -19,9 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-MUST, SHOULD, MAY, ERRATA = "MUST", "SHOULD", "MAY", "ERRATA"
-LEVELS = (MUST, SHOULD, MAY, ERRATA)
-ADVISORY_LEVELS = (SHOULD, MAY)  # a failure of these is an advisory, not a failure (Rule 2)
+MUST, SHOULD, MAY, ERRATA, SECURITY = "MUST", "SHOULD", "MAY", "ERRATA", "SECURITY"
+LEVELS = (MUST, SHOULD, MAY, ERRATA, SECURITY)
+ADVISORY_LEVELS = (SHOULD, MAY, SECURITY)  # a failure of these is an advisory, not a failure (Rule 2)
 
 
 @dataclass(frozen=True)
@@ -32,11 +35,17 @@ class Rule:
     words: str  # the spec's own words (shortened with "..." only)
     level: str
     area: str
+    provision: str = ""  # SECURITY: the ETSI EN 303 645 or OWASP ISVS provision the advisory names
 
     @property
     def advisory(self) -> bool:
         """Whether a failure of this rule is an advisory (Rule 2)."""
         return self.level in ADVISORY_LEVELS
+
+    @property
+    def security(self) -> bool:
+        """A security advisory beyond the spec: an advisory even under --bview-strict (Rule 2)."""
+        return self.level == SECURITY
 
 
 _TABLE = (
@@ -183,6 +192,90 @@ _TABLE = (
         MAY,
         "security",
     ),
+    # -- security advisories: what the spec lets a camera do, against ETSI EN 303 645 / OWASP ISVS ------------------
+    Rule(
+        "sec-factory-credentials",
+        "9.3.1",
+        1648,
+        "Username=admin&Password=admin (the spec's own example credentials; nothing requires them to change)",
+        SECURITY,
+        "security",
+        "ETSI EN 303 645 5.1-1: no universal default passwords",
+    ),
+    Rule(
+        "sec-basic-cleartext",
+        "4.5.2",
+        240,
+        "it must be authenticated by means of Basic Access [5] according to RFC 2617 (over http or https, 4.1)",
+        SECURITY,
+        "security",
+        "ETSI EN 303 645 5.5-1: communicate securely (credentials never in clear text on a network)",
+    ),
+    Rule(
+        "sec-wifi-key-readable",
+        "9.1.7.1.3",
+        1006,
+        "The use of <KeyValue> and <KeyValueB64> is alternative (both 'opt' or 'req', not 'wo' as 6.1.2 marks "
+        "passwords: a device may return the WiFi key)",
+        SECURITY,
+        "security",
+        "ETSI EN 303 645 5.4-1: sensitive security parameters in storage are stored securely (not read back)",
+    ),
+    Rule(
+        "sec-normal-user-admin-ops",
+        "9.2.3",
+        1594,
+        "GET Viewer (the configuration file; the rows of the user list, Reboot, FactoryDefault and FirmwareUpgrade "
+        "are 'Viewer' too: open to every user, ERRATA L10)",
+        SECURITY,
+        "security",
+        "OWASP ISVS V2 (authorization: least privilege, administrative functions for administrators only); "
+        "ETSI EN 303 645 5.6 (minimize exposed attack surfaces)",
+    ),
+    Rule(
+        "sec-configfile-secrets",
+        "9.2.3",
+        1595,
+        "Description Retrieve camera's configuration file ... Success Return Config file (its content is left to "
+        "the device)",
+        SECURITY,
+        "security",
+        "ETSI EN 303 645 5.4-1: sensitive security parameters in storage are stored securely (not exported in "
+        "clear text)",
+    ),
+    Rule(
+        "sec-rtsp-digest-replay",
+        "8",
+        437,
+        "rtsp://ip:port/live/0/main (the streams; the spec leaves RTSP authentication to the RTSP protocol's own "
+        "rules)",
+        SECURITY,
+        "security",
+        "ETSI EN 303 645 5.5-1 (communicate securely) and OWASP ISVS V3 (a captured authentication cannot be "
+        "replayed: RFC 2617 3.2.2 nonce counts)",
+    ),
+    Rule(
+        "sec-discovery-amplification",
+        "10",
+        2799,
+        "This is achieved using multicast messages to transmit device information (and UPnP/SSDP, 5: answers to "
+        "unauthenticated UDP requests, of any size the device chooses)",
+        SECURITY,
+        "security",
+        "ETSI EN 303 645 5.6-1 and 5.6-2 (minimize exposed attack surfaces; unused or abusable services): a UDP "
+        "answer many times its request makes the camera a reflector for denial-of-service traffic",
+    ),
+    Rule(
+        "sec-discovery-101-unauthenticated",
+        "10",
+        2848,
+        '<CfgInfo MainCommand="101" AssistCommand="-1" DeviceMac="xx" /> (the 101 sample request, which sets the '
+        "address and ports, carries no <Auth>)",
+        SECURITY,
+        "security",
+        "ETSI EN 303 645 5.6 (minimize exposed attack surfaces) and OWASP ISVS V2 (every configuration change "
+        "authenticated)",
+    ),
     # -- 9.4 streams ------------------------------------------------------------------------------------------------
     Rule(
         "capability-resolutions-accepted",
@@ -260,7 +353,7 @@ def markdown(root: Path, faults: dict[str, Any], variants: dict[str, Any]) -> st
         vs = sorted(n for n, v in variants.items() if r.id in v.rules)
         joined_faults.update(fs)
         joined_variants.update(vs)
-        words = r.words.replace("|", PIPE)
+        words = r.words.replace("|", PIPE) + (f" **Beyond the spec:** {r.provision}" if r.provision else "")
         rows.append(f"| `{r.id}` | {r.section} | {r.line} | {r.level} | {r.area} | {words} | {cell(mine)} | "
                     f"{cell(fs)} | {cell(vs)} |")  # fmt: skip
     by_level = counts()
@@ -275,7 +368,10 @@ def markdown(root: Path, faults: dict[str, Any], variants: dict[str, Any]) -> st
         '("must", "shall", a plain statement), SHOULD ("should", "usually", "generally"), MAY ("may", "e.g.", "etc.",',
         "a value left to the device), or ERRATA (a decision of `schemas/ERRATA.md` where the words are ambiguous).",
         "A failed MUST or ERRATA rule fails the check; a failed SHOULD or MAY rule is an *advisory*: reported, never",
-        "a failure, never a block on the declaration, unless `--bview-strict`. Checks name their rules with",
+        "a failure, never a block on the declaration, unless `--bview-strict`. SECURITY rules are *security",
+        "advisories* beyond the spec: the spec's words allow what they find, and they name the provision of ETSI",
+        "EN 303 645 or the OWASP IoT Security Verification Standard advising against it (suites/test_security_advisories.py,",
+        "marker `security`); a failed one is an advisory always, `--bview-strict` or not. Checks name their rules with",
         '`@pytest.mark.bview_rule("id")`; a fault profile is listed under a rule when one of the rule\'s checks',
         "detects it (`docs/FAULTS.md`); a conformant variant (`bview-sim --variant NAME`) names the freedoms it",
         "exercises, and `tests/test_variant_matrix.py` proves that every suite passes against it.",
