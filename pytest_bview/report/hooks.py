@@ -395,8 +395,10 @@ MAX_LEFT_OUT = 200  # node ids listed in results.json; the count is always whole
 def scope_of(session: pytest.Session, exitstatus: int, collector: Collector) -> dict[str, Any]:
     """Whether the run executed the whole certification selection, and if not why and what was left out.
 
-    Partial: a profile other than certification (profiles.py Rule 2), a -k or -m selection, deselected tests, a stop before the end (-x, --maxfail, interruption),
-    collected tests that never ran, or test modules of the suites' directories that were not collected.
+    Partial: the run did not execute its whole profile: a -k or -m selection, deselected tests (beyond what
+    the profile leaves out), a stop before the end (-x, --maxfail, interruption), collected tests that never
+    ran, or test modules of the suites' directories that were not collected. Separately, only a full run of
+    the certification profile declares conformance (`declares`, profiles.py Rule 2).
     """
     from pytest_bview.options import resolve
     from pytest_bview.profiles import PROFILES
@@ -412,10 +414,6 @@ def scope_of(session: pytest.Session, exitstatus: int, collector: Collector) -> 
     if len(collector.deselected) > by_profile:
         reasons.append(f"{len(collector.deselected) - by_profile} tests deselected")
     profile = PROFILES[resolve(session.config).profile]
-    if by_profile:
-        reasons.append(f"{by_profile} tests deselected by the {profile.name} profile")
-    if not profile.declares:
-        reasons.append(f"profile {profile.name}: not a certification (only --bview-profile certification declares)")
     stopped = session.shouldfail or session.shouldstop
     if stopped:
         reasons.append(f"stopped early ({stopped})")
@@ -431,6 +429,9 @@ def scope_of(session: pytest.Session, exitstatus: int, collector: Collector) -> 
         reasons.append(f"{len(modules)} test modules not selected")
     left_out = [*collector.deselected, *never, *modules]
     return {
+        "profile": profile.name,
+        "declares": profile.declares and not reasons,
+        "profile_left_out": by_profile,
         "partial": bool(reasons),
         "selection": " ".join(redact_args(list(session.config.invocation_params.args))) or ".",
         "reasons": reasons,

@@ -78,8 +78,18 @@ class Run:
 
     @property
     def partial(self) -> bool:
-        """Not the whole certification selection: no declaration of conformance for it."""
+        """The run did not execute its whole profile: no declaration of conformance for it."""
         return bool(self.scope.get("partial"))
+
+    @property
+    def declares(self) -> bool:
+        """A full run of the certification profile: the only kind that declares conformance (runs written
+        before profiles existed say nothing of it and keep their declaration)."""
+        return not self.partial and bool(self.scope.get("declares", True))
+
+    @property
+    def profile(self) -> str:
+        return str(self.scope.get("profile") or "")
 
     # -- figures ------------------------------------------------------------------------
     @property

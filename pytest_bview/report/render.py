@@ -592,8 +592,20 @@ def declaration(run: m.Run) -> str:
     )
     if run.partial:
         statement = "was tested by a partial run only; this page is not a declaration of conformance"
+    elif not run.declares:
+        statement = (
+            f"was tested by a {run.profile} run, not a certification; this page is not a declaration of "
+            "conformance (only --bview-profile certification issues one)"
+        )
+    heading = (
+        "Partial run: no declaration of conformance"
+        if run.partial
+        else "Declaration of conformance"
+        if run.declares
+        else f"{run.profile.capitalize()} run: no declaration of conformance"
+    )
     body = f"""
-<h1>{"Partial run: no declaration of conformance" if run.partial else "Declaration of conformance"}</h1>
+<h1>{heading}</h1>
 <p>{esc(SPEC)}</p>
 {_scope(run)}
 <table id="device">{ident}
@@ -614,7 +626,7 @@ integrity: <code>bview-report verify {esc(run.path)}</code>.</p>
 <tr><th>Approved by</th><td></td><th>Signature</th><td></td></tr></table>
 """
     extra = "@page{size:A4;margin:15mm}body{max-width:180mm}table.sign td{width:45mm;height:12mm}"
-    title = "Partial run (no declaration)" if run.partial else "Declaration of conformance"
+    title = heading
     return page(f"{title} {run.model} {run.firmware}", body, extra)
 
 

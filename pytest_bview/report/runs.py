@@ -47,6 +47,13 @@ class Written:
                 f"PARTIAL run ({'; '.join(scope.get('reasons', []))}): {scope.get('left_out_count', 0)} left out; "
                 "no declaration of conformance"
             )
+        elif not self.run.declares:
+            left = self.run.scope.get("profile_left_out", 0)
+            lines.append(
+                f"{self.run.profile} run, whole profile"
+                + (f" ({left} tests deselected by the {self.run.profile} profile)" if left else "")
+                + ": not a certification, no declaration of conformance (--bview-profile certification issues one)"
+            )
         if self.diff is not None:
             lines.append(f"changes since {self.diff.older}: {self.diff.summary()}")
             lines += [f"REGRESSION {r['id']}: {r['before']} -> {r['after']}" for r in self.diff.regressions]
