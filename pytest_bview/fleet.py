@@ -52,7 +52,7 @@ import pytest
 
 from pytest_bview.options import OPTIONS, Settings, _raw
 from pytest_bview.plugin import AREAS, FLEET_KEY, TARGETS_KEY, _settings, open_camera
-from pytest_bview.verdicts import WORST_FIRST, worst
+from pytest_bview.verdicts import WORST_FIRST, of_report, worst
 
 LABEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 PORT_KEYS = {"http": ("http", "port"), "rtsp": ("rtsp", "rtsp_port"), "discovery": ("discovery", "discovery_port")}
@@ -386,25 +386,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 
 # -- the controller's summary -------------------------------------------------------------------------
-def verdict_of(report: pytest.TestReport) -> str | None:
-    """The verdict one phase report gives its test, or None when the phase says nothing new."""
-    if hasattr(report, "wasxfail"):
-        if report.skipped:  # an advisory shows like an xfail whose reason starts with "advisory:" (verdicts.py)
-            return "advisory" if str(report.wasxfail).startswith("advisory") else "waived"
-        return "fail"  # an xpass under xfail_strict fails
-    if report.failed:
-        return "fail"
-    if report.skipped:
-        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
-        try:
-            from pytest_bview.verdicts import from_skip
-
-            return from_skip(reason)[0]
-        except ImportError:
-            return "not run"
-    if report.when == "call":
-        return "pass"
-    return None
+verdict_of = of_report  # (one home: verdicts.py)
 
 
 class FleetRecorder:

@@ -74,3 +74,19 @@ def from_skip(reason: str) -> tuple[str, str]:
         if text.lower().startswith(verdict + ":"):
             return verdict, text[len(verdict) + 1 :].strip()
     return NOT_RUN, text
+
+
+def of_report(report: pytest.TestReport) -> str | None:
+    """The verdict one phase report gives its test, or None when the phase says nothing new."""
+    if hasattr(report, "wasxfail"):
+        if report.skipped:  # an advisory shows like an xfail whose reason starts with "advisory:" (Rule 3)
+            return ADVISORY if str(report.wasxfail).startswith(ADVISORY) else WAIVED
+        return FAIL  # an xpass under xfail_strict fails
+    if report.failed:
+        return FAIL
+    if report.skipped:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        return from_skip(reason)[0]
+    if report.when == "call":
+        return PASS
+    return None

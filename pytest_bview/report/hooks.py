@@ -64,6 +64,7 @@ STATE_KEY = pytest.StashKey[Collector]()
 LOCAL_KEY = pytest.StashKey[Local]()
 SEEN_KEY = pytest.StashKey[int]()
 EVENT_KEY = pytest.StashKey[str]()
+DESCRIBED_KEY = pytest.StashKey[dict[str, str]]()
 
 
 def _is_worker(config: pytest.Config) -> bool:
@@ -134,7 +135,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     _absorb_shapes(local, target, new)
     if report.when == "setup":
         rec["identity"] = {**target.identity, "MacAddress": target.known_mac}
-        rec.update(_describe(item))
+        described = _describe(item)
+        item.stash[DESCRIBED_KEY] = described
+        rec.update(described)
         if EVENT_KEY in item.stash:
             rec["health"] = item.stash[EVENT_KEY]
     if report.failed and call.excinfo is not None:
@@ -148,6 +151,32 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         _apply_level(report, rec, call, target)
         _apply_expectation(item, report, rec, local, target)
     setattr(report, RECORD, target.client.secrets.scrub(rec))  # (client.py Rule 2: every secret it knows)
+    described = item.stash.get(DESCRIBED_KEY, {})
+    report.bview_section = described.get("section", "")  # type: ignore[attr-defined]  # (pytest-html columns)
+    report.bview_resource = " ".join(x for x in (described.get("method"), described.get("resource")) if x)  # type: ignore[attr-defined]
+
+
+# -- pytest-html: the same facts in its table (a team's existing --html reports) ----------------------------
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_html_results_table_header(cells: list[str]) -> None:
+    cells.insert(2, "<th>Spec section</th>")
+    cells.insert(3, "<th>Resource</th>")
+    cells.insert(4, "<th>B-View verdict</th>")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_html_results_table_row(report: Any, cells: list[str]) -> None:
+    import html
+
+    from pytest_bview.spec.sections import titled
+    from pytest_bview.verdicts import of_report
+
+    section = str(getattr(report, "bview_section", "") or "")
+    cells.insert(2, f"<td>{html.escape(titled(section) if section else '')}</td>")
+    cells.insert(3, f"<td>{html.escape(str(getattr(report, 'bview_resource', '') or ''))}</td>")
+    cells.insert(4, f"<td>{html.escape(of_report(report) or '')}</td>")
 
 
 def _timings(exchanges: list[Any]) -> list[list[Any]]:
