@@ -338,12 +338,8 @@ class Client:
                     if size > self.max_body:
                         ex.truncated = True
                         break
-                    if time.monotonic() > deadline:
-                        raise DeviceError(
-                            f"{method} {path}: body not complete within {timeout or self.timeout:g} s "
-                            f"({size} bytes received)",
-                            ex,
-                        )
+                    if time.monotonic() > deadline:  # the same words as the watchdog's: one verdict, one text
+                        raise DeviceError(watch.message(method, path, size, ex.status), ex)
                 if watch.expired:  # the watchdog ended a body read to close: not a complete answer
                     raise DeviceError(watch.message(method, path, size, ex.status), ex)
             finally:

@@ -836,6 +836,33 @@ def _forward(signum: int) -> None:
 _SIGNALLED: list[_Signals] = []
 
 
+def without_lineless_entries(exc: BaseException | None) -> None:
+    """Unlink the traceback entries that have no line number from `exc` and the exceptions it chains.
+
+    A signal can interrupt an instruction that carries no line (CPython 3.11: a `with` exit, a
+    generator's resume); the KeyboardInterrupt raised there has an entry whose tb_lineno is None, and
+    pytest's report of the interrupt then fails with a TypeError, ending the run with status 1 instead of 2.
+    """
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        tb = exc.__traceback__
+        while tb is not None and tb.tb_lineno is None:
+            tb = tb.tb_next
+        exc.__traceback__ = tb
+        while tb is not None:
+            while tb.tb_next is not None and tb.tb_next.tb_lineno is None:
+                tb.tb_next = tb.tb_next.tb_next
+            tb = tb.tb_next
+        exc = exc.__cause__ or exc.__context__
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_keyboard_interrupt(excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+    # before the terminal reporter renders it (Rule 8: a signal ends the run with pytest's status 2)
+    without_lineless_entries(excinfo.value)
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
     if threading.current_thread() is not threading.main_thread():

@@ -258,3 +258,33 @@ def test_restore_from_brings_back_a_camera_on_another_port(pytester: pytest.Pyte
     assert home
     result.stdout.fnmatch_lines([f"bview: brought home from 127.0.0.1:{new_port} to 127.0.0.1:{port} (*"])
     assert Snapshot.load(path).away is None
+
+
+def test_interrupt_report_survives_a_lineless_traceback_entry() -> None:
+    """CI once saw a SIGTERM end a run with status 1: the KeyboardInterrupt was raised at an instruction
+    with no line (CPython 3.11), and pytest's report of it failed with a TypeError. The kit unlinks such
+    entries before pytest renders the interrupt."""
+    import sys
+    import types
+
+    from pytest_bview.restore import without_lineless_entries
+
+    try:
+        try:
+            raise ValueError("inner")
+        except ValueError:
+            raise KeyboardInterrupt("SIGTERM")  # noqa: B904 (chained by context, as a signal handler's is)
+    except KeyboardInterrupt as exc:
+        caught = exc
+    frame = sys._getframe()
+    for exc in (caught, caught.__context__):
+        assert exc is not None and exc.__traceback__ is not None
+        lineless = types.TracebackType(exc.__traceback__.tb_next, frame, 10**6, -1)
+        assert lineless.tb_lineno is None  # what the interpreter made at the interrupted instruction
+        exc.__traceback__.tb_next = lineless
+    with pytest.raises(TypeError):
+        pytest.ExceptionInfo.from_exception(caught).getrepr(funcargs=True)  # pytest's own failure
+
+    without_lineless_entries(caught)
+    text = str(pytest.ExceptionInfo.from_exception(caught).getrepr(funcargs=True))
+    assert "KeyboardInterrupt: SIGTERM" in text and "ValueError: inner" in text

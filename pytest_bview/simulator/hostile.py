@@ -121,6 +121,10 @@ Attack = Callable[["Camera", web.Request, Handler], Awaitable[None]]
 
 
 def _head(status: int, reason: str, headers: dict[str, str]) -> bytes:
+    if not any(k.lower() == "connection" for k in headers):
+        # every attack ends with a hang-up: saying so keeps the client from reusing the connection in the
+        # moment before the close reaches it (a reset on the next request, blamed on the wrong check)
+        headers = {**headers, "Connection": "close"}
     lines = [f"HTTP/1.1 {status} {reason}"] + [f"{k}: {v}" for k, v in headers.items()]
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
@@ -137,7 +141,8 @@ async def _genuine(request: web.Request, handler: Handler) -> bytes:
     except web.HTTPException as exc:
         resp = web.Response(status=exc.status, text=exc.text or "")
     body = resp.body if isinstance(resp, web.Response) and isinstance(resp.body, bytes) else b""
-    headers = {k: v for k, v in resp.headers.items() if k.lower() not in ("content-length", "transfer-encoding")}
+    framing = ("content-length", "transfer-encoding", "connection")
+    headers = {k: v for k, v in resp.headers.items() if k.lower() not in framing}
     headers.setdefault("Content-Type", resp.content_type)
     headers["Content-Length"] = str(len(body))
     return _head(resp.status, resp.reason, headers) + body
