@@ -361,7 +361,7 @@ def _run_of(serial: str, level: str, tests: list[str], firmware: str = "2.0.0") 
     return m.Run(identity, [m.TestResult(t, verdict="pass") for t in tests], options={"level": level}, started=started)
 
 
-def test_baseline_is_the_same_unit_level_and_tests(tmp_path: Path) -> None:
+def test_baseline_is_the_same_unit_level_and_tests(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A full run after an `-m images` run once reported "593 tests new, 0 regressions": the baseline is
     the previous run of the same serial, level and tests, and any other choice says why."""
     from pytest_bview.report.runs import write_run
@@ -385,6 +385,9 @@ def test_baseline_is_the_same_unit_level_and_tests(tmp_path: Path) -> None:
     other = write_run(_run_of("S9", "reversible", full), alone, redactor).run
     assert other.diff is not None and "another selection (2 tests, 2 in common with this run's 6" in other.diff["basis"]
     assert "Baseline:" in (alone / other.path / "report.html").read_text()
+    first = next(p for p in (alone / "BV-IPC2-5MP" / "2.0.0").iterdir() if p.name != Path(other.path).name)
+    assert report_cli(["diff", str(first), str(alone / other.path)]) == 0
+    assert "baseline: RUN_A is another selection (2 tests" in capsys.readouterr().out
 
 
 def test_expectations_carry_to_the_next_build_and_end_where_fixed() -> None:

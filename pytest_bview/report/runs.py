@@ -273,7 +273,12 @@ def write_run(run: m.Run, report_dir: Path, redactor: m.Redactor) -> Written:
     directory = new_run_dir(report_dir, run)
     run.path = directory.relative_to(report_dir).as_posix()
     previous = find_previous(report_dir, run)
-    diff = diff_runs(previous, run, basis=baseline_basis(run, previous)) if previous is not None else None
+    diff = None
+    if previous is not None:
+        basis = baseline_basis(run, previous)
+        if basis:
+            basis = f"no earlier run of this unit at this level with the same tests; the closest one is {basis}"
+        diff = diff_runs(previous, run, basis=basis)
     run.diff = diff.to_dict() if diff is not None else None
     run = m.Run.from_dict(redactor.scrub(run.to_dict()))
     pages = {
@@ -331,7 +336,7 @@ def _serial(run: m.Run) -> str:
 
 
 def baseline_basis(run: m.Run, baseline: m.Run) -> str:
-    """ "" for a fair baseline; else why this one was chosen and how it differs (Rule 3)."""
+    """ "" for a fair baseline; else how it differs from `run` (Rule 3)."""
     serial, level, tests = _likeness(run, baseline)
     if serial and level and tests:
         return ""
@@ -346,9 +351,7 @@ def baseline_basis(run: m.Run, baseline: m.Run) -> str:
             f"another selection ({len(theirs)} tests, {len(ours & theirs)} in common with this run's {len(ours)}; "
             "only the tests both ran are compared)"
         )
-    return "no earlier run of this unit at this level with the same tests; compared with the closest one: " + "; ".join(
-        why
-    )
+    return "; ".join(why)
 
 
 def list_runs(report_dir: Path) -> list[dict[str, Any]]:
