@@ -59,6 +59,8 @@ class Written:
             )
         if self.diff is not None:
             lines.append(f"changes since {self.diff.older}: {self.diff.summary()}")
+            if self.diff.basis:
+                lines.append(f"baseline: {self.diff.basis}")
             lines += [f"REGRESSION {r['id']}: {r['before']} -> {r['after']}" for r in self.diff.regressions]
         lines += [
             f"unexpected pass (expectations say fail): {t.id}" for t in self.run.tests if "unexpected pass" in t.flags
