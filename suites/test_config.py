@@ -570,6 +570,7 @@ def test_write_only_never_returned(bview, path: str, field_path: tuple[str, ...]
 @pytest.mark.reversible
 @pytest.mark.network
 @pytest.mark.parametrize("path,field_path", WRITE_ONLY, ids=[f"PUT {p}" for p, _ in WRITE_ONLY])
+@pytest.mark.bview_rule("password-empty-keeps")
 def test_write_only_empty_keeps(bview, path: str, field_path: tuple[str, ...]) -> None:
     """9.1.1.2/9.1.3/9.1.6 + 6.1.2: a PUT with the password empty keeps it; a PUT with a value changes it."""
     r = resource_of(path)
@@ -609,6 +610,7 @@ def _domain_params() -> list[Any]:
 
 
 @pytest.mark.parametrize("path,change,rule", _domain_params())
+@pytest.mark.bview_rule("domain-value-refused")
 def test_out_of_domain_rejected(bview, path: str, change: dict[str, Any], rule: str) -> None:
     """7: a value outside the spec's domain gets statusCode -5 and changes nothing."""
     r = resource_of(path)
@@ -627,6 +629,7 @@ def test_out_of_domain_rejected(bview, path: str, change: dict[str, Any], rule: 
 
 
 @pytest.mark.parametrize("case", DEPENDENT, ids=[c[0] for c in DEPENDENT])
+@pytest.mark.bview_rule("dependent-fields-refused")
 def test_dependent_fields(bview, case: tuple) -> None:
     """9.6.1.3, 9.6.1.5, 9.6.1.6, 9.2.1-9.2.4, 9.1.1.2, 9.1.7.1.3, 9.7.1.4: cross-field rules; a PUT
     breaking one gets -5 and changes nothing (a dependent field is changed only in its mode)."""
@@ -652,6 +655,7 @@ PUTTABLE = [
 
 
 @pytest.mark.parametrize("path", _params(PUTTABLE))
+@pytest.mark.bview_rule("xml-malformed-refused", "xml-url-mismatch-refused")
 def test_malformed_body_refused(bview, path: str) -> None:
     """7: malformed XML and a block that does not match the URL get -1 ("XML and URL are not corresponding")."""
     r = resource_of(path)
@@ -667,6 +671,7 @@ def test_malformed_body_refused(bview, path: str) -> None:
 
 @pytest.mark.reversible
 @pytest.mark.disk
+@pytest.mark.bview_rule("disk-put-unsupported")
 def test_disk_put_not_supported(bview) -> None:
     """9.11: "The PUT method is currently not supported" — statusCode -3, nothing changes."""
     before, _ = bview.read("/Disk")
@@ -707,6 +712,7 @@ def _mismatches(bview, resource: Resource, doc: dict[str, Any], params: dict[str
 
 
 @pytest.mark.parametrize("collection", _params(COLLECTIONS, "GET"))
+@pytest.mark.bview_rule("collection-get-parts")
 def test_collection_get_equals_parts(bview, collection: str) -> None:
     """9.1, 9.4, 9.6, 9.7: GET of a collection is its parts' documents, as GET of each part returns them."""
     part, change = COLLECTIONS[collection]
@@ -724,6 +730,7 @@ def test_collection_get_equals_parts(bview, collection: str) -> None:
 
 
 @pytest.mark.parametrize("collection", _params(["/Images", "/Pictures", "/Network", "/Images/1"]))
+@pytest.mark.bview_rule("collection-put-parts")
 def test_collection_put_equals_part_puts(bview, collection: str) -> None:
     """9.1, 9.6, 9.7: a PUT to a collection is the PUTs to its parts (here two parts at once)."""
     first, second = CHANGES[collection]

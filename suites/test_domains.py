@@ -288,6 +288,7 @@ def _put(bview, path: str, doc: dict[str, Any]):
 
 
 @pytest.mark.parametrize("path", _params(RESOURCES))
+@pytest.mark.bview_rule("put-configuration")
 def test_inside_domain_stored(bview, path: str) -> None:
     """6.1.1 + 9: any value inside the spec's domains is accepted (0) and the next GET returns it."""
     resource = _resource(path)
@@ -334,6 +335,7 @@ def _strip_wo(spec: Field, doc: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("path", _params(RESOURCES + PUT_ONLY))
+@pytest.mark.bview_rule("domain-any-value-refused")
 def test_outside_domain_refused(bview, path: str) -> None:
     """7: a value outside its domain gets -5 (Parameter error) and changes nothing."""
     resource = _resource(path)

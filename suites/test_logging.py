@@ -17,6 +17,7 @@ COLOR = "/Images/1/Color"
 
 
 @pytest.mark.reversible
+@pytest.mark.bview_rule("log-type-filter")
 def test_filter_by_type(bview) -> None:
     """9.2.10: an image colour change is logged as 2/111 and a type query returns exactly that type."""
     with bview.preserved(COLOR) as before:
@@ -51,6 +52,7 @@ def test_filter_by_type(bview) -> None:
 
 
 @pytest.mark.reversible
+@pytest.mark.bview_rule("log-at-most-1000")
 def test_at_most_1000_entries(bview) -> None:
     """9.2.10: "The device supports up to 1000 log entries" (the built-in camera's log is filled first)."""
     if bview.sim is not None:  # fill the log to its limit, then add one more entry through the API
@@ -78,6 +80,7 @@ MALFORMED = [
 
 @pytest.mark.readonly
 @pytest.mark.parametrize("query", MALFORMED, ids=["&".join(f"{k}={v}" for k, v in q.items()) for q in MALFORMED])
+@pytest.mark.bview_rule("log-bad-query-refused")
 def test_malformed_query_refused(bview, query: dict[str, str]) -> None:
     """9.2.10 + 7 (ERRATA L12): a malformed majorType, minorType, startTime or stopTime gets -5."""
     ex = bview.client.get("/System/Logging", params=query)
@@ -129,6 +132,7 @@ OPERATIONS = [
 
 @pytest.mark.reversible
 @pytest.mark.parametrize("op,major,minor", [o[1:] for o in OPERATIONS], ids=[o[0] for o in OPERATIONS])
+@pytest.mark.bview_rule("log-operation-types")
 def test_operation_logged(bview, op, major: int, minor: int) -> None:
     """9.2.10: an operation done through the API leaves an entry of its majorType/minorType."""
     start = _device_now(bview) - timedelta(seconds=2)

@@ -22,6 +22,7 @@ EARLY_SHARE = 0.8  # a second write sent within this share of the device's windo
 
 
 @pytest.mark.reversible
+@pytest.mark.bview_rule("network-write-early-busy")
 def test_network_write_too_early_is_busy(bview) -> None:
     """9.1 + 7: a network write sent inside the settle window is refused with -14 and applies nothing.
 
@@ -72,6 +73,7 @@ SETTLE_WRITES = {
 
 @pytest.mark.reversible
 @pytest.mark.parametrize("path", list(SETTLE_WRITES), ids=[f"PUT {p}" for p in SETTLE_WRITES])
+@pytest.mark.bview_rule("network-write-paced-accepted")
 def test_paced_writes_accepted(bview, path: str) -> None:
     """9.1: the suite leaves --bview-settle between network writes, and a device honouring "at least 5 s"
     accepts every write so spaced (the restore at the session's end puts the values back)."""

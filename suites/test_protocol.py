@@ -190,6 +190,7 @@ XML_MEDIA_TYPES = ("application/xml", "text/xml")  # RFC 7303: the same XML, two
 
 
 @pytest.mark.readonly
+@pytest.mark.bview_rule("url-error")
 def test_unknown_url(bview) -> None:
     """7: an unknown URL is answered with statusCode -10 (URL error); ERRATA: HTTP 404 alone is accepted too."""
     ex = bview.client.get("/System/NoSuchResource")
@@ -210,6 +211,7 @@ def _other_channel(bview) -> int:
 
 
 @pytest.mark.parametrize("case", cases("GET", where=lambda r, o: r.has("channel") and r.block is not None))
+@pytest.mark.bview_rule("wrong-channel")
 def test_wrong_channel(bview, case: Case) -> None:
     """7: a channel the device does not have is answered with statusCode -4."""
     url = case.resource.url(
@@ -241,6 +243,7 @@ COLOR = "/Images/1/Color"
         pytest.param(b"", id="empty body"),
     ],
 )
+@pytest.mark.bview_rule("xml-malformed-refused")
 def test_malformed_xml(bview, body: bytes) -> None:
     """7: a body that is not well-formed XML gets -1 (or -2) and changes nothing."""
     before, _ = bview.read(COLOR)
@@ -251,6 +254,7 @@ def test_malformed_xml(bview, body: bytes) -> None:
 
 
 @pytest.mark.reversible
+@pytest.mark.bview_rule("xml-url-mismatch-refused")
 def test_xml_not_matching_url(bview) -> None:
     """7: an XML block that does not belong to the URL gets -1 and changes nothing."""
     before, _ = bview.read(COLOR)
@@ -262,6 +266,7 @@ def test_xml_not_matching_url(bview) -> None:
 
 
 @pytest.mark.reversible
+@pytest.mark.bview_rule("response-status-shape")
 def test_response_status_shape(bview) -> None:
     """7: a PUT is answered with a ResponseStatus holding requestURL (the request's path) and statusCode."""
     with bview.preserved(COLOR) as before:

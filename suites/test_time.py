@@ -85,6 +85,7 @@ def test_system_time_round_trip(bview, sent: str, instant: datetime) -> None:
 
 
 @pytest.mark.reversible
+@pytest.mark.bview_rule("time-clock-runs")
 def test_clock_keeps_running(bview) -> None:
     """9.2.1: SystemTime is a clock: after it is set it goes on running with real time."""
     with clock_kept(bview):
@@ -104,6 +105,7 @@ def test_clock_keeps_running(bview) -> None:
 
 
 @pytest.mark.reversible
+@pytest.mark.bview_rule("time-partial-put-keeps-clock")
 def test_partial_time_update_keeps_clock(bview) -> None:
     """6.1.1 + 9.2.1: a PUT of <TimeFormat> alone does not move the clock."""
     before, _ = bview.read(TIME)
@@ -118,6 +120,7 @@ def test_partial_time_update_keeps_clock(bview) -> None:
             "fields left out of a PUT keep their values (6.1.1); the clock keeps running",
             "9.2.1",
             ex,
+            rule="time-partial-put-keeps-clock",  # 6.1.1 "Generally ...": a SHOULD
         )
     finally:
         put_back(bview, TIME, {k: v for k, v in comparable(before).items()})
@@ -125,6 +128,7 @@ def test_partial_time_update_keeps_clock(bview) -> None:
 
 @pytest.mark.reversible
 @pytest.mark.parametrize("zone", ZONES_OK)
+@pytest.mark.bview_rule("ntp-timezone-stored")
 def test_ntp_time_zone_accepted(bview, zone: str) -> None:
     """9.2.2: TimeZone is a POSIX 1003.1 8.3 string; the spec's examples are accepted and returned."""
     before, _ = bview.read(NTP)
@@ -139,6 +143,7 @@ def test_ntp_time_zone_accepted(bview, zone: str) -> None:
 
 @pytest.mark.reversible
 @pytest.mark.parametrize("zone", ZONES_BAD)
+@pytest.mark.bview_rule("ntp-timezone-non-posix-refused")
 def test_ntp_time_zone_refused(bview, zone: str) -> None:
     """9.2.2 + 7: a TimeZone that is not a POSIX 1003.1 8.3 string gets -5 and changes nothing."""
     before, _ = bview.read(NTP)
@@ -153,6 +158,7 @@ def test_ntp_time_zone_refused(bview, zone: str) -> None:
 
 
 @pytest.mark.reversible
+@pytest.mark.bview_rule("dst-modes-stored")
 def test_dst_date_and_week_modes(bview) -> None:
     """9.2.3: "If <Mode> is date, use <DateModeStart>/<DateModeStop>" (ISO 8601, "accepted and returned");
     "If <Mode> is week, use <WeekModeStart>/<WeekModeStop>" ("month-week-day-hour-minute-second")."""
@@ -180,6 +186,7 @@ def test_dst_date_and_week_modes(bview) -> None:
 
 @pytest.mark.reversible
 @pytest.mark.parametrize("value", WEEK_BAD)
+@pytest.mark.bview_rule("dst-week-format")
 def test_dst_week_format_refused(bview, value: str) -> None:
     """9.2.3 + 7: a WeekModeStart not in "month-week-day-hour-minute-second" gets -5."""
     before, _ = bview.read(DST)

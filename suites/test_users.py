@@ -46,6 +46,7 @@ def temporary_user(bview, password: str | None = None) -> Iterator[tuple[str, st
 
 
 @pytest.mark.reversible
+@pytest.mark.bview_rule("users-exists")
 def test_duplicate_user_refused(bview) -> None:
     """9.2.1 + 7: adding a user whose name exists gets -13 (User already exists)."""
     with temporary_user(bview) as (name, _):
@@ -60,6 +61,7 @@ def test_duplicate_user_refused(bview) -> None:
 
 
 @pytest.mark.reversible
+@pytest.mark.bview_rule("users-admin-kept")
 def test_admin_cannot_be_deleted(bview) -> None:
     """9.2.1: "There is only one admin user with ID 0" — deleting it is refused and it stays."""
     ex = bview.client.request("DELETE", "/System/Users/1")
@@ -87,6 +89,7 @@ def normal_user(bview) -> Iterator[tuple[str, str]]:
 
 @pytest.mark.reversible
 @pytest.mark.parametrize("row", OPERATOR_ROWS, ids=[f"{m} {p}" for m, p, _, _ in OPERATOR_ROWS])
+@pytest.mark.bview_rule("users-operator-level")
 def test_normal_user_refused_operator_level(bview, normal_user, row) -> None:
     """Operator rows of chapter 9: a Normal user is refused (ERRATA L10: HTTP 403 or 401, or a non-zero code)."""
     from pytest_bview.spec.blocks import BLOCKS
@@ -110,6 +113,7 @@ def test_normal_user_refused_operator_level(bview, normal_user, row) -> None:
 
 
 @pytest.mark.reversible
+@pytest.mark.bview_rule("user-auth")
 def test_user_auth(bview) -> None:
     """9.3.1: /Security/UserAuth tells right credentials (0) from wrong ones (non-zero)."""
     s = bview.settings
@@ -147,6 +151,7 @@ NOT_OK = tuple(c for c in Status if c != Status.OK)
 
 
 @pytest.mark.reversible
+@pytest.mark.bview_rule("users-n-is-id-plus-one")
 def test_user_n_is_id_plus_one(bview) -> None:
     """9.2.11, 9.2.12: "N corresponds to the user <ID> +1"; the admin has ID 0."""
     with temporary_user(bview):
@@ -165,6 +170,7 @@ def test_user_n_is_id_plus_one(bview) -> None:
 
 
 @pytest.mark.reversible
+@pytest.mark.bview_rule("users-post-rules")
 def test_add_user_rules(bview) -> None:
     """9.2.1: POST /System/Users/1 adds a Normal user; <ID>, <IPAddress>, <MACAddress> present and empty."""
     with temporary_user(bview) as (name, _):
@@ -189,6 +195,7 @@ def test_add_user_rules(bview) -> None:
 
 
 @pytest.mark.reversible
+@pytest.mark.bview_rule("users-overflow")
 def test_user_overflow(bview) -> None:
     """9.2.1 + 7: beyond the device's maximum of users a POST gets -11 (User overflow)."""
     added: list[str] = []
@@ -212,6 +219,7 @@ def test_user_overflow(bview) -> None:
 
 
 @pytest.mark.reversible
+@pytest.mark.bview_rule("users-put-changes-password")
 def test_password_change_proved_by_user_auth(bview) -> None:
     """9.2.1 + 9.3.1: PUT changes the password (UserLevel present and empty); UserAuth accepts only the new one."""
     with temporary_user(bview) as (name, old):
@@ -222,6 +230,7 @@ def test_password_change_proved_by_user_auth(bview) -> None:
 
 
 @pytest.mark.reversible
+@pytest.mark.bview_rule("users-empty-password-keeps")
 def test_empty_password_keeps(bview) -> None:
     """9.2.1 + 6.1.2 "wo": a PUT with <Password/> empty keeps the stored password."""
     with temporary_user(bview) as (name, password):
@@ -231,6 +240,7 @@ def test_empty_password_keeps(bview) -> None:
 
 
 @pytest.mark.reversible
+@pytest.mark.bview_rule("users-put-password-only")
 def test_put_changes_only_the_password(bview) -> None:
     """9.2.1: "the only parameter which can be changed is the password"; <UserLevel> must be empty."""
     with temporary_user(bview) as (name, password):
@@ -249,6 +259,7 @@ def test_put_changes_only_the_password(bview) -> None:
 
 
 @pytest.mark.reversible
+@pytest.mark.bview_rule("users-delete")
 def test_delete_removes(bview) -> None:
     """9.2.1: DELETE removes the user: gone from the list, its credentials refused."""
     with temporary_user(bview) as (name, password):

@@ -47,6 +47,7 @@ def _run_test(bview, ssid: str, key: str) -> tuple[str, object]:
 
 
 @pytest.mark.reversible
+@pytest.mark.bview_rule("wifi-test-result")
 def test_wifi_param_test_result(bview) -> None:
     """9.1.8, 9.1.9: 30 s after WifiParamTest, WifiParamTestStatus answers "disconnect" or "connected"."""
     aps = _access_points(bview)
@@ -61,6 +62,7 @@ def test_wifi_param_test_result(bview) -> None:
 
 
 @pytest.mark.reversible
+@pytest.mark.bview_rule("wifi-test-unknown-ssid")
 def test_wifi_param_test_unknown_ssid(bview) -> None:
     """9.1.8: a network no access point offers cannot be connected: the test says "disconnect"."""
     status, ex = _run_test(bview, UNKNOWN_SSID, "bview-test-key")
@@ -69,6 +71,7 @@ def test_wifi_param_test_unknown_ssid(bview) -> None:
 
 @pytest.mark.readonly
 @pytest.mark.parametrize("name", WIRELESS)
+@pytest.mark.bview_rule("wireless-only-card-2")
 def test_wireless_resources_only_on_card_2(bview, name: str) -> None:
     """9.1.7.1.2-9.1.7.1.4: "Only applicable on wireless network interfaces" -- card 1 answers -3 (ERRATA.md L8)."""
     ex = bview.client.get(f"/Network/Interfaces/1/{name}")
@@ -76,6 +79,7 @@ def test_wireless_resources_only_on_card_2(bview, name: str) -> None:
 
 
 @pytest.mark.readonly
+@pytest.mark.bview_rule("wifi-ap-list-values")
 def test_access_point_list_valid(bview) -> None:
     """9.1.7.1.2: every AccessPoint has a unique ID, an SSID, SignalValue 0-100 and WirelessMode 1-9."""
     aps = _access_points(bview)

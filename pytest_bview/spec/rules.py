@@ -148,7 +148,131 @@ _TABLE = (
         SHOULD,
         "security",
     ),
+    Rule(
+        "time-partial-put-keeps-clock",
+        "6.1.1",
+        338,
+        "Generally, if a field is not provided in the inbound XML, then its current values shall not be "
+        "modified in the device's repository. (a PUT /System/Time without <SystemTime>, 9.2.1: the clock "
+        "runs on)",
+        SHOULD,
+        "system",
+    ),
+    # -- 7 error handling -------------------------------------------------------------------------------------------
+    Rule(
+        "response-status-shape",
+        "7",
+        396,
+        "<requestURL> indicates URI operation. <statusCode> represents the return value by the device.",
+        MUST,
+        "protocol",
+    ),
+    Rule(
+        "xml-malformed-refused",
+        "7",
+        402,
+        "-1 Decode error, maybe the XML and URL are not corresponding ... -2 Decode error, XML <req> tag may "
+        "be missing (a body that is not well-formed XML is refused with -1 or -2 and changes nothing)",
+        MUST,
+        "protocol",
+    ),
+    Rule(
+        "xml-url-mismatch-refused",
+        "7",
+        402,
+        "-1 Decode error, maybe the XML and URL are not corresponding (an XML block that is not the URL's is "
+        "refused and changes nothing)",
+        MUST,
+        "protocol",
+    ),
+    Rule(
+        "wrong-channel",
+        "7",
+        405,
+        "-4 Decode error, wrong channel identifier",
+        MUST,
+        "protocol",
+    ),
+    Rule(
+        "domain-value-refused",
+        "7",
+        406,
+        "-5 Parameter error (a value outside the domain its annotation or notes give, chapter 9: the spec's "
+        "own cases; nothing of the refused request is applied)",
+        MUST,
+        "protocol",
+    ),
+    Rule(
+        "domain-any-value-refused",
+        "7",
+        406,
+        "-5 Parameter error (any value outside the domain its annotation gives, generated for every field of "
+        "every block; a refused request changes nothing)",
+        MUST,
+        "protocol",
+    ),
+    Rule(
+        "url-error",
+        "7",
+        411,
+        "-10 URL Error ... ERRATA L7: -10 with HTTP 200 or 404, or a bare HTTP 404, for an unknown URL.",
+        ERRATA,
+        "protocol",
+    ),
+    Rule(
+        "users-overflow",
+        "7",
+        412,
+        "-11 User overflow (a POST /System/Users/1 beyond the device's maximum of users, 9.2.1)",
+        MUST,
+        "security",
+    ),
+    Rule(
+        "users-exists",
+        "7",
+        414,
+        "-13 User already exists (a POST /System/Users/1 with the UserName of a user, 9.2.1)",
+        MUST,
+        "security",
+    ),
     # -- 9.1 network ------------------------------------------------------------------------------------------------
+    Rule(
+        "collection-get-parts",
+        "9.1",
+        446,
+        "Get network configuration ... Success Return NetworkList (and GET /Streams 9.4 line 1654, /Images "
+        "9.6 line 1852, /Pictures 9.7 line 2104: a collection's block is the blocks of its parts)",
+        MUST,
+        "system",
+    ),
+    Rule(
+        "collection-put-parts",
+        "9.1",
+        451,
+        "Set network configuration ... Inbound Data NetworkList (and PUT /Images 9.6 line 1857, /Pictures "
+        "9.7 line 2109: a collection's block is the blocks of its parts)",
+        MUST,
+        "system",
+    ),
+    Rule(
+        "network-write-early-busy",
+        "9.1",
+        456,
+        "The network configuration is stored asynchronously. Please leave at least 5 seconds between 2 "
+        "configuration requests. ERRATA L11: a network write sent earlier is refused with -14 and applies "
+        "nothing.",
+        ERRATA,
+        "network",
+    ),
+    Rule(
+        "network-write-paced-accepted",
+        "9.1",
+        456,
+        "The network configuration is stored asynchronously. Please leave at least 5 seconds between 2 "
+        "configuration requests. (network writes 5 s apart are accepted)",
+        MUST,
+        "network",
+    ),
     Rule(
         "password-not-retrieved",
         "9.1.1.2",
@@ -159,7 +283,60 @@ _TABLE = (
         MUST,
         "security",
     ),
+    Rule(
+        "password-empty-keeps",
+        "9.1.1.2",
+        537,
+        "For SET, the password will be only changed if the field contains data. (9.1.1.2 DDNS Config; the "
+        "same words in 9.1.6 FTP, line 787; 9.1.3: The value will be only changed if the password field of "
+        "the PUT comman contains valid data, line 675)",
+        MUST,
+        "security",
+    ),
+    Rule(
+        "wireless-only-card-2",
+        "9.1.7.1.2",
+        952,
+        "Only applicable on wireless network interfaces. ERRATA L8: a wireless resource on the wired card 1 "
+        "gets -3 Unsupported operation.",
+        ERRATA,
+        "network",
+    ),
+    Rule(
+        "wifi-ap-list-values",
+        "9.1.7.1.2",
+        972,
+        "<SignalValue><!--ro,req,xs:integer,0-100--> (each AccessPoint with its ID, SSID; WirelessMode one "
+        "of the notes' 1-9, line 953)",
+        MUST,
+        "network",
+    ),
+    Rule(
+        "wifi-test-result",
+        "9.1.8",
+        1072,
+        "To check the result, run the WifiParamTestStatus command 30 seconds after this command. (9.1.9 "
+        'Status "disconnect,connected", line 1166)',
+        MUST,
+        "network",
+    ),
+    Rule(
+        "wifi-test-unknown-ssid",
+        "9.1.9",
+        1159,
+        'Returns the result of the WiFiParamTest command. (a network no access point offers: "disconnect")',
+        MUST,
+        "network",
+    ),
     # -- 9.2 system -------------------------------------------------------------------------------------------------
+    Rule(
+        "time-clock-runs",
+        "9.2.1",
+        1184,
+        "Set time configuration ... <SystemTime> (the device's clock: once set, it runs on in real time)",
+        MUST,
+        "system",
+    ),
     Rule("system-time-iso8601", "9.2.1", 1189, "The date and time string has ISO 8601 format.", MUST, "system"),
     Rule(
         "time-zone-posix",
@@ -170,12 +347,78 @@ _TABLE = (
         "system",
     ),
     Rule(
+        "ntp-timezone-stored",
+        "9.2.2",
+        1222,
+        "TimeZone: time zones are defined by POSIX 1003.1 section 8.3 time zone notations. ... Example: "
+        "EST+5EDT01:00:00,M3.2.0/02:00:00,M11.1.0/02:00:00 (the notes' examples are accepted and returned "
+        "whole)",
+        MUST,
+        "system",
+    ),
+    Rule(
+        "ntp-timezone-non-posix-refused",
+        "9.2.2",
+        1222,
+        "TimeZone: time zones are defined by POSIX 1003.1 section 8.3 time zone notations. the +/- value "
+        "indicates the difference from UTC. (a TimeZone that is not such a string gets -5 and changes "
+        "nothing)",
+        MUST,
+        "system",
+    ),
+    Rule(
+        "dst-modes-stored",
+        "9.2.3",
+        1250,
+        'If <Mode> is "date", use <DateModeStart> and <DateModeStop> ... If <Mode> is "week", use '
+        "<WeekModeStart> and <WeekModeStop> ... ISO 8601 date/time string is accepted and returned",
+        MUST,
+        "system",
+    ),
+    Rule(
+        "dst-week-format",
+        "9.2.3",
+        1254,
+        '<WeekModeStart> and <WeekModeStop>: the format is "month-week-day-hour-minute-second" in numbers '
+        "(ERRATA B49: month 1-12, week 1-5, day 0-7, hour 0-23, minute and second 0-59; anything else gets "
+        "-5)",
+        MUST,
+        "system",
+    ),
+    Rule(
         "device-identity",
         "9.2.4",
         1295,
         "<DeviceTypeName><!--ro,req,xs:string-->, <SerialNum>, <HardWareVersion>, <SoftWareVersion> "
         "<!--ro,req,xs:string-->: the device's own strings.",
         MAY,
+        "system",
+    ),
+    Rule(
+        "log-type-filter",
+        "9.2.10",
+        1424,
+        "Query majorType minorType ... (the notes' types: a query returns the entries of the type it asks)",
+        MUST,
+        "system",
+    ),
+    Rule(
+        "log-bad-query-refused",
+        "9.2.10",
+        1424,
+        "Query majorType minorType ... startTime stopTime. ERRATA L12: a malformed majorType, minorType, "
+        "startTime or stopTime gets -5.",
+        ERRATA,
+        "system",
+    ),
+    Rule(
+        "log-operation-types",
+        "9.2.10",
+        1429,
+        "1 System Operation 2 Configuration Operation ... 4 User Management ... (minorType 104 network, 111 "
+        "image color settings; 301 Add user, 302 Delete user, line 1445: an operation is logged with its "
+        "types)",
+        MUST,
         "system",
     ),
     Rule(
@@ -196,11 +439,88 @@ _TABLE = (
         "system",
     ),
     Rule(
+        "log-at-most-1000",
+        "9.2.10",
+        1478,
+        "The device supports up to 1000 log entries. (ERRATA B54: a LogList holds at most 1000 Log)",
+        MUST,
+        "system",
+    ),
+    Rule(
         "users-many",
         "9.2.12",
         1529,
         "'N' corresponds to the user <ID> +1, so to get the data for user 6, N is 7.",
         MAY,
+        "security",
+    ),
+    Rule(
+        "users-n-is-id-plus-one",
+        "9.2.12",
+        1529,
+        "'N' corresponds to the user <ID> +1, so to get the data for user 6, N is 7. (the admin has ID 0, line 1562)",
+        MUST,
+        "security",
+    ),
+    Rule(
+        "users-delete",
+        "9.2.1",
+        1558,
+        "Delete user (DELETE /System/Users/N: the user is gone, its credentials refused; ERRATA L13: N is ID + 1)",
+        MUST,
+        "security",
+    ),
+    Rule(
+        "users-admin-kept",
+        "9.2.1",
+        1562,
+        "There is only one admin user with ID 0.",
+        MUST,
+        "security",
+    ),
+    Rule(
+        "users-post-rules",
+        "9.2.1",
+        1562,
+        'Do only add "Normal" users. To add a new user, <ID> is required but it needs to be empty. ... <ID>, '
+        "<IPAddress>, and <MACAddress> must be empty but included in the body.",
+        MUST,
+        "security",
+    ),
+    Rule(
+        "users-put-changes-password",
+        "9.2.1",
+        1564,
+        "For PUT: the only parameter which can be changed is the password. (a PUT with a new password: only "
+        "the new one authenticates, 9.3.1)",
+        MUST,
+        "security",
+    ),
+    Rule(
+        "users-put-password-only",
+        "9.2.1",
+        1564,
+        "For PUT: the only parameter which can be changed is the password. In any case ... also <UserLevel> "
+        "must be included in the body and it must be empty.",
+        MUST,
+        "security",
+    ),
+    Rule(
+        "users-empty-password-keeps",
+        "9.2.1",
+        1573,
+        "<Password><!--wo,req,xs:string--> (an empty <Password/> is no new password: For SET, the password "
+        "will be only changed if the field contains data, 9.1.1.2 line 537)",
+        MUST,
+        "security",
+    ),
+    Rule(
+        "users-operator-level",
+        "9.2.4",
+        1615,
+        "PUT Operator (the Operator rows: 9.2.4 DeviceAutoMaintenance, 9.9.1, 9.10, 9.10.1, 9.11). ERRATA "
+        "L10: a Normal user is refused (HTTP 403 or 401, or a non-zero statusCode) and nothing changes.",
+        ERRATA,
         "security",
     ),
     # -- security advisories: what the spec lets a camera do, against ETSI EN 303 645 / OWASP ISVS ------------------
@@ -287,6 +607,16 @@ _TABLE = (
         "ETSI EN 303 645 5.6 (minimize exposed attack surfaces) and OWASP ISVS V2 (every configuration change "
         "authenticated)",
     ),
+    # -- 9.3 security -----------------------------------------------------------------------------------------------
+    Rule(
+        "user-auth",
+        "9.3.1",
+        1644,
+        "Check user credntials ... Success Return ResponseStatus (ERRATA L14: 0 for right credentials, "
+        "non-zero for wrong ones)",
+        MUST,
+        "security",
+    ),
     # -- 9.4 streams ------------------------------------------------------------------------------------------------
     Rule(
         "capability-resolutions-accepted",
@@ -295,6 +625,26 @@ _TABLE = (
         "Resolution and frame rate ranges refer to the <StreamCapability>",
         MUST,
         "streams",
+    ),
+    # -- 9.6 images -------------------------------------------------------------------------------------------------
+    Rule(
+        "dependent-fields-refused",
+        "9.6.1.5",
+        2047,
+        '<GainRed> and <GainBlue> are applicable only if <Mode> is "manual". (and the notes of 9.1.1.2, '
+        "9.1.7.1.3, 9.2.1-9.2.4, 9.6.1.3, 9.6.1.6, 9.7.1.4) ERRATA L23-L28: a PUT breaking a cross-field "
+        "rule gets -5 and changes nothing.",
+        ERRATA,
+        "system",
+    ),
+    # -- 9.11 disk --------------------------------------------------------------------------------------------------
+    Rule(
+        "disk-put-unsupported",
+        "9.11",
+        2655,
+        "The PUT method is currently not supported. (PUT /Disk: -3 Unsupported operation, nothing changes)",
+        MUST,
+        "system",
     ),
 )
 
