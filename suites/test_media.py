@@ -263,7 +263,8 @@ def test_udp_transport(bview: Any) -> None:
     try:
         seen = probe(bview, 1, 1.0, "udp")
     except media.MediaError as exc:
-        fail(f"does not play over UDP: {exc}. {reproduce(bview, 1)}", requires, "8", rule="rtsp-udp")
+        how = reproduce(bview, 1).replace("-rtsp_transport tcp", "-rtsp_transport udp")
+        fail(f"does not play over UDP: {exc}. {how}", requires, "8", rule="rtsp-udp")
     expect(seen.frames >= 5, f"delivers only {seen.frames} frames over UDP", requires, "8", rule="rtsp-udp")
 
 
