@@ -226,15 +226,23 @@ def status_text(ex: Exchange) -> str:
         return f"with statusCode {code}"
 
 
-def check_status(ex: Exchange, expected: int | tuple[int, ...], section: str, why: str = "") -> int:
-    """The reply is a ResponseStatus with the expected statusCode (and a sane HTTP status)."""
+def check_status(
+    ex: Exchange, expected: int | tuple[int, ...], section: str, why: str = "", rule: str | None = None
+) -> int:
+    """The reply is a ResponseStatus with the expected statusCode (and a sane HTTP status); a finding names `rule`."""
     wanted = (expected,) if isinstance(expected, int) else expected
     code = status_code(ex)
     names = " or ".join(f"{w} ({Status(w).description})" for w in wanted)
     requires = f"a ResponseStatus with statusCode {names}" + (f": {why}" if why else "")
     if code is None:
-        fail(f"answered HTTP {ex.status} {status_text(ex) or 'without a ResponseStatus block'}", requires, section, ex)
-    expect(code in wanted, f"answered statusCode {code} (HTTP {ex.status})", requires, section, ex)
+        fail(
+            f"answered HTTP {ex.status} {status_text(ex) or 'without a ResponseStatus block'}",
+            requires,
+            section,
+            ex,
+            rule=rule,
+        )
+    expect(code in wanted, f"answered statusCode {code} (HTTP {ex.status})", requires, section, ex, rule=rule)
     if code == 0:
         expect(
             ex.status in (200, 201, 204),

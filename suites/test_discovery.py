@@ -137,6 +137,7 @@ def net_config(bview: Any) -> d.Message:
 # --------------------------------------------------------------------------- the probe
 
 
+@pytest.mark.bview_rule("discovery-probe-answered")
 def test_probe_finds_the_camera(bview: Any, probe_answers: tuple[list[d.Message], int]) -> None:
     """Spec 10 Detect Request: the camera answers a 100 probe within 2 s."""
     mine, answers = probe_answers
@@ -147,6 +148,7 @@ def test_probe_finds_the_camera(bview: Any, probe_answers: tuple[list[d.Message]
     )
 
 
+@pytest.mark.bview_rule("discovery-well-formed")
 def test_reply_is_well_formed(bview: Any, probe_reply: d.Message) -> None:
     """Spec 10 / 4.2: the reply is well-formed XML (the spec's own samples are not; we report each repair)."""
     assert not probe_reply.deviations, (
@@ -155,6 +157,7 @@ def test_reply_is_well_formed(bview: Any, probe_reply: d.Message) -> None:
     )  # fmt: skip
 
 
+@pytest.mark.bview_rule("discovery-probe-fields")
 def test_reply_fields_are_valid(bview: Any, probe_reply: d.Message) -> None:
     """Spec 10 DeviceProbeConfig: every field present and of its type (DiscoveryV2.xsd), addresses and
     ports in range."""
@@ -167,6 +170,7 @@ def test_reply_fields_are_valid(bview: Any, probe_reply: d.Message) -> None:
     assert not errors, f"probe reply fields: {'; '.join(errors)}. {reproduce(bview, d.PROBE, '')}"
 
 
+@pytest.mark.bview_rule("discovery-config-length")
 def test_config_length_is_the_message_length(bview: Any, probe_reply: d.Message, net_config: d.Message) -> None:
     """Spec 10 Note "<ConfigLength> is show the struct length that you send": the byte length of the datagram."""
     for reply in (probe_reply, net_config):
@@ -177,6 +181,7 @@ def test_config_length_is_the_message_length(bview: Any, probe_reply: d.Message,
         )
 
 
+@pytest.mark.bview_rule("discovery-reply-command-id")
 def test_replies_carry_command_id_11(bview: Any, probe_reply: d.Message, net_config: d.Message) -> None:
     """Spec 10 Note: "If it is the data that the server send, the <CommandID> is 11"; ReplyMsg present."""
     for reply in (probe_reply, net_config):
@@ -187,6 +192,7 @@ def test_replies_carry_command_id_11(bview: Any, probe_reply: d.Message, net_con
         )
 
 
+@pytest.mark.bview_rule("discovery-mac-addressed")
 def test_request_for_another_mac_gets_no_answer(bview: Any) -> None:
     """Spec 10 "<DeviceMac> is the Device mac that you want to set": a request for another MAC is not ours."""
     other = _other_mac(bview.mac)
@@ -205,6 +211,7 @@ def _answered_by(bview: Any, reply: d.Message | None) -> bool:
 # --------------------------------------------------------------------------- 102 authentication
 
 
+@pytest.mark.bview_rule("discovery-102-net-config")
 def test_102_returns_net_config(bview: Any, net_config: d.Message) -> None:
     """Spec 10 Detect Network Configuration: with valid Auth, <DeviceProbeNetConfig> with the interfaces."""
     assert isinstance(net_config.body, d.DeviceProbeNetConfig) and net_config.body.NetworkInterfaceList, (
@@ -224,11 +231,13 @@ def _refusal(bview: Any, auth: str) -> None:
     )
 
 
+@pytest.mark.bview_rule("discovery-auth-required")
 def test_102_refuses_wrong_credentials(bview: Any) -> None:
     """Spec 10: 102 "requires authentication"; a wrong password gets no success and no configuration."""
     _refusal(bview, "wrong")
 
 
+@pytest.mark.bview_rule("discovery-auth-required")
 def test_102_refuses_missing_credentials(bview: Any) -> None:
     """Spec 10: 102 "requires authentication"; no <Auth> gets no success and no configuration."""
     _refusal(bview, "missing")
@@ -238,6 +247,7 @@ def test_102_refuses_missing_credentials(bview: Any) -> None:
 
 
 @pytest.mark.parametrize("field", IDENTITY)
+@pytest.mark.bview_rule("discovery-probe-agrees-with-rest", "discovery-mac-agrees")
 def test_identity_agrees_with_rest(bview: Any, probe_reply: d.Message, field: str) -> None:
     """Spec 10 vs 9.1.4 / 9.1.7.1.1 / 9.2.4: discovery and REST describe the same device."""
     path, keys = IDENTITY[field]
@@ -250,6 +260,7 @@ def test_identity_agrees_with_rest(bview: Any, probe_reply: d.Message, field: st
 
 
 @pytest.mark.parametrize("field", NIC_IDENTITY)
+@pytest.mark.bview_rule("discovery-netconfig-agrees-with-rest", "discovery-mac-agrees")
 def test_net_config_agrees_with_rest(bview: Any, net_config: d.Message, field: str) -> None:
     """Spec 10 NetworkInterface vs 9.1.7.1.1 /Network/Interfaces/<ID>/IPAddress."""
     assert isinstance(net_config.body, d.DeviceProbeNetConfig)
@@ -266,6 +277,7 @@ def test_net_config_agrees_with_rest(bview: Any, net_config: d.Message, field: s
 
 
 @pytest.mark.disruptive
+@pytest.mark.bview_rule("discovery-auth-required")
 def test_103_with_wrong_credentials_changes_nothing(bview: Any, net_config: d.Message) -> None:
     """Spec 10 Detect Set Network Configuration "requires authentication": wrong Auth, nothing changes.
 
@@ -293,6 +305,7 @@ def ssdp_answers(bview: Any) -> list[tuple[tuple[str, int], str, dict[str, str]]
     return answers
 
 
+@pytest.mark.bview_rule("upnp-msearch")
 def test_ssdp_msearch_finds_the_camera(bview: Any, ssdp_answers: list[Any]) -> None:
     """Spec 5 (UPnP Device Architecture 1.0, 1.2.3): M-SEARCH gets 200 OK with CACHE-CONTROL, EXT,
     LOCATION, SERVER, ST and USN."""
@@ -307,6 +320,7 @@ def test_ssdp_msearch_finds_the_camera(bview: Any, ssdp_answers: list[Any]) -> N
     assert any(h["ST"] == "upnp:rootdevice" for _, _, h in ssdp_answers), "no answer for upnp:rootdevice"
 
 
+@pytest.mark.bview_rule("upnp-msearch", "upnp-description-identity")
 def test_upnp_description_agrees_with_rest(bview: Any, ssdp_answers: list[Any]) -> None:
     """Spec 5 vs 9.2.4: the UPnP description at LOCATION is valid and names the device REST describes.
     LOCATION is the camera's word: it is read only over http(s) on the camera's own host, without credentials

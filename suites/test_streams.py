@@ -37,6 +37,7 @@ def _path(stream_id: int) -> str:
 @pytest.mark.parametrize(
     "stream,change,rule", OUT_OF_RANGE, ids=[f"PUT /Streams/1/{s.stream_id} {r}" for s, _, r in OUT_OF_RANGE]
 )
+@pytest.mark.bview_rule("stream-table-enforced")
 def test_out_of_range_rejected(bview: Any, stream: Any, change: dict[str, str], rule: str) -> None:
     """8: values outside the stream table get -5 and change nothing."""
     path = _path(stream.stream_id)
@@ -53,6 +54,7 @@ def test_out_of_range_rejected(bview: Any, stream: Any, change: dict[str, str], 
 
 @pytest.mark.reversible
 @pytest.mark.parametrize("stream", [MAIN, SUB], ids=["PUT /Streams/1/1", "PUT /Streams/1/2"])
+@pytest.mark.bview_rule("stream-table-accepted")
 def test_every_resolution_accepted(bview: Any, stream: Any) -> None:
     """8 / 9.4.1.1: every resolution of the stream table is accepted and read back."""
     path = _path(stream.stream_id)
@@ -74,6 +76,7 @@ def test_every_resolution_accepted(bview: Any, stream: Any) -> None:
 
 
 @pytest.mark.readonly
+@pytest.mark.bview_rule("capability-lists-stream-table")
 def test_capability_lists_the_stream_table(bview: Any) -> None:
     """9.4.1.1: CapabilityV2 offers the chapter 8 main-stream resolutions and their sub-streams."""
     cap, ex = bview.read("/Streams/1/CapabilityV2")
@@ -148,6 +151,7 @@ AUDIO = {"Content-Type": "audio/basic"}
 
 @pytest.mark.reversible
 @pytest.mark.audio
+@pytest.mark.bview_rule("audio-send-needs-open")
 def test_audio_needs_open(bview: Any) -> None:
     """9.8: SendData is refused while two-way audio is closed, accepted while open."""
     bview.client.put("/TwowayAudio/Close", b"")  # whatever state a previous run left

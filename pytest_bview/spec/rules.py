@@ -49,6 +49,38 @@ class Rule:
 
 
 _TABLE = (
+    # -- 1 scope: media streaming is RTSP's ----------------------------------------------------------------------------
+    Rule(
+        "rtsp-sdp-sprop",
+        "1",
+        134,
+        "For further reference about media streaming, please refer to the Develop API of the RTSP protocol. "
+        "(RFC 6184 8.1: sprop-parameter-sets 'MAY be used' to convey SPS and PPS out of band; a stream may "
+        "carry them in-band only)",
+        MAY,
+        "media",
+    ),
+    Rule(
+        "rtsp-udp",
+        "1",
+        134,
+        "For further reference about media streaming, please refer to the Develop API of the RTSP protocol. "
+        "(RFC 2326 12.39: RTP over UDP is RTP/AVP's default lower transport, interleaved TCP the other; "
+        "which ones a camera serves is left to it)",
+        MAY,
+        "media",
+    ),
+    # -- 4.2 XML -------------------------------------------------------------------------------------------------------
+    Rule(
+        "discovery-well-formed",
+        "4.2",
+        193,
+        "A device must support the syntax defined by W3C XML 1.0 specification [2] ... (a Discovery V2 reply "
+        "too). ERRATA Discovery V2 E2-E5: the chapter 10 samples are not well-formed; a reply that needs any "
+        "of their repairs fails, and every other check still reads it.",
+        ERRATA,
+        "discovery",
+    ),
     # -- 4.5 messages ---------------------------------------------------------------------------------------------
     Rule(
         "http-persistent",
@@ -77,6 +109,16 @@ _TABLE = (
         "WWW-Authenticate header field.",
         MUST,
         "protocol",
+    ),
+    Rule(
+        "rtsp-auth",
+        "4.5.2",
+        240,
+        "When a video management system or client application sends any request to the device, it must be "
+        "authenticated ... (an RTSP DESCRIBE of the chapter 8 streams too: 401 with a challenge, RFC 2326 "
+        "12.44)",
+        MUST,
+        "media",
     ),
     Rule(
         "entity-content-type",
@@ -120,6 +162,27 @@ _TABLE = (
         "successfully, it will return an XML response with status code 'OK'.",
         MUST,
         "protocol",
+    ),
+    # -- 5 device discovery (UPnP) -------------------------------------------------------------------------------------
+    Rule(
+        "upnp-msearch",
+        "5",
+        307,
+        "The IP devices support Universal Plug and Play (UPnP) technology to discovery/locate themselves. "
+        "(UPnP Device Architecture 1.0, 1.2.3: an M-SEARCH gets a 200 OK with CACHE-CONTROL, EXT, LOCATION, "
+        "SERVER, ST and USN)",
+        MUST,
+        "discovery",
+    ),
+    Rule(
+        "upnp-description-identity",
+        "5",
+        307,
+        "A UPnP compatible device will automatically announce its network address, supported devices and "
+        "services types ... (its description at LOCATION names the device /System/DeviceInfo describes; UDN "
+        "starts every USN)",
+        MUST,
+        "discovery",
     ),
     # -- 6.1 XML blocks ---------------------------------------------------------------------------------------------
     Rule(
@@ -234,6 +297,41 @@ _TABLE = (
         "-13 User already exists (a POST /System/Users/1 with the UserName of a user, 9.2.1)",
         MUST,
         "security",
+    ),
+    # -- 8 video streams and stream access -----------------------------------------------------------------------------
+    Rule(
+        "rtsp-describe-h264",
+        "8",
+        421,
+        "The camera provides 3 parallel RTSP streams (main, first substream, second substream) ... "
+        "(VideoCodecType H.264, line 1789: DESCRIBE answers an SDP with an H.264/90000 video track, RFC 6184)",
+        MUST,
+        "media",
+    ),
+    Rule(
+        "stream-table-enforced",
+        "8",
+        423,
+        "Valid parameters for the streams: ... (a value outside the table gets -5 Parameter error, line 406, "
+        "and changes nothing)",
+        MUST,
+        "streams",
+    ),
+    Rule(
+        "stream-table-accepted",
+        "8",
+        423,
+        "Valid parameters for the streams: ... (every resolution of a stream's row is accepted and stored)",
+        MUST,
+        "streams",
+    ),
+    Rule(
+        "rtsp-url-paths",
+        "8",
+        435,
+        "The URLs for the RTSP streams are: ... rtsp://ip:port/live/0/main ... rtsp://ip:port/live/0/sub",
+        MUST,
+        "media",
     ),
     # -- 9.1 network ------------------------------------------------------------------------------------------------
     Rule(
@@ -386,6 +484,14 @@ _TABLE = (
         "system",
     ),
     Rule(
+        "force-iframe",
+        "9.2.2",
+        1584,
+        "Force i-frame remotely (PUT /System/ChannelID/RemoteForceFrame: an IDR frame follows the request)",
+        MUST,
+        "media",
+    ),
+    Rule(
         "device-identity",
         "9.2.4",
         1295,
@@ -420,6 +526,15 @@ _TABLE = (
         "types)",
         MUST,
         "system",
+    ),
+    Rule(
+        "device-status-bitrates",
+        "9.2.5.1",
+        1339,
+        "Get status of a specific channel ... <MainStreamVideoBitrate><!--ro,req,xs:integer --> ... "
+        "<FirstSubStreamVideoBitrate> (the Bitrate each stream is configured with)",
+        MUST,
+        "media",
     ),
     Rule(
         "log-time-filter",
@@ -619,6 +734,14 @@ _TABLE = (
     ),
     # -- 9.4 streams ------------------------------------------------------------------------------------------------
     Rule(
+        "capability-lists-stream-table",
+        "9.4.1.1",
+        1712,
+        "Get streaming capabilities (among them the chapter 8 main-stream resolutions 1920x1080, 1024x768, 640x512)",
+        MUST,
+        "streams",
+    ),
+    Rule(
         "capability-resolutions-accepted",
         "9.4.1.2",
         1778,
@@ -645,6 +768,259 @@ _TABLE = (
         "The PUT method is currently not supported. (PUT /Disk: -3 Unsupported operation, nothing changes)",
         MUST,
         "system",
+    ),
+    Rule(
+        "stream-config-applies",
+        "9.4.1.2",
+        1767,
+        "Set streaming properties for StreamID (the next RTSP session of the stream has them)",
+        MUST,
+        "media",
+    ),
+    Rule(
+        "stream-resolution",
+        "9.4.1.2",
+        1767,
+        "Set streaming properties for StreamID ... <ResolutionWidth> ... <ResolutionHeigth> (the decoded "
+        "picture has the configured size)",
+        MUST,
+        "media",
+    ),
+    Rule(
+        "stream-frame-rate",
+        "9.4.1.2",
+        1774,
+        "<FrameRate> field indicates the frame rate, if the value is 25500, which indicates that the frame "
+        "rate is a full frame rate.",
+        MUST,
+        "media",
+    ),
+    Rule(
+        "stream-bitrate-cbr",
+        "9.4.1.2",
+        1776,
+        "If <StreamID> corresponds to a sub-stream, then ... <BitrateType> is always a CBR (constant bit "
+        "rate). (<Bitrate> in kbps: the stream's bit rate)",
+        MUST,
+        "media",
+    ),
+    Rule(
+        "rtspuri-address",
+        "9.4.1.2.1",
+        1814,
+        "The <RTSPURI> field indicates the address which is access to the stream by the RTSP Protocol. (the "
+        "host the client used and the RTSP port the device serves)",
+        MUST,
+        "media",
+    ),
+    Rule(
+        "mjpeg-stream",
+        "9.4.1.2.2",
+        1830,
+        "Get the MJPEG stream for the device. ... Currently only the 4th stream of the 1st channel supports "
+        "this format (multipart/x-mixed-replace, RFC 2046 5.1, of complete JPEGs at stream 4's resolution)",
+        MUST,
+        "media",
+    ),
+    Rule(
+        "mjpeg-part-framing",
+        "9.4.1.2.2",
+        1830,
+        "Get the MJPEG stream for the device. (how the parts are framed is left to the device: RFC 2046 "
+        "5.1.1 allows a preamble before the first boundary and part headers without Content-Length)",
+        MAY,
+        "media",
+    ),
+    # -- 9.5 snapshot --------------------------------------------------------------------------------------------------
+    Rule(
+        "snapshot-mjpeg-size",
+        "9.5.1",
+        1846,
+        "The resolution corresponds to the settings of the 4th stream (Motion JPEG).",
+        MUST,
+        "media",
+    ),
+    # -- 9.6 images ----------------------------------------------------------------------------------------------------
+    Rule(
+        "flip-mode-picture",
+        "9.6.1.2",
+        1945,
+        "Set basic image configuration ... <FlipMode> close,leftright,updown,center,notsupport (the picture "
+        "is mirrored as FlipMode says)",
+        MUST,
+        "media",
+    ),
+    Rule(
+        "brightness-picture",
+        "9.6.1.3",
+        1980,
+        "If mode is “manual”, setting the value of the <Brightness> field is valid.",
+        MUST,
+        "media",
+    ),
+    # -- 9.7 pictures --------------------------------------------------------------------------------------------------
+    Rule(
+        "osd-name-drawn",
+        "9.7.1.1",
+        2167,
+        "Set OSD configuration ... <DisplayName> <Enable> <PosX> <PosY> <Name> (the name is drawn at PosX/PosY)",
+        MUST,
+        "media",
+    ),
+    Rule(
+        "mosaic-masks-picture",
+        "9.7.1.4",
+        2363,
+        "Set privacy mask configuration ... 4 masks with ID 1..4 are supported.",
+        MUST,
+        "media",
+    ),
+    # -- 9.8 two-way audio ---------------------------------------------------------------------------------------------
+    Rule(
+        "audio-send-needs-open",
+        "9.8.1",
+        2395,
+        "Open 2-way audio ... Close 2-way audio (line 2413) ... Send audio data (line 2423: while 2-way audio is open)",
+        MUST,
+        "streams",
+    ),
+    Rule(
+        "audio-loopback",
+        "9.8.3",
+        2423,
+        "Send audio data ... Receive audio data. (line 2446; Content-Type: audio/basic, played and heard as sent)",
+        MUST,
+        "media",
+    ),
+    # -- 9.12 PTZ ------------------------------------------------------------------------------------------------------
+    Rule(
+        "ptz-calibration-busy",
+        "9.12.1",
+        2690,
+        "After sending the command, the camera will process recalibration for 3 to 5 minutes. In this time, "
+        "do not send other image or PTZ setting commands. (the client's duty; how the camera answers such a "
+        "command is left to it: -14 Camera is busy, line 415)",
+        MAY,
+        "ptz",
+    ),
+    Rule(
+        "ptz-start-stop",
+        "9.12.2",
+        2700,
+        "Use Param1=1 to start and Param1=2 stop focus operation. (the same for FocusNear, ZoomIn, ZoomOut: "
+        "9.12.3-9.12.5)",
+        MUST,
+        "ptz",
+    ),
+    Rule(
+        "ptz-speed-range",
+        "9.12.2",
+        2700,
+        "Use Param2 to set the speed. Valid values are from 1 to 10. (others: -5 Parameter error, line 406)",
+        MUST,
+        "ptz",
+    ),
+    Rule(
+        "ptz-wrong-channel",
+        "9.12.2",
+        2700,
+        "The camera only supports <ChannelID> 1. (another ChannelID: -4 Decode error, wrong channel "
+        "identifier, line 405)",
+        MUST,
+        "ptz",
+    ),
+    # -- 10 device discovery V2 ----------------------------------------------------------------------------------------
+    Rule(
+        "discovery-probe-answered",
+        "10",
+        2799,
+        "This is achieved using multicast messages to transmit device information. The multicast address is "
+        "239.239.239.52 at port 5566. (a 100 Detect Request is answered)",
+        MUST,
+        "discovery",
+    ),
+    Rule(
+        "discovery-probe-agrees-with-rest",
+        "10",
+        2799,
+        "This is achieved using multicast messages to transmit device information. (the device REST "
+        "describes: 9.1.4 /Network/Port, 9.1.7.1.1 IPAddress, 9.2.4 DeviceInfo; RtspPort is /Network/Port "
+        "RTP, ERRATA L6)",
+        MUST,
+        "discovery",
+    ),
+    Rule(
+        "discovery-probe-fields",
+        "10",
+        2802,
+        "//Detect Request ... <DeviceProbeConfig> ... <DeviceIP><!--req,xs:string--> ... "
+        "<HttpPort><!--req,xs:integer--> ... (every field present, of its type: schemas/DiscoveryV2.xsd)",
+        MUST,
+        "discovery",
+    ),
+    Rule(
+        "discovery-102-net-config",
+        "10",
+        2886,
+        "//Detect Network Configuration , requires authentication ... <DeviceProbeNetConfig> ... "
+        "<NetworkInterfaceList> (with valid <Auth>: the interfaces)",
+        MUST,
+        "discovery",
+    ),
+    Rule(
+        "discovery-auth-required",
+        "10",
+        2886,
+        "//Detect Network Configuration , requires authentication ... //Detect Set Network Configuration , "
+        "requires authentication (line 2948: wrong or missing <Auth> gets no success)",
+        MUST,
+        "discovery",
+    ),
+    Rule(
+        "discovery-netconfig-agrees-with-rest",
+        "10",
+        2886,
+        "//Detect Network Configuration , requires authentication ... <NetworkInterface> <ID> <DhcpEnable> "
+        "<MAC> <IPAddress> <Netmask> <Gateway> (as /Network/Interfaces/ID/IPAddress reports them)",
+        MUST,
+        "discovery",
+    ),
+    Rule(
+        "discovery-config-length",
+        "10",
+        3009,
+        "<ConfigLenght> is show the struct length that you send. ERRATA Discovery V2 E6: ConfigLength is the "
+        "byte length of the whole UTF-8 datagram.",
+        ERRATA,
+        "discovery",
+    ),
+    Rule(
+        "discovery-reply-command-id",
+        "10",
+        3011,
+        "If it is the data that the server send,the <CommandID> is 11. <Replymsg> is the error code that the "
+        "server send, if the <ReplyMsg> is 0,then reply success",
+        MUST,
+        "discovery",
+    ),
+    Rule(
+        "discovery-mac-agrees",
+        "10",
+        3016,
+        "<DeviceMac> is the Device mac ... (in the 100 reply, and as <MAC> of the 102 reply's "
+        "NetworkInterface: the MAC /Network/Interfaces/1/IPAddress reports)",
+        MUST,
+        "discovery",
+    ),
+    Rule(
+        "discovery-mac-addressed",
+        "10",
+        3016,
+        "<DeviceMac> is the Device mac that you want to set. ERRATA Discovery V2 E12: a request naming "
+        "another device's MAC is not answered (an empty, absent or xx DeviceMac addresses every device for "
+        "100 and 102).",
+        ERRATA,
+        "discovery",
     ),
 )
 
