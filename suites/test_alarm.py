@@ -53,6 +53,7 @@ def alarm_server(
 
 
 @pytest.mark.reversible
+@pytest.mark.bview_rule("alarm-server-called", "alarm-message-base64")
 def test_alarm_server_called(bview, bview_motion, bview_http_receiver: HttpReceiver) -> None:
     """9.13.1, 9.13.2: motion calls the decoded ServerURL with the decoded Message as path."""
     with motion_armed(bview, "NotifyAMS"), alarm_server(bview, bview_http_receiver):
@@ -76,6 +77,7 @@ def test_alarm_server_called(bview, bview_motion, bview_http_receiver: HttpRecei
 
 
 @pytest.mark.reversible
+@pytest.mark.bview_rule("alarm-basic-credentials")
 def test_alarm_basic_credentials(bview, bview_motion, bview_http_receiver: HttpReceiver) -> None:
     """9.13.1: "UserName, Password: optional values for HTTP authentication with alarm server"."""
     with motion_armed(bview, "NotifyAMS"), alarm_server(bview, bview_http_receiver, user="alarm", password="s3cret"):
@@ -95,6 +97,7 @@ def test_alarm_basic_credentials(bview, bview_motion, bview_http_receiver: HttpR
 
 
 @pytest.mark.reversible
+@pytest.mark.bview_rule("alarm-interval")
 def test_alarm_interval(bview, bview_motion, bview_http_receiver: HttpReceiver) -> None:
     """9.13.2: no repeat sooner than AlarmInterval (default 300 s, scaled) in continuous motion; then again."""
     interval = DEFAULT_INTERVAL_S * bview.settings.time_scale
@@ -129,6 +132,7 @@ def test_alarm_interval(bview, bview_motion, bview_http_receiver: HttpReceiver) 
 
 
 @pytest.mark.reversible
+@pytest.mark.bview_rule("motion-trigger-notify-ams")
 def test_alarm_needs_trigger(bview, bview_motion, bview_http_receiver: HttpReceiver) -> None:
     """9.7.1.3.1: without Trigger NotifyAMS, motion does not call the alarm server."""
     with motion_armed(bview), alarm_server(bview, bview_http_receiver):

@@ -261,6 +261,7 @@ def software_version(bview) -> str:
 
 
 @pytest.mark.system
+@pytest.mark.bview_rule("reboot-restarts", "reboot-keeps-configuration")
 def test_reboot(bview, record_property) -> None:
     """9.2.7: the camera goes away and comes back (DeviceInfo, RTSP DESCRIBE); nothing is lost."""
     with bview.preserved(COLOR):
@@ -369,6 +370,7 @@ def extra_user(bview) -> Iterator[str]:
 
 
 @pytest.mark.system
+@pytest.mark.bview_rule("factory-default-values", "factory-default-users")
 def test_factory_default(bview, record_property) -> None:
     """9.2.8: every resource returns to its documented default (chapter 8 streams, users reduced to
     the admin); then the suite restores the pre-test configuration and verifies it."""
@@ -446,6 +448,9 @@ def bad_package(bview, kind: str) -> bytes:
 
 @pytest.mark.system
 @pytest.mark.parametrize("kind", BAD_PACKAGES)
+@pytest.mark.bview_rule(
+    "firmware-bad-package-refused", "firmware-failure-status-positive", "firmware-refusal-changes-nothing"
+)
 def test_bad_firmware_refused(bview, kind: str) -> None:
     """9.2.6 + 7 note: a truncated, corrupt, wrong-model or empty package is refused with a statusCode
     greater than zero, and the camera keeps running on its old version with its configuration intact."""
@@ -473,6 +478,7 @@ def test_bad_firmware_refused(bview, kind: str) -> None:
 
 
 @pytest.mark.system
+@pytest.mark.bview_rule("firmware-upgrade-applied")
 def test_firmware_upgrade(bview, record_property) -> None:
     """9.2.6: a valid package answers 0, the camera reboots and reports the new SoftWareVersion,
     configuration intact. Runs with --bview-firmware FILE, or with the built-in camera (reference
@@ -544,6 +550,7 @@ def put_config(bview, data: bytes) -> Exchange:
 
 
 @pytest.mark.system
+@pytest.mark.bview_rule("configfile-round-trip")
 def test_config_file_round_trip(bview) -> None:
     """9.2.3: PUT of the file GET gave restores that configuration exactly (after changing things)."""
     with bview.preserved(*CHANGES):
@@ -564,6 +571,7 @@ def test_config_file_round_trip(bview) -> None:
 
 @pytest.mark.system
 @pytest.mark.parametrize("damage", ["truncated", "bit-flips"])
+@pytest.mark.bview_rule("configfile-damaged-refused")
 def test_config_file_corrupt_refused(bview, damage: str) -> None:
     """9.2.3 + 7: a damaged configuration file is refused (statusCode < 0) and changes nothing."""
     with bview.preserved(*CHANGES):
@@ -586,6 +594,7 @@ def test_config_file_corrupt_refused(bview, damage: str) -> None:
 
 
 @pytest.mark.system
+@pytest.mark.bview_rule("configfile-foreign-refused")
 def test_config_file_foreign_refused(bview) -> None:
     """9.2.3: a configuration file of another model is refused and changes nothing (ERRATA.md L17).
     Built-in camera only: the file is opaque, a foreign one needs the reference camera's format."""
@@ -633,6 +642,7 @@ def client_at(bview, port: int, host: str | None = None) -> Client:
 
 
 @pytest.mark.network
+@pytest.mark.bview_rule("port-change-restart")
 def test_http_port_change(bview, record_property) -> None:
     """9.1.4: a new HTTP port in /Network/Port takes effect after the restart; the camera answers there
     within the deadline. Watchdog: if it does not, the suite restores the old port through whatever
@@ -697,6 +707,7 @@ def test_http_port_change(bview, record_property) -> None:
 
 
 @pytest.mark.network
+@pytest.mark.bview_rule("p2p-saved-before-restart")
 def test_p2p_change_survives_restart(bview) -> None:
     """9.1.5: "the device will be restarted after saving": the new P2P setting is there after the restart."""
     original, _ = bview.read(P2P)
@@ -870,6 +881,7 @@ def expect_restored(bview, back: relocate.Sighting | None, watch: relocate.Watch
 
 
 @pytest.mark.network
+@pytest.mark.bview_rule("ip-address-change")
 def test_ip_address_change(bview, record_property) -> None:
     """9.1.7.1.1: a new static address takes effect ("the network configuration is stored asynchronously"):
     the camera answers there within the deadline and IPAddress names it. Watchdog: if it is not there, the
@@ -923,6 +935,7 @@ UNUSABLE = {
 
 @pytest.mark.network
 @pytest.mark.parametrize("kind", UNUSABLE)
+@pytest.mark.bview_rule("ip-unusable-refused")
 def test_unusable_address_refused(bview, kind: str) -> None:
     """9.1.7.1.1, 7: an address no host can have gets -5 (Parameter error) and changes nothing. Watchdog: if the
     camera takes it, the suite looks for it (old address, Discovery V2) and puts the original back."""
@@ -951,6 +964,7 @@ def test_unusable_address_refused(bview, kind: str) -> None:
 
 
 @pytest.mark.network
+@pytest.mark.bview_rule("dhcp-enable-kept", "dhcp-lease-reported", "dhcp-off-static-address")
 def test_dhcp_change(bview, record_property) -> None:
     """9.1.7.1.1.1: DHCP switched on is kept, and the camera stays reachable: at the address it had or where
     Discovery V2 says it is; there DHCP reads Enable true and IPAddress names the address it answers at.
@@ -1015,6 +1029,7 @@ def device_clock(bview) -> datetime:
 
 @pytest.mark.system
 @pytest.mark.parametrize("mode", ["everyday", "everyweek", "once", "everyweek-other-day"])
+@pytest.mark.bview_rule("automaintenance-restart", "automaintenance-weekmask")
 def test_auto_maintenance(bview, record_property, mode: str) -> None:
     """9.2.4: the camera restarts at MaintenanceTime (everyday; everyweek on the <WeekDayMask> days, the
     week starting on Sunday; once), and not on a day the mask leaves out."""
@@ -1065,6 +1080,7 @@ def test_auto_maintenance(bview, record_property, mode: str) -> None:
 
 @pytest.mark.record
 @pytest.mark.disk
+@pytest.mark.bview_rule("format-status-formatted", "format-capacity-free")
 def test_format(bview, record_property) -> None:
     """9.10.4 + 9.11: Record/Format/Call takes the disk through formatting to formatted; the free space
     follows (an empty disk: AvailableCapacity close to TotalCapacity)."""

@@ -46,6 +46,7 @@ def mail_to(bview, host: str, port: int, **fields: object) -> Iterator[None]:
 
 
 @pytest.mark.reversible
+@pytest.mark.bview_rule("email-test-message")
 def test_send_test_email(bview, bview_smtp_receiver: SmtpReceiver) -> None:
     """9.2.9: one message from SenderEmailAddress to every Receiver."""
     r = bview_smtp_receiver
@@ -65,6 +66,7 @@ def test_send_test_email(bview, bview_smtp_receiver: SmtpReceiver) -> None:
 
 
 @pytest.mark.reversible
+@pytest.mark.bview_rule("email-smtp-auth-login")
 def test_smtp_auth_login(bview, bview_smtp_receiver: SmtpReceiver) -> None:
     """9.1.3: SMTPAuthMethod Login authenticates with SenderEmailAddress and SenderEmailPassword."""
     r = bview_smtp_receiver
@@ -84,6 +86,7 @@ def test_smtp_auth_login(bview, bview_smtp_receiver: SmtpReceiver) -> None:
 
 
 @pytest.mark.reversible
+@pytest.mark.bview_rule("email-test-failure-status")
 def test_unreachable_server_gives_status(bview, bview_smtp_receiver: SmtpReceiver) -> None:
     """9.2.9: a server that cannot be reached gives a non-zero statusCode in time, never a hang or a 0."""
     closed = free_port(bview_smtp_receiver.host)  # nothing listens there
@@ -102,6 +105,7 @@ def test_unreachable_server_gives_status(bview, bview_smtp_receiver: SmtpReceive
 
 @pytest.mark.reversible
 @pytest.mark.needs_operator
+@pytest.mark.bview_rule("email-snapshot-attached")
 def test_event_mail_has_snapshot(bview, bview_motion, bview_smtp_receiver: SmtpReceiver) -> None:
     """9.1.3: with AttachedSnapshot true, motion mail carries a JPEG picture (Trigger Mail, 9.7.1.3.1)."""
     r = bview_smtp_receiver
@@ -122,6 +126,7 @@ def test_event_mail_has_snapshot(bview, bview_motion, bview_smtp_receiver: SmtpR
 
 @pytest.mark.reversible
 @pytest.mark.needs_operator
+@pytest.mark.bview_rule("email-schedule")
 def test_event_mail_follows_schedule(bview, bview_motion, bview_smtp_receiver: SmtpReceiver) -> None:
     """9.1.3: with AllDay false only active TimeBlocks (48 half-hours a day) send event mail."""
     r = bview_smtp_receiver

@@ -37,6 +37,7 @@ def _new_events(bview, before: list[dict], event_type: str | None = None) -> lis
 
 
 @pytest.mark.reversible
+@pytest.mark.bview_rule("events-subscribe", "events-unsubscribe")
 def test_subscribe_and_unsubscribe(bview) -> None:
     """9.9.1: PUT subscribes an event type, GET lists it, DELETE removes it (Operator level)."""
     with subscribed(bview, only=True):
@@ -63,6 +64,7 @@ def test_subscribe_and_unsubscribe(bview) -> None:
 
 
 @pytest.mark.reversible
+@pytest.mark.bview_rule("events-list-needs-subscription")
 def test_event_list_needs_subscription(bview) -> None:
     """9.9.2: "You need to subscribe to at least one event type first" -- before that -12 (ERRATA.md L21)."""
     with subscribed(bview, only=True):
@@ -81,6 +83,7 @@ def test_event_list_needs_subscription(bview) -> None:
 
 @pytest.mark.reversible
 @pytest.mark.needs_operator
+@pytest.mark.bview_rule("events-motion-listed", "events-fields")
 def test_motion_event_listed(bview, bview_motion) -> None:
     """9.9.2: a VMD event carries ID, IPAddress, Port, Protocol, ChannelID, DateTime, EventType, EventDescription."""
     with motion_armed(bview), subscribed(bview, "VMD"):
@@ -108,6 +111,7 @@ def test_motion_event_listed(bview, bview_motion) -> None:
 
 @pytest.mark.reversible
 @pytest.mark.needs_operator
+@pytest.mark.bview_rule("events-type-filter")
 def test_unsubscribed_type_not_listed(bview, bview_motion) -> None:
     """9.9.1: only subscribed event types are reported; subscribed to videolost only, motion lists nothing."""
     with motion_armed(bview), subscribed(bview, "videolost", only=True):
@@ -126,6 +130,7 @@ def test_unsubscribed_type_not_listed(bview, bview_motion) -> None:
 
 @pytest.mark.reversible
 @pytest.mark.needs_operator
+@pytest.mark.bview_rule("motion-state")
 def test_motion_state_follows(bview, bview_motion) -> None:
     """9.2.5.1: DeviceStatus MotionState is true while motion is seen and false again after it."""
     status = f"/System/DeviceStatus/{bview.settings.channel}"
@@ -165,6 +170,7 @@ def _sees(bview, bview_motion, **kw) -> bool:
 
 @pytest.mark.reversible
 @pytest.mark.needs_operator
+@pytest.mark.bview_rule("motion-enable")
 def test_motion_disabled_sees_nothing(bview, bview_motion) -> None:
     """9.7.1.2: with Motion Enable false nothing is detected."""
     with motion_armed(bview, enable=False):
@@ -179,6 +185,7 @@ def test_motion_disabled_sees_nothing(bview, bview_motion) -> None:
 
 @pytest.mark.reversible
 @pytest.mark.needs_operator
+@pytest.mark.bview_rule("motion-regions")
 def test_motion_region_grid(bview, bview_motion) -> None:
     """9.7.1.3: only RegionsV2 cells set to 1 count (12 rows RegionX_0-11 of 14 cells)."""
     regions = {f"RegionX_{r}": "0" * 14 for r in range(12)}
@@ -202,6 +209,7 @@ def test_motion_region_grid(bview, bview_motion) -> None:
 
 @pytest.mark.reversible
 @pytest.mark.needs_operator
+@pytest.mark.bview_rule("motion-sensitivity")
 def test_motion_sensitivity(bview, bview_motion) -> None:
     """9.7.1.2: Sensitive low ignores small motion that Sensitive high detects."""
     with motion_armed(bview, sensitive="high"):
@@ -224,6 +232,7 @@ def test_motion_sensitivity(bview, bview_motion) -> None:
 
 @pytest.mark.reversible
 @pytest.mark.needs_operator
+@pytest.mark.bview_rule("motion-schedule")
 def test_motion_schedule(bview, bview_motion) -> None:
     """9.7.1.3.2: with AllDay false, only active half-hour blocks (Block_0 = Sunday) detect motion."""
     active = {"AllDay": "false", "TimeBlock": week_around_now(bview, "Block", active_now=True)}
