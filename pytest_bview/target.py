@@ -181,7 +181,7 @@ class Target:
 
     def write(self, path: str, doc: dict[str, Any], *, expect: int | tuple[int, ...] = 0) -> Exchange:
         """PUT a document to a block resource and check the statusCode."""
-        from pytest_bview.xmlblocks import to_xml
+        from pytest_bview.protocol.xmlblocks import to_xml
 
         resource = match(path)
         assert resource is not None and resource[0].block

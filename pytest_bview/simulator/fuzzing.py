@@ -145,7 +145,7 @@ CONTENT_TYPES = [
 
 def _valid_doc(url: str) -> bytes | None:
     """The factory document of a block resource, as XML (the start of many mutations)."""
-    from pytest_bview.xmlblocks import to_xml
+    from pytest_bview.protocol.xmlblocks import to_xml
 
     found = match(url)
     doc = _defaults().get(url)

@@ -53,6 +53,7 @@ from typing import Any
 
 from aiohttp import web
 
+from pytest_bview.protocol.xmlblocks import to_xml
 from pytest_bview.simulator import faults as F
 from pytest_bview.simulator.camera import BEFORE_RESTART, RESTART_ON_SAVE, STARTUP_HOOKS, Camera
 from pytest_bview.simulator.config import (
@@ -80,7 +81,6 @@ from pytest_bview.spec.blocks import BLOCKS
 from pytest_bview.spec.model import Field
 from pytest_bview.spec.resources import match
 from pytest_bview.spec.status import Status
-from pytest_bview.xmlblocks import to_xml
 
 log = logging.getLogger("bview.sim.maintenance")
 
