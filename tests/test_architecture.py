@@ -22,8 +22,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = "pytest_bview"
 
-# Small kit modules the camera may use: the version it announces and the console helper of its CLI.
-SIMULATOR_UTILITIES = frozenset({"pytest_bview", "pytest_bview.console"})
+# Small modules the camera may share with the kit: the version it announces, the console helper of its CLI
+# and the multicast sockets of its discovery responders (no kit logic in any of them).
+SIMULATOR_UTILITIES = frozenset({"pytest_bview", "pytest_bview.console", "pytest_bview.multicast"})
 
 Graph = dict[str, set[str]]
 

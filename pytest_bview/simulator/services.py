@@ -101,7 +101,7 @@ class DiscoveryFacts:
 
     def discovery_apply(self, command: int, fields: dict[str, Any]) -> int:
         """101/103 change the state REST shows; a bad value changes nothing (ReplyMsg 1)."""
-        from pytest_bview.discovery import REPLY_FAILED, REPLY_OK, SET_NET_CONFIG
+        from pytest_bview.protocol.discovery import REPLY_FAILED, REPLY_OK, SET_NET_CONFIG
         from pytest_bview.simulator.config import ApiError
         from pytest_bview.spec.resources import BY_TEMPLATE
 
