@@ -2,7 +2,9 @@
 
 Rule 1: the import graph of `pytest_bview` is read with `ast`, so an import inside a function counts as
         much as one at module level (a lazy import is still a dependency).
-Rule 2: the graph has no circles.
+Rule 2: the graph has no circles. An import under `if TYPE_CHECKING:` names a type for the checker and runs
+        never, so it is left out of the circles (an area may annotate with the `Camera` that loads it), while
+        the boundaries of Rule 3 count it like any other.
 Rule 3: the reference camera (`pytest_bview/simulator/`) imports only itself, `spec/`, `protocol/` and the few
         shared utilities of `SIMULATOR_UTILITIES`; `protocol/` imports only `spec/` and itself; `suites/` do not
         import the simulator (they talk to it as to any camera).
@@ -36,7 +38,30 @@ def module_name(path: Path, root: Path = ROOT) -> str:
     return ".".join(parts)
 
 
-def _imports(path: Path, name: str, known: set[str]) -> set[str]:
+def _is_type_checking(node: ast.AST) -> bool:
+    return isinstance(node, ast.If) and (
+        (isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING")
+        or (isinstance(node.test, ast.Attribute) and node.test.attr == "TYPE_CHECKING")
+    )
+
+
+def _nodes(tree: ast.AST, runtime: bool) -> list[ast.AST]:
+    """Every node of `tree`; with `runtime`, without the bodies of `if TYPE_CHECKING:`."""
+    out: list[ast.AST] = []
+    todo = [tree]
+    while todo:
+        node = todo.pop()
+        out.append(node)
+        if runtime and _is_type_checking(node):
+            assert isinstance(node, ast.If)
+            todo.append(node.test)
+            todo.extend(node.orelse)
+            continue
+        todo.extend(ast.iter_child_nodes(node))
+    return out
+
+
+def _imports(path: Path, name: str, known: set[str], runtime: bool = False) -> set[str]:
     """The `pytest_bview` modules that the module `name` (file `path`) imports, at any depth of its code."""
     is_package = path.name == "__init__.py"
     found: set[str] = set()
@@ -47,7 +72,7 @@ def _imports(path: Path, name: str, known: set[str]) -> set[str]:
             target = target.rpartition(".")[0]
         return target or None
 
-    for node in ast.walk(ast.parse(path.read_text("utf-8"), str(path))):
+    for node in _nodes(ast.parse(path.read_text("utf-8"), str(path)), runtime):
         targets: list[str] = []
         if isinstance(node, ast.Import):
             targets = [alias.name for alias in node.names]
@@ -68,16 +93,15 @@ def _imports(path: Path, name: str, known: set[str]) -> set[str]:
                 resolved = resolve(target)
                 if resolved and resolved != name:
                     found.add(resolved)
-    # `from pytest_bview.x import y` with y a submodule also imports x; keep only the most precise edge
-    # unless x is named on its own.
     return found
 
 
-def import_graph(root: Path = ROOT) -> Graph:
-    """Module -> the package modules it imports (module-level and function-level imports alike)."""
+def import_graph(root: Path = ROOT, *, runtime: bool = False) -> Graph:
+    """Module -> the package modules it imports (module-level and function-level imports alike); with
+    `runtime`, without the imports under `if TYPE_CHECKING:`."""
     files = {module_name(p, root): p for p in sorted((root / PACKAGE).rglob("*.py"))}
     known = set(files)
-    return {name: _imports(path, name, known) for name, path in files.items()}
+    return {name: _imports(path, name, known, runtime) for name, path in files.items()}
 
 
 def circles(graph: Graph) -> list[list[str]]:
@@ -169,7 +193,7 @@ def suite_imports_of(prefix: str, root: Path = ROOT) -> list[str]:
 
 def figures(graph: Graph) -> str:
     edges = sum(len(t) for t in graph.values())
-    found = circles(graph)
+    found = circles(import_graph(runtime=True))
     to_kit = edges_out_of(graph, "pytest_bview.simulator", ("pytest_bview.simulator", "pytest_bview.spec", "pytest_bview.protocol"))
     return (
         f"import graph of {PACKAGE}: {len(graph)} modules, {edges} edges, {len(found)} circles "
@@ -191,10 +215,11 @@ def test_the_reader_sees_function_level_imports(graph: Graph) -> None:
     assert all(v in graph for targets in graph.values() for v in targets)
 
 
-def test_no_import_circles(graph: Graph) -> None:
-    """Rule 2: no module reaches itself through imports."""
-    found = circles(graph)
-    assert not found, "import circles:\n" + "\n".join(" -> ".join(cycle_path(graph, c)) for c in found)
+def test_no_import_circles() -> None:
+    """Rule 2: no module reaches itself through the imports that run."""
+    runtime = import_graph(runtime=True)
+    found = circles(runtime)
+    assert not found, "import circles:\n" + "\n".join(" -> ".join(cycle_path(runtime, c)) for c in found)
 
 
 def test_simulator_imports_only_spec_protocol_and_utilities(graph: Graph) -> None:
@@ -235,8 +260,11 @@ def test_the_checker_finds_a_circle(tmp_path: Path) -> None:
     (pkg / "b.py").write_text("from . import a\n")
     (pkg / "simulator" / "__init__.py").write_text("")
     (pkg / "simulator" / "cam.py").write_text("from ..a import f\n")
+    (pkg / "c.py").write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from pytest_bview import d\n")
+    (pkg / "d.py").write_text("from pytest_bview import c\n")
     g = import_graph(tmp_path)
-    assert circles(g) == [["pytest_bview.a", "pytest_bview.b"]]
+    assert circles(g) == [["pytest_bview.a", "pytest_bview.b"], ["pytest_bview.c", "pytest_bview.d"]]
+    assert circles(import_graph(tmp_path, runtime=True)) == [["pytest_bview.a", "pytest_bview.b"]]
     assert edges_out_of(g, "pytest_bview.simulator", ("pytest_bview.simulator",)) == [
         "pytest_bview.simulator.cam -> pytest_bview.a"
     ]
@@ -245,8 +273,11 @@ def test_the_checker_finds_a_circle(tmp_path: Path) -> None:
 if __name__ == "__main__":
     g = import_graph()
     print(figures(g))
+    runtime = import_graph(runtime=True)
+    for c in circles(runtime):
+        print("circle:", " -> ".join(cycle_path(runtime, c)))
     for c in circles(g):
-        print("circle:", " -> ".join(cycle_path(g, c)))
+        print("circle counting type-only imports:", " -> ".join(cycle_path(g, c)))
     for e in edges_out_of(g, "pytest_bview.simulator", ("pytest_bview.simulator", "pytest_bview.spec", "pytest_bview.protocol")):
         print("simulator->kit:", e)
     for e in edges_out_of(g, "pytest_bview.protocol", ("pytest_bview.protocol", "pytest_bview.spec")):

@@ -669,6 +669,4 @@ def build_app(camera: Camera, guard: ConnectionGuard | None = None) -> web.Appli
     app.on_response_prepare.append(_server_header)
     app[CAMERA] = camera
     app.router.add_route("*", "/{tail:.*}", dispatch, expect_handler=expect_continue)
-    from pytest_bview.simulator import actions  # noqa: F401  (registers HANDLERS)
-
     return app

@@ -7,13 +7,16 @@ Each service is started by a hook in `camera.STARTUP_HOOKS` and reads and change
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from pytest_bview.simulator import discovery as _discovery  # noqa: F401  (declares the discovery faults)
-from pytest_bview.simulator.camera import SIM_ROUTES, STARTUP_HOOKS, Camera
 from pytest_bview.simulator.device import ADMIN_LEVEL, Caller, Device
+from pytest_bview.simulator.extensions import SIM_ROUTES, STARTUP_HOOKS
+
+if TYPE_CHECKING:
+    from pytest_bview.simulator.camera import Camera
 
 log = logging.getLogger("bview.sim.services")
 

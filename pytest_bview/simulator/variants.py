@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from pytest_bview.simulator import camera as camera_module
+from pytest_bview.simulator import extensions
 from pytest_bview.simulator import http as sim_http
 
 if TYPE_CHECKING:
@@ -303,4 +303,4 @@ async def _startup(camera: Camera) -> None:
 
 
 sim_http.MIDDLEWARES.insert(0, wire_form)  # outermost of the extensions' middlewares: sees the final reply
-camera_module.STARTUP_HOOKS.append(_startup)
+extensions.STARTUP_HOOKS.append(_startup)
