@@ -643,9 +643,8 @@ def bring_home(settings: Any, source: Path) -> str | None:
     from types import SimpleNamespace
 
     from pytest_bview import relocate
-    from pytest_bview.client import Client
+    from pytest_bview.client import Client, urlhost
     from pytest_bview.protocol.xmlblocks import to_xml
-    from pytest_bview.target import urlhost
 
     journals = [source] if source.is_file() else sorted(source.glob("journal-*.json"), reverse=True)
     for path in journals:
@@ -691,7 +690,8 @@ def bring_home(settings: Any, source: Path) -> str | None:
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     """--bview-restore-from DIR|FILE: repair the camera from its journal and exit."""
-    from pytest_bview.plugin import _settings, _target
+    from pytest_bview.session import settings as _settings
+    from pytest_bview.session import target as _target
 
     config = session.config
     try:
