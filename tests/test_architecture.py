@@ -194,15 +194,16 @@ def suite_imports_of(prefix: str, root: Path = ROOT) -> list[str]:
 
 
 def figures(graph: Graph) -> str:
+    """One line of figures: modules, edges, circles (imports that run), the camera's imports of the kit."""
     edges = sum(len(t) for t in graph.values())
     found = circles(import_graph(runtime=True))
-    to_kit = edges_out_of(
-        graph, "pytest_bview.simulator", ("pytest_bview.simulator", "pytest_bview.spec", "pytest_bview.protocol")
-    )
+    own = ("pytest_bview.simulator", "pytest_bview.spec", "pytest_bview.protocol")
+    to_kit = edges_out_of(graph, "pytest_bview.simulator", own)
+    outside = edges_out_of(graph, "pytest_bview.simulator", own, SIMULATOR_UTILITIES)
+    names = ", ".join("/".join(m.rpartition(".")[2] for m in c) for c in found) or "none"
     return (
-        f"import graph of {PACKAGE}: {len(graph)} modules, {edges} edges, {len(found)} circles "
-        f"({', '.join('/'.join(m.rpartition('.')[2] for m in c) for c in found) or 'none'}), "
-        f"{len(to_kit)} simulator->kit edges"
+        f"import graph of {PACKAGE}: {len(graph)} modules, {edges} edges, {len(found)} circles ({names}), "
+        f"{len(to_kit)} simulator->kit edges ({len(outside)} outside the utilities)"
     )
 
 
