@@ -651,18 +651,10 @@ async def _serve(args: argparse.Namespace) -> None:
     await responder.stop()
 
 
-def faults_from_names(names: list[str] | tuple[str, ...]) -> Any:
-    """``Faults(names)``; while the full simulator (``simulator.camera``) is absent, a switch over this
-    module's faults alone, with the same unknown-name and typo checks."""
-    try:
-        return fault_registry.Faults(names)
-    except ImportError:
-        unknown = [n for n in names if n not in fault_registry.REGISTRY]
-        if unknown:
-            raise ValueError(f"unknown fault profile(s): {', '.join(unknown)}") from None
-        switch = object.__new__(fault_registry.Faults)
-        switch.names = frozenset(names)
-        return switch
+def faults_from_names(names: list[str] | tuple[str, ...]) -> fault_registry.Faults:
+    """``Faults(names)``: this module's faults are declared once it is imported, so the discovery responders
+    alone (``--fake``) check names and typos as the whole camera does."""
+    return fault_registry.Faults(names)
 
 
 def main(argv: list[str] | None = None) -> None:
