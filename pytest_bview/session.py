@@ -2,8 +2,8 @@
 
 Rule 1: one floor below the plugin and its sub-plugins (plugin.py registers restore, receivers, report,
         fleet and features; they all read the session's camera here), so no sub-plugin imports plugin.py.
-Rule 2: state lives in the config stash under typed keys, never in a module global; a fleet's cameras are
-        found per test (`item_target`), never as a process-wide "current camera".
+Rule 2: the session's state lives in the config stash under typed keys; a fleet's cameras are found per
+        test (`item_target`).
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ PROFILE_DESELECTED_KEY = pytest.StashKey[int]()  # tests the run profile left ou
 
 
 def settings(config: pytest.Config) -> Settings:
+    """The run's settings (options, ini, environment), resolved once."""
     if SETTINGS_KEY not in config.stash:
         config.stash[SETTINGS_KEY] = resolve(config)
     return config.stash[SETTINGS_KEY]

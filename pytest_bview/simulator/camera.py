@@ -22,7 +22,7 @@ from aiohttp import web
 
 from pytest_bview.simulator import faults as F
 from pytest_bview.simulator.device import Device, Identity
-from pytest_bview.simulator.extensions import BEFORE_RESTART, RESTART_ON_SAVE, SIM_ROUTES, STARTUP_HOOKS  # noqa: F401
+from pytest_bview.simulator.extensions import SIM_ROUTES, STARTUP_HOOKS
 from pytest_bview.simulator.http import HEADER_TIMEOUT_S, KEEPALIVE_IDLE_S, PARSER_LIMIT, ConnectionGuard, build_app
 
 log = logging.getLogger("bview.sim")
@@ -242,7 +242,8 @@ class CameraThread:
 
 
 # The camera's areas, in the order they register (their startup hooks start in it). Each one declares its
-# handlers, hooks and faults into http.py, extensions.py and faults.py on import; none imports this module.
+# handlers, hooks and faults into http.py, extensions.py and faults.py on import; none imports this module
+# but for type annotations (extensions.py Rule 1).
 # isort: off
 from pytest_bview.simulator import actions  # noqa: E402,F401  users, log, PTZ, WiFi test, Disk
 from pytest_bview.simulator import services  # noqa: E402,F401  Discovery V2, SSDP/UPnP

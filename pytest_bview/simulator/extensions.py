@@ -1,7 +1,8 @@
 """The reference camera's extension points: the tables its areas register into when they are imported.
 
 Rule 1: arrows point down: an area (actions.py, events.py, maintenance.py, ...) imports this module and
-        `http.py`/`faults.py`, never `camera.py`; `camera.py` imports every area once, in a fixed order.
+        `http.py`/`faults.py`, and `camera.py` only for type annotations (`if TYPE_CHECKING:`); `camera.py`
+        imports every area once, in a fixed order.
 Rule 2: a table is read at run time only (a camera start, a save, a restart), never while areas load,
         so the order of registration is the only order that matters (STARTUP_HOOKS start in it).
 """
