@@ -50,8 +50,8 @@ def run_once(target, examples: int) -> float:  # type: ignore[no-untyped-def]
 
 
 def _xml(doc: dict) -> bytes:  # type: ignore[type-arg]
+    from pytest_bview.protocol.xmlblocks import to_xml
     from pytest_bview.spec.blocks import BLOCKS
-    from pytest_bview.xmlblocks import to_xml
 
     return to_xml(BLOCKS["Color"], doc, include_wo=True)
 

@@ -1,5 +1,5 @@
 """A long fuzz campaign against the reference camera: HTTP, RTSP and discovery inputs
-(pytest_bview/simulator/fuzzing.py; tests/test_fuzz_camera.py runs a bounded one).
+(pytest_bview/testing/fuzzing.py; tests/test_fuzz_camera.py runs a bounded one).
 
 Run: python benchmarks/fuzz_camera.py [--examples 3000] [--seed N]
 Prints examples/s per surface and every finding (an input and what was wrong with the answer);
@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
 from pytest_bview.simulator.camera import CameraThread
-from pytest_bview.simulator.fuzzing import Oracle, discovery_datagrams, http_requests, rtsp_requests
+from pytest_bview.testing.fuzzing import Oracle, discovery_datagrams, http_requests, rtsp_requests
 
 
 def campaign(oracle: Oracle, name: str, strategy: st.SearchStrategy[bytes], examples: int, rng: int) -> float:

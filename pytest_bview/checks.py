@@ -190,7 +190,7 @@ def schema_errors(root: Element, block: str) -> list[str]:
 
 def read_block(ex: Exchange, block: str, section: str) -> dict[str, Any]:
     """Check HTTP 200 + the block's root element, and return the body as a document."""
-    from pytest_bview.xmlblocks import from_element
+    from pytest_bview.protocol.xmlblocks import from_element
 
     expect(ex.status == 200, f"answered HTTP {ex.status} {status_text(ex)}", f"200 with the {block} block", section, ex)
     root = parse_xml(ex, section)

@@ -398,14 +398,17 @@ def ssl_context(verify: bool | str = True) -> ssl.SSLContext:
     return context
 
 
+def urlhost(host: str) -> str:
+    """A host as it stands in a URL (an IPv6 address in brackets)."""
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
 def fetch_supplied(
     url: str, host: str, *, timeout: float, max_body: int = 1024 * 1024, verify: bool | str = True
 ) -> Exchange:
     """GET a URL the device supplied (an SSDP LOCATION, say) under Rule 1, without credentials and without
     following redirects. Only http(s) on the device's own `host` is fetched: any other scheme (file://) or
     host is refused with a DeviceError before anything is sent."""
-    from pytest_bview.target import urlhost
-
     parts = urllib.parse.urlsplit(url.strip())
     try:
         port = parts.port

@@ -12,7 +12,7 @@ from scapy.fields import StrField
 from scapy.layers.inet import UDP
 from scapy.packet import Packet, bind_layers
 
-from pytest_bview.discovery import GROUP, PORT, Message, ParseError, parse_message
+from pytest_bview.protocol.discovery import GROUP, PORT, Message, ParseError, parse_message
 
 
 class DiscoveryV2(Packet):
@@ -22,7 +22,7 @@ class DiscoveryV2(Packet):
     fields_desc = [StrField("xml", b"")]
 
     def message(self) -> Message:
-        """The payload read by ``pytest_bview.discovery.parse_message`` (deviations recorded)."""
+        """The payload read by ``pytest_bview.protocol.discovery.parse_message`` (deviations recorded)."""
         return parse_message(self.xml)
 
     def mysummary(self) -> str:

@@ -7,10 +7,10 @@ Rule 1: one camera's tests run in one xdist worker, one after another, so that t
         that it held (`FleetRecorder`, which fails the session loudly if a camera ran on two workers).
         A single camera under xdist (`-n N`) is a fleet of one, so it is never written by two workers.
 Rule 2: each camera is its own `Target` with its own settings; the `bview` fixture is parametrized
-        indirectly with the camera label (plugin.py `_camera`), and the Target is opened on first use
+        indirectly with the camera label (session.py `camera`), and the Target is opened on first use
         in the worker that runs the camera's group.
 Rule 3: the inventory names the environment variable holding a camera's password, never the password.
-Rule 4: every sub-plugin finds a test's camera with `plugin.item_target(item)` (never a process-wide
+Rule 4: every sub-plugin finds a test's camera with `session.item_target(item)` (never a process-wide
         "current camera"), so each camera's snapshot, restore, report and declaration hold its own tests
         only; a camera that could not be opened has no report, only its row in the fleet summary.
 Rule 5: the fleet summary (`<report dir>/fleet-<UTC timestamp>/summary.html` + `summary.json`, and one
@@ -51,7 +51,8 @@ from typing import Any
 import pytest
 
 from pytest_bview.options import OPTIONS, Settings, _raw
-from pytest_bview.plugin import AREAS, FLEET_KEY, TARGETS_KEY, _settings, open_camera
+from pytest_bview.session import AREAS, FLEET_KEY, TARGETS_KEY, open_camera
+from pytest_bview.session import settings as _settings
 from pytest_bview.verdicts import WORST_FIRST, of_report, worst
 
 LABEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -77,7 +78,7 @@ class Fleet:
     cameras: dict[str, Camera]
 
     def target(self, config: pytest.Config, label: str) -> Any:
-        """The Target of camera `label`, opened on first use in this process and kept (plugin.TARGETS_KEY)."""
+        """The Target of camera `label`, opened on first use in this process and kept (session.TARGETS_KEY)."""
         targets = config.stash.setdefault(TARGETS_KEY, {})
         found = targets.get(label)
         if found is None:

@@ -14,8 +14,6 @@ PyAV is imported inside the functions that decode, so importing this module stay
 from __future__ import annotations
 
 import base64
-import hashlib
-import os
 import re
 import socket
 import ssl
@@ -26,6 +24,10 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import numpy as np
+
+# The wire's own codecs live in the protocol layer; the probes' users keep reading them here.
+from pytest_bview.protocol.audio import tone_frequency, ulaw_decode, ulaw_encode  # noqa: F401  (re-exported)
+from pytest_bview.protocol.digest import authorization, digest_authorization, parse_challenge  # noqa: F401
 
 if TYPE_CHECKING:
     from multidict import CIMultiDict
@@ -228,64 +230,6 @@ def sprop_parameter_sets(value: str) -> list[bytes]:
         except (ValueError, base64.binascii.Error):  # type: ignore[attr-defined]
             raise MediaError(f"sprop-parameter-sets item is not base64: {item[:40]!r}") from None
     return out
-
-
-# --------------------------------------------------------------------------------------------------------------
-# HTTP/RTSP authentication (RFC 2617), shared by RTSP and HTTP probes
-# --------------------------------------------------------------------------------------------------------------
-
-_AUTH_PARAM = re.compile(r'\s*([A-Za-z0-9_-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^,\s]*)\s*,?')
-
-
-def parse_challenge(value: str) -> tuple[str, dict[str, str]]:
-    """Split a WWW-Authenticate value into (scheme lower-case, params)."""
-    scheme, _, rest = value.strip().partition(" ")
-    params = {}
-    for m in _AUTH_PARAM.finditer(rest):
-        raw = m.group(2)
-        params[m.group(1).lower()] = raw[1:-1].replace('\\"', '"') if raw.startswith('"') else raw
-    return scheme.lower(), params
-
-
-def authorization(
-    challenges: list[str], method: str, uri: str, user: str, password: str, prefer: str = "digest"
-) -> str | None:
-    """An Authorization header value answering one of `challenges` (Digest preferred), or None."""
-    parsed = [parse_challenge(c) for c in challenges]
-    order = ["digest", "basic"] if prefer == "digest" else ["basic", "digest"]
-    for scheme in order:
-        for name, params in parsed:
-            if name != scheme:
-                continue
-            if scheme == "basic":
-                return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
-            if params.get("algorithm", "MD5").upper() != "MD5" or "nonce" not in params:
-                continue
-            return digest_authorization(params, method, uri, user, password)
-    return None
-
-
-def _md5(text: str) -> str:
-    return hashlib.md5(text.encode("utf-8")).hexdigest()  # noqa: S324  (RFC 2617 mandates MD5)
-
-
-def digest_authorization(params: dict[str, str], method: str, uri: str, user: str, password: str) -> str:
-    """RFC 2617 3.2.2 response to a Digest challenge (qop=auth if offered, else RFC 2069 style)."""
-    realm, nonce = params.get("realm", ""), params["nonce"]
-    ha1 = _md5(f"{user}:{realm}:{password}")
-    ha2 = _md5(f"{method}:{uri}")
-    qops = [q.strip() for q in params.get("qop", "").split(",") if q.strip()]
-    fields = [f'username="{user}"', f'realm="{realm}"', f'nonce="{nonce}"', f'uri="{uri}"', "algorithm=MD5"]
-    if "auth" in qops:
-        cnonce, nc = os.urandom(8).hex(), "00000001"
-        response = _md5(f"{ha1}:{nonce}:{nc}:{cnonce}:auth:{ha2}")
-        fields += ["qop=auth", f"nc={nc}", f'cnonce="{cnonce}"']
-    else:
-        response = _md5(f"{ha1}:{nonce}:{ha2}")
-    fields.append(f'response="{response}"')
-    if "opaque" in params:
-        fields.append(f'opaque="{params["opaque"]}"')
-    return "Digest " + ", ".join(fields)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -920,46 +864,3 @@ def jpeg_dimensions(data: bytes) -> tuple[int, int]:
             break
         i += 2 + length
     raise MediaError("JPEG has no SOF marker before the scan")
-
-
-# --------------------------------------------------------------------------------------------------------------
-# Audio: G.711 mu-law (ITU-T G.711) and tone measurement (9.8)
-# --------------------------------------------------------------------------------------------------------------
-
-_ULAW_BIAS = 0x84
-_ULAW_CLIP = 32635
-
-
-def ulaw_encode(samples: np.ndarray) -> bytes:
-    """16-bit linear PCM -> G.711 mu-law bytes."""
-    x = np.asarray(samples, dtype=np.int32)
-    sign = (x < 0).astype(np.int32) << 7
-    mag = np.minimum(np.abs(x), _ULAW_CLIP) + _ULAW_BIAS
-    exponent = np.floor(np.log2(mag)).astype(np.int32) - 7  # mag is 132..32767 -> 0..7
-    mantissa = (mag >> (exponent + 3)) & 0x0F
-    return (~(sign | (exponent << 4) | mantissa) & 0xFF).astype(np.uint8).tobytes()
-
-
-def ulaw_decode(data: bytes) -> np.ndarray:
-    """G.711 mu-law bytes -> int16 linear PCM."""
-    b = ~np.frombuffer(data, dtype=np.uint8).astype(np.int32) & 0xFF
-    exponent = (b >> 4) & 0x07
-    mantissa = b & 0x0F
-    mag = (((mantissa << 3) + _ULAW_BIAS) << exponent) - _ULAW_BIAS
-    return np.where(b & 0x80, -mag, mag).astype(np.int16)
-
-
-def tone_frequency(samples: np.ndarray, rate: int) -> float:
-    """The dominant frequency (Hz) of `samples`: Hann-windowed FFT peak, refined by parabolic interpolation."""
-    x = np.asarray(samples, dtype=np.float64)
-    if x.size < 16:
-        raise ValueError("need at least 16 samples")
-    x = (x - x.mean()) * np.hanning(x.size)
-    spectrum = np.abs(np.fft.rfft(x))
-    k = int(np.argmax(spectrum[1:])) + 1
-    peak = float(k)
-    if 1 <= k < spectrum.size - 1:
-        a, b, c = np.log(spectrum[k - 1 : k + 2] + 1e-12)
-        denom = a - 2 * b + c
-        peak += 0.5 * (a - c) / denom if denom else 0.0
-    return float(peak * rate / x.size)

@@ -12,35 +12,24 @@ from typing import Any
 
 import pytest
 
-from pytest_bview.options import LEVELS, Settings, add_options, resolve
+from pytest_bview.options import LEVELS, add_options
 
-AREAS = (
-    "network",
-    "system",
-    "security",
-    "streams",
-    "media",
-    "images",
-    "pictures",
-    "audio",
-    "events",
-    "record",
-    "disk",
-    "ptz",
-    "alarm",
-    "discovery",
-    "protocol",
-    "schema",
-    "wireless",
+# The session's camera and its stash keys live one floor down (session.py), where the sub-plugins read them.
+from pytest_bview.session import (  # noqa: F401  (re-exported: the names sub-plugins and tests knew here)
+    AREAS,
+    FIXTURES,
+    FLEET_KEY,
+    PROFILE_DESELECTED_KEY,
+    SETTINGS_KEY,
+    TARGET_KEY,
+    TARGETS_KEY,
+    item_target,
+    open_camera,
+    opened_targets,
 )
-TARGET_KEY = pytest.StashKey["Any"]()
-SETTINGS_KEY = pytest.StashKey[Settings]()
-FIXTURES = ("bview", "bview_client")
-# Fleet runs (fleet.py): the `bview` fixture is parametrized indirectly with a camera label; each label
-# opens its own Target, kept here. FLEET_KEY holds the fleet (None or absent: the single-camera path).
-TARGETS_KEY = pytest.StashKey[dict[str, Any]]()
-FLEET_KEY = pytest.StashKey[Any]()
-PROFILE_DESELECTED_KEY = pytest.StashKey[int]()  # tests the run profile left out (report/hooks.py scope_of)
+from pytest_bview.session import camera as _camera
+from pytest_bview.session import settings as _settings
+from pytest_bview.session import target as _target
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -78,70 +67,6 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "bview_rule(*ids): the rules of pytest_bview/spec/rules.py the check verifies (docs/RULES.md)"
     )
     config.stash[TARGET_KEY] = None
-
-
-def _settings(config: pytest.Config) -> Settings:
-    if SETTINGS_KEY not in config.stash:
-        config.stash[SETTINGS_KEY] = resolve(config)
-    return config.stash[SETTINGS_KEY]
-
-
-def _target(config: pytest.Config) -> Any:
-    """Open the camera under test once per session (starting the built-in one if needed)."""
-    target = config.stash[TARGET_KEY]
-    if target is None:
-        from pytest_bview.target import SessionError
-
-        try:
-            target = open_camera(config, _settings(config))
-        except SessionError as err:
-            pytest.exit(f"bview: {err}", returncode=err.exit_status)
-        target.client.all_pairs.clear()  # opening (identity, instances) is the kit's traffic, not coverage
-        config.stash[TARGET_KEY] = target
-    return target
-
-
-def open_camera(config: pytest.Config, settings: Settings, identity: Any = None) -> Any:
-    """Open one camera (target.Target) and tell the sub-plugins (hooks.pytest_bview_camera_opened); a camera
-    one of them refuses is closed again and its SessionError raised."""
-    from pytest_bview.target import SessionError, Target
-
-    target = Target.open(settings, identity=identity)
-    try:
-        config.hook.pytest_bview_camera_opened(config=config, target=target)
-    except SessionError:
-        target.close()
-        raise
-    return target
-
-
-def _camera(config: pytest.Config, label: str | None) -> Any:
-    """The single camera under test, or the fleet camera `label` (opened on first use, then kept)."""
-    if label is None:
-        return _target(config)
-    return config.stash[FLEET_KEY].target(config, label)
-
-
-def item_target(item: pytest.Item) -> Any:
-    """The already opened Target of the item's camera, or None (not opened, or a fleet camera that could
-    not be opened). Every sub-plugin asks this, never a process-wide "current camera"."""
-    from pytest_bview.target import Target
-
-    callspec = getattr(item, "callspec", None)
-    label = callspec.params.get("bview") if callspec is not None else None
-    if label is None:
-        found = item.config.stash.get(TARGET_KEY, None)
-    else:
-        found = item.config.stash.get(TARGETS_KEY, {}).get(label)
-    return found if isinstance(found, Target) else None
-
-
-def opened_targets(config: pytest.Config) -> list[Any]:
-    """Every camera this process opened (the single one, or the fleet's that could be opened)."""
-    from pytest_bview.target import Target
-
-    found = [config.stash.get(TARGET_KEY, None), *config.stash.get(TARGETS_KEY, {}).values()]
-    return [t for i, t in enumerate(found) if isinstance(t, Target) and not any(t is o for o in found[:i])]
 
 
 def _wants_camera(items: list[pytest.Item]) -> bool:

@@ -494,8 +494,8 @@ def subscriptions(target: Any) -> set[str]:
 
 
 def subscription_body(*types: str) -> bytes:
+    from pytest_bview.protocol.xmlblocks import to_xml
     from pytest_bview.spec.blocks import BLOCKS
-    from pytest_bview.xmlblocks import to_xml
 
     doc = {
         "SubscribedEventType": [

@@ -32,8 +32,7 @@ from typing import Any
 import requests
 
 from pytest_bview import discovery as d
-from pytest_bview.client import DeviceError, fetch_supplied
-from pytest_bview.target import urlhost
+from pytest_bview.client import DeviceError, fetch_supplied, urlhost
 
 WIRED = "/Network/Interfaces/1/IPAddress"
 RESCUE_TRIES = 3  # Discovery V2 102 requests (2 s each) before the watchdog gives up on 103

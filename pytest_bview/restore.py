@@ -294,7 +294,7 @@ def _params(path: str) -> tuple[Resource, dict[str, str]]:
 def _put(target: Any, path: str, doc: Doc, verdict: Verdict | None = None) -> str | None:
     """One restoring write; the problem if the device refused it."""
     from pytest_bview.checks import status_code
-    from pytest_bview.xmlblocks import to_xml
+    from pytest_bview.protocol.xmlblocks import to_xml
 
     if path == SUBSCRIPTIONS:
         return _put_back_subscriptions(target, doc, verdict)
@@ -318,7 +318,7 @@ SUBSCRIPTIONS = "/EventsNotification/SubscribedEventTypeList"
 def _put_back_subscriptions(target: Any, doc: Doc, verdict: Verdict | None) -> str | None:
     """9.9.1: PUT subscribes the listed event types, DELETE unsubscribes them: restore by difference."""
     from pytest_bview.checks import status_code
-    from pytest_bview.xmlblocks import to_xml
+    from pytest_bview.protocol.xmlblocks import to_xml
 
     block = BLOCKS["SubscribedEventTypeList"]
     wanted = {i.get("EventType"): i for i in doc.get("SubscribedEventType", [])}
@@ -643,9 +643,8 @@ def bring_home(settings: Any, source: Path) -> str | None:
     from types import SimpleNamespace
 
     from pytest_bview import relocate
-    from pytest_bview.client import Client
-    from pytest_bview.target import urlhost
-    from pytest_bview.xmlblocks import to_xml
+    from pytest_bview.client import Client, urlhost
+    from pytest_bview.protocol.xmlblocks import to_xml
 
     journals = [source] if source.is_file() else sorted(source.glob("journal-*.json"), reverse=True)
     for path in journals:
@@ -691,7 +690,8 @@ def bring_home(settings: Any, source: Path) -> str | None:
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     """--bview-restore-from DIR|FILE: repair the camera from its journal and exit."""
-    from pytest_bview.plugin import _settings, _target
+    from pytest_bview.session import settings as _settings
+    from pytest_bview.session import target as _target
 
     config = session.config
     try:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pytest_bview import checks
-from pytest_bview.client import Client, DeviceError, Exchange, ssl_context
+from pytest_bview.client import Client, DeviceError, Exchange, ssl_context, urlhost  # noqa: F401  (re-exported)
 from pytest_bview.options import Settings
 from pytest_bview.spec.blocks import BLOCKS
 from pytest_bview.spec.resources import Instances, Resource, match
@@ -181,7 +181,7 @@ class Target:
 
     def write(self, path: str, doc: dict[str, Any], *, expect: int | tuple[int, ...] = 0) -> Exchange:
         """PUT a document to a block resource and check the statusCode."""
-        from pytest_bview.xmlblocks import to_xml
+        from pytest_bview.protocol.xmlblocks import to_xml
 
         resource = match(path)
         assert resource is not None and resource[0].block
@@ -292,11 +292,6 @@ def _scheme_hint(settings: Settings, error: str) -> str:
     if settings.scheme == "http" and any(w in error.lower() for w in ("reset", "aborted", "bad status", "remote end")):
         return " (is it an https port? then --bview-scheme https)"
     return ""
-
-
-def urlhost(host: str) -> str:
-    """A host as it stands in a URL (an IPv6 address in brackets)."""
-    return f"[{host}]" if ":" in host and not host.startswith("[") else host
 
 
 def _sim_identity(settings: Settings, identity: Any = None) -> Any:

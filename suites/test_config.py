@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 
 from pytest_bview.checks import check_status, expect, expect_passwords_hidden, status_code
+from pytest_bview.protocol.xmlblocks import to_xml
 from pytest_bview.restore import comparable, deep_merge, differences, put_back
 from pytest_bview.spec.blocks import BLOCKS
 from pytest_bview.spec.resources import BY_TEMPLATE, Resource, match
 from pytest_bview.spec.status import Status
-from pytest_bview.xmlblocks import to_xml
 
 # path -> (a valid change, a second valid change of other fields or None), dependent fields satisfied.
 CHANGES: dict[str, tuple[dict[str, Any], dict[str, Any] | None]] = {

@@ -26,13 +26,13 @@ import requests
 from pytest_bview import relocate
 from pytest_bview.checks import check_status, expect, fail, status_code
 from pytest_bview.client import Client, Exchange
+from pytest_bview.protocol.xmlblocks import to_xml
 from pytest_bview.restore import mark_away
 from pytest_bview.spec.blocks import BLOCKS
 from pytest_bview.spec.resources import RESOURCES, Instances
 from pytest_bview.spec.status import Status
 from pytest_bview.spec.streams import STREAMS
 from pytest_bview.target import urlhost
-from pytest_bview.xmlblocks import to_xml
 
 pytestmark = [pytest.mark.disruptive]
 

@@ -21,13 +21,13 @@ from hypothesis import strategies as st
 from hypothesis.database import DirectoryBasedExampleDatabase
 
 from pytest_bview.checks import check_status, expect
+from pytest_bview.protocol.xmlblocks import to_xml
 from pytest_bview.restore import comparable, deep_merge, differences
 from pytest_bview.spec.blocks import BLOCKS
 from pytest_bview.spec.model import Field
 from pytest_bview.spec.permissions import KEPT_SECRETS
 from pytest_bview.spec.resources import Resource, match
 from pytest_bview.spec.status import Status
-from pytest_bview.xmlblocks import to_xml
 
 SEED = int(os.environ.get("BVIEW_SEED", "20240503"))
 # examples per resource (inside, outside): `pytest suites` stays fast; BVIEW_EXAMPLES=10 multiplies them

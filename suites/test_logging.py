@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 import pytest
 
 from pytest_bview.checks import check_status, expect
+from pytest_bview.protocol.xmlblocks import to_xml
 from pytest_bview.spec.blocks import BLOCKS
 from pytest_bview.spec.status import Status
-from pytest_bview.xmlblocks import to_xml
 
 pytestmark = [pytest.mark.system]
 

@@ -7,10 +7,10 @@ import time
 import pytest
 
 from pytest_bview.checks import check_status, expect, status_code
+from pytest_bview.protocol.xmlblocks import to_xml
 from pytest_bview.spec.blocks import BLOCKS
 from pytest_bview.spec.status import Status
 from pytest_bview.verdicts import inconclusive
-from pytest_bview.xmlblocks import to_xml
 
 pytestmark = [pytest.mark.network]
 

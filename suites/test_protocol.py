@@ -286,7 +286,7 @@ def test_response_status_shape(bview) -> None:
 
 
 def _xml_of(doc: dict) -> bytes:
+    from pytest_bview.protocol.xmlblocks import to_xml
     from pytest_bview.spec.blocks import BLOCKS
-    from pytest_bview.xmlblocks import to_xml
 
     return to_xml(BLOCKS["Color"], doc)

@@ -17,10 +17,10 @@ from collections.abc import Iterator
 import pytest
 
 from pytest_bview.checks import expect, status_code
+from pytest_bview.protocol.xmlblocks import to_xml
 from pytest_bview.spec.blocks import BLOCKS
 from pytest_bview.spec.permissions import FACTORY_PASSWORD, FACTORY_USER, KEPT_SECRETS
 from pytest_bview.verdicts import inconclusive
-from pytest_bview.xmlblocks import to_xml
 
 pytestmark = [pytest.mark.security]
 

@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 
 from pytest_bview.checks import check_status, expect, status_code, status_text
+from pytest_bview.protocol.xmlblocks import to_xml
 from pytest_bview.spec.blocks import BLOCKS
 from pytest_bview.spec.status import Status
 from pytest_bview.spec.streams import MAIN, SUB
-from pytest_bview.xmlblocks import to_xml
 
 pytestmark = [pytest.mark.streams]
 

@@ -11,10 +11,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from pytest_bview.checks import check_status, expect
+from pytest_bview.protocol.xmlblocks import to_xml
 from pytest_bview.restore import _utc, clock_offset, comparable, put_back
 from pytest_bview.spec.blocks import BLOCKS
 from pytest_bview.spec.status import Status
-from pytest_bview.xmlblocks import to_xml
 
 pytestmark = [pytest.mark.system]
 

@@ -92,8 +92,8 @@ def normal_user(bview) -> Iterator[tuple[str, str]]:
 @pytest.mark.bview_rule("users-operator-level")
 def test_normal_user_refused_operator_level(bview, normal_user, row) -> None:
     """Operator rows of chapter 9: a Normal user is refused (ERRATA L10: HTTP 403 or 401, or a non-zero code)."""
+    from pytest_bview.protocol.xmlblocks import to_xml
     from pytest_bview.spec.blocks import BLOCKS
-    from pytest_bview.xmlblocks import to_xml
 
     method, path, block, section = row
     doc, _ = bview.read(path)

@@ -12,9 +12,9 @@ import time
 import pytest
 
 from pytest_bview.checks import check_status, expect, read_block
+from pytest_bview.protocol.xmlblocks import to_xml
 from pytest_bview.spec.blocks import BLOCKS
 from pytest_bview.spec.status import Status
-from pytest_bview.xmlblocks import to_xml
 
 pytestmark = [pytest.mark.network, pytest.mark.wireless]
 WIFI_TEST_S = 30.0  # 9.1.8 "run the WifiParamTestStatus command 30 seconds after this command"

@@ -11,7 +11,7 @@ import PIL.Image  # noqa: F401
 
 import pytest_bview.media  # noqa: F401
 import pytest_bview.target  # noqa: F401
-from pytest_bview.simulator.faults import load_all
+from pytest_bview.simulator.catalog import load_all
 
 load_all()
 for _name in ("pytest_bview.simulator.media", "pytest_bview.simulator.rtsp"):

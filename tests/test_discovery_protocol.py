@@ -265,7 +265,7 @@ def test_spec_sample_bodies_have_every_field() -> None:
 
 
 def test_reader_refuses_doctype_and_entities() -> None:
-    """Rule 4 of pytest_bview.discovery: no DOCTYPE, so no entity expansion ever."""
+    """Rule 4 of pytest_bview.protocol.discovery: no DOCTYPE, so no entity expansion ever."""
     bomb = b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaa">]><Request><Head/><CfgInfo/></Request>'
     with pytest.raises(d.ParseError, match="not allowed"):
         d.parse_message(bomb)
@@ -298,7 +298,7 @@ def _facts_body(kind: type) -> Any:
 )
 def test_build_parse_round_trip(command: int, auth: d.Auth | None, body: Any) -> None:
     """What we send reads back identically, without deviations, valid against DiscoveryV2.xsd, and
-    ConfigLength is the datagram's byte length (pytest_bview.discovery Rule 2)."""
+    ConfigLength is the datagram's byte length (pytest_bview.protocol.discovery Rule 2)."""
     data = d.build_request(command, MAC, auth, body)
     msg = d.parse_message(data)
     assert msg == d.Message("Request", d.Head(d.VERSION, len(data), 10, None), d.CfgInfo(command, -1, MAC), auth, body)

@@ -27,7 +27,8 @@ from pathlib import Path
 import pytest
 from hypothesis import Phase, settings
 
-from pytest_bview.simulator.faults import Fault, load_all
+from pytest_bview.simulator.catalog import load_all
+from pytest_bview.simulator.faults import Fault
 from pytest_bview.spec.rules import RULES, checks_by_rule
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -207,9 +208,9 @@ def test_every_fault_names_a_check() -> None:
 
 def test_published_matrix_is_current() -> None:
     """docs/FAULTS.md (profile -> spec section -> detecting checks, with counts) is generated, never hand-written."""
-    from pytest_bview.simulator.faults import markdown
+    from pytest_bview.simulator.catalog import markdown
 
     published = ROOT / "docs" / "FAULTS.md"
     assert published.exists() and published.read_text("utf-8") == markdown(ROOT), (
-        "docs/FAULTS.md is not the current matrix: python -m pytest_bview.simulator.faults --markdown > docs/FAULTS.md"
+        "docs/FAULTS.md is not the current matrix: python -m pytest_bview.simulator.catalog --markdown > docs/FAULTS.md"
     )

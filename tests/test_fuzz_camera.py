@@ -1,4 +1,4 @@
-"""A bounded fuzz campaign against the reference camera (pytest_bview/simulator/fuzzing.py holds the
+"""A bounded fuzz campaign against the reference camera (pytest_bview/testing/fuzzing.py holds the
 strategies and the oracle; benchmarks/fuzz_camera.py runs a longer one).
 
 HTTP: malformed XML, huge bodies, odd methods, path traversal, header injection, broken Basic headers,
@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from pytest_bview.simulator.camera import CameraThread
-from pytest_bview.simulator.fuzzing import Oracle, discovery_datagrams, http_requests, rtsp_requests
+from pytest_bview.testing.fuzzing import Oracle, discovery_datagrams, http_requests, rtsp_requests
 
 # derandomized: the bounded campaign in CI is the same every run; benchmarks/fuzz_camera.py explores
 FUZZ = settings(

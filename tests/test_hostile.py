@@ -30,7 +30,8 @@ import pytest
 
 from pytest_bview.client import Client
 from pytest_bview.simulator import hostile
-from pytest_bview.simulator.faults import Fault, load_all
+from pytest_bview.simulator.catalog import load_all
+from pytest_bview.simulator.faults import Fault
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 1.5  # --bview-timeout of the hostile runs

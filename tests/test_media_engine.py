@@ -29,7 +29,7 @@ FPS_TOLERANCE = 0.10
 
 
 class Faults:
-    """Stand-in for simulator.faults.Faults (which imports the whole camera)."""
+    """A plain switch over fault names, `Faults("a", "b")` (simulator.faults.Faults takes one iterable)."""
 
     def __init__(self, *names: str) -> None:
         self.names = set(names)

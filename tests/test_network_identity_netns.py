@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_bview.simulator.faults import load_all
+from pytest_bview.simulator.catalog import load_all
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0 or shutil.which("ip") is None,

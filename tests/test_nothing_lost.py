@@ -26,7 +26,7 @@ from tests._camera import camera_args
 DIRTY = """
 import pytest
 from pytest_bview.spec.blocks import BLOCKS
-from pytest_bview.xmlblocks import to_xml
+from pytest_bview.protocol.xmlblocks import to_xml
 
 def _put(bview, path, block, doc):
     ex = bview.client.put(path, to_xml(BLOCKS[block], doc))

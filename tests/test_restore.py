@@ -15,7 +15,7 @@ from pytest_bview.simulator.camera import CameraOptions, CameraThread
 DIRTY = """
 import pytest
 from pytest_bview.spec.blocks import BLOCKS
-from pytest_bview.xmlblocks import to_xml
+from pytest_bview.protocol.xmlblocks import to_xml
 
 def _put(bview, path, block, doc):
     ex = bview.client.put(path, to_xml(BLOCKS[block], doc))

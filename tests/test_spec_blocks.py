@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from pytest_bview.protocol.xmlblocks import from_element, to_element, to_xml
 from pytest_bview.simulator.factory import USERS, factory_defaults, stored_resources
 from pytest_bview.spec import xsd
 from pytest_bview.spec.blocks import BLOCKS
@@ -26,7 +27,6 @@ from pytest_bview.spec.resources import (
     Instances,
     Resource,
 )
-from pytest_bview.xmlblocks import from_element, to_element, to_xml
 
 REPO = Path(__file__).resolve().parents[1]
 SPEC_TEXT = REPO.parent / "shared" / "spec" / "bview2-rest-api-spec.txt"

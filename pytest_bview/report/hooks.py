@@ -1,7 +1,7 @@
 """The report sub-plugin (registered by plugin.py): collects each test's verdict and evidence, writes the run.
 
 Rule 1: nothing happens unless the session uses the camera: a test is recorded only when it asks for
-        the `bview` fixtures and its own camera is open (`plugin.item_target`, never opened here), under
+        the `bview` fixtures and its own camera is open (`session.item_target`, never opened here), under
         that camera's identity; a session without such a test writes nothing.
 Rule 2: xdist-safe. Where a test runs (a worker, or the only process) its report gets a small JSON-able
         attribute `bview_report`; the controller alone folds those into `config.stash[STATE_KEY]` and
@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from pytest_bview import plugin
+from pytest_bview import session as bview_session
 from pytest_bview.report.health import HealthGate
 from pytest_bview.report.model import exchange_evidence, section_of, shape_of
 from pytest_bview.target import device_key
@@ -79,11 +79,11 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _uses_camera(item: pytest.Item) -> bool:
-    return bool(set(getattr(item, "fixturenames", ())) & set(plugin.FIXTURES))
+    return bool(set(getattr(item, "fixturenames", ())) & set(bview_session.FIXTURES))
 
 
 def _area(node: pytest.Item) -> str:
-    for area in plugin.AREAS:
+    for area in bview_session.AREAS:
         if node.get_closest_marker(area):
             return area
     return getattr(getattr(node, "module", None), "__name__", "") or node.nodeid.split("::")[0]
@@ -92,7 +92,7 @@ def _area(node: pytest.Item) -> str:
 @pytest.fixture(autouse=True)
 def _bview_health_gate(request: pytest.FixtureRequest) -> None:
     """Before each area (and after a test that lost the device): is the camera healthy?"""
-    if not set(request.fixturenames) & set(plugin.FIXTURES):
+    if not set(request.fixturenames) & set(bview_session.FIXTURES):
         return
     target = request.getfixturevalue("bview")
     local = request.config.stash[LOCAL_KEY]
@@ -123,7 +123,7 @@ def _mac(target: Any) -> str:
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
     outcome: Any = yield
     report = outcome.get_result()
-    target = plugin.item_target(item)
+    target = bview_session.item_target(item)
     if target is None or not _uses_camera(item):
         return
     local = item.config.stash[LOCAL_KEY]
@@ -420,7 +420,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 def _known_secrets(config: pytest.Config) -> set[str]:
     """What this process's clients learned (client.Secrets); an xdist worker's evidence is redacted there."""
-    return {value for target in plugin.opened_targets(config) for value in target.client.secrets.values}
+    return {value for target in bview_session.opened_targets(config) for value in target.client.secrets.values}
 
 
 MAX_LEFT_OUT = 200  # node ids listed in results.json; the count is always whole
@@ -444,7 +444,7 @@ def scope_of(session: pytest.Session, exitstatus: int, collector: Collector) -> 
         reasons.append(f"-k {opt.keyword!r}")
     if getattr(opt, "markexpr", ""):
         reasons.append(f"-m {opt.markexpr!r}")
-    by_profile = session.config.stash.get(plugin.PROFILE_DESELECTED_KEY, 0)
+    by_profile = session.config.stash.get(bview_session.PROFILE_DESELECTED_KEY, 0)
     if len(collector.deselected) > by_profile:
         reasons.append(f"{len(collector.deselected) - by_profile} tests deselected")
     profile = PROFILES[resolve(session.config).profile]

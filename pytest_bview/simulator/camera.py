@@ -12,7 +12,7 @@ import asyncio
 import logging
 import tempfile
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +22,7 @@ from aiohttp import web
 
 from pytest_bview.simulator import faults as F
 from pytest_bview.simulator.device import Device, Identity
+from pytest_bview.simulator.extensions import SIM_ROUTES, STARTUP_HOOKS
 from pytest_bview.simulator.http import HEADER_TIMEOUT_S, KEEPALIVE_IDLE_S, PARSER_LIMIT, ConnectionGuard, build_app
 
 log = logging.getLogger("bview.sim")
@@ -175,16 +176,6 @@ class Camera:
         } | ({"certificate": str(self.certificate)} if self.certificate else {})
 
 
-# Services that join the camera at start (RTSP, discovery, SSDP): `async hook(camera) -> service | None`
-STARTUP_HOOKS: list[Callable[[Camera], Any]] = []
-# async hook(camera) run before every restart, the camera still up (netif.py: the address to come back at)
-BEFORE_RESTART: list[Callable[[Camera], Any]] = []
-# resources whose saved change restarts the camera after the answer (maintenance.py Rule 1; netif.py adds its own)
-RESTART_ON_SAVE: list[str] = ["/Network/Port", "/Network/P2P"]  # 9.1.4, 9.1.5 "restarted after saving"
-# Simulator-only control endpoints under /_sim/ (motion injection, ...): (method, path) -> handler
-SIM_ROUTES: dict[tuple[str, str], Callable[[Camera, web.Request], Any]] = {}
-
-
 class CameraThread:
     """A `Camera` on its own event loop in a daemon thread."""
 
@@ -250,32 +241,17 @@ class CameraThread:
         return self.camera.ports
 
 
-# One module per area registers its handlers, hooks and faults on import; absent ones are skipped.
-EXTENSIONS = (
-    "pytest_bview.simulator.actions",  # users, log, PTZ, WiFi test, Disk
-    "pytest_bview.simulator.services",  # Discovery V2, SSDP/UPnP
-    "pytest_bview.simulator.media_service",  # RTSP, MJPEG, snapshot, two-way audio, force frame (issue 4)
-    "pytest_bview.simulator.events",  # events, motion, notify, alarm server, email, FTP (issue 6)
-    "pytest_bview.simulator.maintenance",  # reboot, factory default, firmware, config file, format (issue 7)
-    "pytest_bview.simulator.netif",  # the wired address and DHCP, applied for real (issue 7)
-    "pytest_bview.simulator.rules",  # cross-field rules of the configuration blocks (issue 3)
-    "pytest_bview.simulator.hostile",  # hostile-camera profiles (issue 10)
-    "pytest_bview.simulator.variants",  # conformant variants: differences the spec allows
-)
-
-
-def load_extensions() -> None:
-    """Import the optional services so they register their startup hooks and faults."""
-    for name in EXTENSIONS:
-        try:
-            __import__(name)
-        except ModuleNotFoundError as exc:  # an area not built yet; anything else is a real error
-            if exc.name != name:
-                raise
-
-
-def fault_names() -> Iterable[str]:
-    return F.load_all().keys()
-
-
-load_extensions()
+# The camera's areas, in the order they register (their startup hooks start in it). Each one declares its
+# handlers, hooks and faults into http.py, extensions.py and faults.py on import; none imports this module
+# but for type annotations (extensions.py Rule 1).
+# isort: off
+from pytest_bview.simulator import actions  # noqa: E402,F401  users, log, PTZ, WiFi test, Disk
+from pytest_bview.simulator import services  # noqa: E402,F401  Discovery V2, SSDP/UPnP
+from pytest_bview.simulator import media_service  # noqa: E402,F401  RTSP, MJPEG, snapshot, two-way audio
+from pytest_bview.simulator import events  # noqa: E402,F401  events, motion, notify, alarm server, email, FTP
+from pytest_bview.simulator import maintenance  # noqa: E402,F401  reboot, factory default, firmware, config file
+from pytest_bview.simulator import netif  # noqa: E402,F401  the wired address and DHCP, applied for real
+from pytest_bview.simulator import rules  # noqa: E402,F401  cross-field rules of the configuration blocks
+from pytest_bview.simulator import hostile  # noqa: E402,F401  hostile-camera profiles
+from pytest_bview.simulator import variants  # noqa: E402,F401  conformant variants: differences the spec allows
+# isort: on

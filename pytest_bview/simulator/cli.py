@@ -19,6 +19,7 @@ from pathlib import Path
 from pytest_bview.console import quiet_broken_pipe
 from pytest_bview.simulator import faults as F
 from pytest_bview.simulator.camera import Camera, CameraOptions
+from pytest_bview.simulator.catalog import load_all
 from pytest_bview.simulator.device import Identity
 
 
@@ -114,7 +115,7 @@ def factory_identity(state_dir: Path, mac: str | None = None, serial: str | None
 
 
 def list_faults() -> str:
-    rows = F.load_all().values()
+    rows = load_all().values()
     width = max(len(f.name) for f in rows)
     return "\n".join(f"{f.name:<{width}}  {f.section:<10} {f.doc}" for f in rows)
 

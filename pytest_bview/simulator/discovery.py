@@ -6,7 +6,7 @@ Rule 1: a request is answered only when it is a well-read Request with CommandID
 Rule 2: 101, 102 and 103 need <Auth> with valid credentials (the spec's 101 sample has none: ERRATA S4, an
         unauthenticated datagram must not move the camera). A refusal is ReplyMsg 2 and changes nothing.
 Rule 3: the reply goes to the sender's address and port, CommandID 11, ConfigLength per
-        pytest_bview.discovery Rule 2, and says what the camera's REST resources say.
+        pytest_bview.protocol.discovery Rule 2, and says what the camera's REST resources say.
 Rule 4: no datagram, however malformed, raises out of ``handle`` or changes state unless it is a valid,
         authenticated 101/103 (tests/test_discovery_protocol.py fuzzes this).
 Rule 5: every socket honours ``bind``: with an address (not 0.0.0.0) the group is joined on that interface
@@ -36,7 +36,8 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from pytest_bview import __version__
-from pytest_bview import discovery as d
+from pytest_bview.multicast import multicast_socket
+from pytest_bview.protocol import discovery as d
 from pytest_bview.simulator import faults as fault_registry
 
 log = logging.getLogger(__name__)
@@ -170,7 +171,7 @@ def listening_sockets(port: int, group: str, bind: str) -> list[socket.socket]:
     ``bind``; otherwise one bound to the group address, joined on ``bind``'s interface only, and one bound to
     ``bind`` for unicast, on the same port."""
     if bind in WILDCARD:
-        return [d.multicast_socket(port, group)]
+        return [multicast_socket(port, group)]
     member = _reusable()
     try:
         member.bind((group, port))
@@ -650,18 +651,10 @@ async def _serve(args: argparse.Namespace) -> None:
     await responder.stop()
 
 
-def faults_from_names(names: list[str] | tuple[str, ...]) -> Any:
-    """``Faults(names)``; while the full simulator (``simulator.camera``) is absent, a switch over this
-    module's faults alone, with the same unknown-name and typo checks."""
-    try:
-        return fault_registry.Faults(names)
-    except ImportError:
-        unknown = [n for n in names if n not in fault_registry.REGISTRY]
-        if unknown:
-            raise ValueError(f"unknown fault profile(s): {', '.join(unknown)}") from None
-        switch = object.__new__(fault_registry.Faults)
-        switch.names = frozenset(names)
-        return switch
+def faults_from_names(names: list[str] | tuple[str, ...]) -> fault_registry.Faults:
+    """``Faults(names)``: this module's faults are declared once it is imported, so the discovery responders
+    alone (``--fake``) check names and typos as the whole camera does."""
+    return fault_registry.Faults(names)
 
 
 def main(argv: list[str] | None = None) -> None:

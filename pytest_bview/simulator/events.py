@@ -53,7 +53,7 @@ from urllib.parse import urlsplit
 import aiohttp
 from aiohttp import web
 
-from pytest_bview.simulator import camera as camera_module
+from pytest_bview.simulator import extensions
 from pytest_bview.simulator import faults as F
 from pytest_bview.simulator import http as sim_http
 from pytest_bview.simulator.config import ApiError, Doc, decode, parse_xml
@@ -706,7 +706,7 @@ async def _start(camera: Camera) -> EventEngine:
     return eng
 
 
-camera_module.STARTUP_HOOKS.append(_start)
+extensions.STARTUP_HOOKS.append(_start)
 
 
 # -- computed fields ------------------------------------------------------------------------------
@@ -847,7 +847,7 @@ async def sim_motion(camera: Camera, request: web.Request) -> web.StreamResponse
     return web.json_response({"detected": detected, "reason": reason})
 
 
-camera_module.SIM_ROUTES[("POST", "/_sim/motion")] = sim_motion
+extensions.SIM_ROUTES[("POST", "/_sim/motion")] = sim_motion
 
 VIDEO_DIR = "/download/video/"
 

@@ -39,6 +39,7 @@ from urllib.parse import quote
 
 from aiohttp import HttpVersion11, web
 
+from pytest_bview.protocol.xmlblocks import to_xml
 from pytest_bview.simulator import PRODUCT
 from pytest_bview.simulator import faults as F
 from pytest_bview.simulator.config import MAX_CONFIG_BYTES, MAX_XML_BYTES, ApiError, concrete
@@ -48,7 +49,6 @@ from pytest_bview.spec.model import NAMESPACE
 from pytest_bview.spec.permissions import FACTORY_PASSWORD, FACTORY_USER, OWN_ENTRY, admin_only
 from pytest_bview.spec.resources import AUDIO, BINARY, FORM, MULTIPART, OPAQUE, Op, Resource, match
 from pytest_bview.spec.status import Status, http_status
-from pytest_bview.xmlblocks import to_xml
 
 if TYPE_CHECKING:
     from pytest_bview.simulator.camera import Camera
@@ -669,6 +669,4 @@ def build_app(camera: Camera, guard: ConnectionGuard | None = None) -> web.Appli
     app.on_response_prepare.append(_server_header)
     app[CAMERA] = camera
     app.router.add_route("*", "/{tail:.*}", dispatch, expect_handler=expect_continue)
-    from pytest_bview.simulator import actions  # noqa: F401  (registers HANDLERS)
-
     return app

@@ -49,12 +49,12 @@ import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from pytest_bview.protocol.xmlblocks import to_xml
 from pytest_bview.simulator import faults as F
-from pytest_bview.simulator.camera import BEFORE_RESTART, RESTART_ON_SAVE, STARTUP_HOOKS, Camera
 from pytest_bview.simulator.config import (
     MAX_CONFIG_BYTES,
     ApiError,
@@ -74,13 +74,16 @@ from pytest_bview.simulator.device import (
     computed,
     parse_iso8601,
 )
+from pytest_bview.simulator.extensions import BEFORE_RESTART, RESTART_ON_SAVE, STARTUP_HOOKS
 from pytest_bview.simulator.factory import USERS, factory_defaults
 from pytest_bview.simulator.http import CAMERA, MIDDLEWARES, Ctx, handles, status_response, xml_response
 from pytest_bview.spec.blocks import BLOCKS
 from pytest_bview.spec.model import Field
 from pytest_bview.spec.resources import match
 from pytest_bview.spec.status import Status
-from pytest_bview.xmlblocks import to_xml
+
+if TYPE_CHECKING:
+    from pytest_bview.simulator.camera import Camera
 
 log = logging.getLogger("bview.sim.maintenance")
 

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from pytest_bview.media import tone_frequency, ulaw_decode, ulaw_encode  # noqa: F401  (re-exported)
+from pytest_bview.protocol.audio import ulaw_encode
 from pytest_bview.simulator.faults import declare
 
 if TYPE_CHECKING:

@@ -8,20 +8,23 @@ stream's StreamConfig and the picture settings (OSD, Mosaic, FlipMode, Color) th
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from pytest_bview.simulator import faults as F
 from pytest_bview.simulator import media as _media  # noqa: F401  (declares the media faults)
 from pytest_bview.simulator import rtsp as _rtsp  # noqa: F401  (declares the RTSP faults)
-from pytest_bview.simulator.camera import STARTUP_HOOKS, Camera
 from pytest_bview.simulator.config import ApiError, decode, parse_xml
 from pytest_bview.simulator.device import COMPUTED, ON_COMMIT, Caller, Device, computed
+from pytest_bview.simulator.extensions import STARTUP_HOOKS
 from pytest_bview.simulator.http import Ctx, handles, status_response
 from pytest_bview.spec.blocks import BLOCKS
 from pytest_bview.spec.status import Status
 from pytest_bview.spec.streams import FULL_FRAME_RATE, STREAMS
+
+if TYPE_CHECKING:
+    from pytest_bview.simulator.camera import Camera
 
 RTSP_PATHS = {1: "/live/0/main", 2: "/live/0/sub"}
 

@@ -29,12 +29,15 @@ import socket
 import subprocess
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pytest_bview.simulator import faults as F
-from pytest_bview.simulator.camera import BEFORE_RESTART, RESTART_ON_SAVE, STARTUP_HOOKS, Camera
 from pytest_bview.simulator.config import rule
 from pytest_bview.simulator.device import RULE_FAULTS, Caller, Device, computed
+from pytest_bview.simulator.extensions import BEFORE_RESTART, RESTART_ON_SAVE, STARTUP_HOOKS
+
+if TYPE_CHECKING:
+    from pytest_bview.simulator.camera import Camera
 
 log = logging.getLogger("bview.sim.netif")
 

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from email.utils import formatdate
 from urllib.parse import urlsplit
 
+from pytest_bview.protocol.digest import digest_response, parse_challenge
 from pytest_bview.simulator import PRODUCT
 from pytest_bview.simulator.faults import declare
 from pytest_bview.simulator.media import NO_FAULTS, AccessUnit, FaultSet, StreamHub, Subscriber
@@ -360,8 +361,6 @@ class RtspServer:
             if self.authenticate(user, password):
                 return None
         elif scheme.lower() == "digest":
-            from pytest_bview.media import parse_challenge
-
             _, p = parse_challenge("Digest " + rest)
             state = self._nonce_state(p.get("nonce") or "")
             known = self.password_of(p.get("username") or "") if state == "ok" else None
@@ -398,19 +397,11 @@ class RtspServer:
         uri = p.get("uri", "")
         if uri != req.uri and urlsplit(uri).path.rstrip("/") != urlsplit(req.uri).path.rstrip("/"):
             return False
-
-        def md5(s: str) -> str:
-            return hashlib.md5(s.encode("utf-8")).hexdigest()  # noqa: S324  (RFC 2617)
-
-        ha1 = md5(f"{p.get('username', '')}:{self.realm}:{password}")
-        ha2 = md5(f"{req.method}:{uri}")
         qop = p.get("qop")
-        if qop == "auth":
-            expected = md5(f"{ha1}:{p['nonce']}:{p.get('nc', '')}:{p.get('cnonce', '')}:auth:{ha2}")
-        elif qop is None:
-            expected = md5(f"{ha1}:{p['nonce']}:{ha2}")
-        else:
+        if qop not in (None, "auth"):
             return False
+        expected = digest_response(p.get("username", ""), self.realm, password, req.method, uri, p["nonce"],
+                                   qop=qop, nc=p.get("nc", ""), cnonce=p.get("cnonce", ""))  # fmt: skip
         return hmac.compare_digest(expected, p.get("response", "").lower())
 
     # -- request handling ----------------------------------------------------------------------------------

@@ -7,13 +7,16 @@ Each service is started by a hook in `camera.STARTUP_HOOKS` and reads and change
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from pytest_bview.simulator import discovery as _discovery  # noqa: F401  (declares the discovery faults)
-from pytest_bview.simulator.camera import SIM_ROUTES, STARTUP_HOOKS, Camera
 from pytest_bview.simulator.device import ADMIN_LEVEL, Caller, Device
+from pytest_bview.simulator.extensions import SIM_ROUTES, STARTUP_HOOKS
+
+if TYPE_CHECKING:
+    from pytest_bview.simulator.camera import Camera
 
 log = logging.getLogger("bview.sim.services")
 
@@ -101,7 +104,7 @@ class DiscoveryFacts:
 
     def discovery_apply(self, command: int, fields: dict[str, Any]) -> int:
         """101/103 change the state REST shows; a bad value changes nothing (ReplyMsg 1)."""
-        from pytest_bview.discovery import REPLY_FAILED, REPLY_OK, SET_NET_CONFIG
+        from pytest_bview.protocol.discovery import REPLY_FAILED, REPLY_OK, SET_NET_CONFIG
         from pytest_bview.simulator.config import ApiError
         from pytest_bview.spec.resources import BY_TEMPLATE
 

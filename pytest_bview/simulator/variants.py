@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from pytest_bview.simulator import camera as camera_module
+from pytest_bview.simulator import extensions
 from pytest_bview.simulator import http as sim_http
 
 if TYPE_CHECKING:
@@ -201,11 +201,11 @@ def _other(f: Any, value: str) -> str | None:
 def live_in(camera: Camera) -> None:
     """Once, at the first start: move the configuration far from the factory values, through the camera's own
     PUT validation (a value it refuses is left as it was)."""
+    from pytest_bview.protocol.xmlblocks import to_xml
     from pytest_bview.simulator.config import ApiError
     from pytest_bview.simulator.device import ADMIN_LEVEL, Caller
     from pytest_bview.spec.blocks import BLOCKS
     from pytest_bview.spec.resources import match
-    from pytest_bview.xmlblocks import to_xml
 
     device = camera.device
     if device is None or device.store.extra(LIVED_IN_MARK):
@@ -303,4 +303,4 @@ async def _startup(camera: Camera) -> None:
 
 
 sim_http.MIDDLEWARES.insert(0, wire_form)  # outermost of the extensions' middlewares: sees the final reply
-camera_module.STARTUP_HOOKS.append(_startup)
+extensions.STARTUP_HOOKS.append(_startup)

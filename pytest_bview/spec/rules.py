@@ -1548,7 +1548,7 @@ def markdown(root: Path, faults: dict[str, Any], variants: dict[str, Any]) -> st
 def _main(argv: list[str]) -> int:
     import sys
 
-    from pytest_bview.simulator.faults import load_all
+    from pytest_bview.simulator.catalog import load_all
     from pytest_bview.simulator.variants import VARIANTS
 
     root = Path(__file__).resolve().parents[2]

@@ -145,7 +145,7 @@ CONTENT_TYPES = [
 
 def _valid_doc(url: str) -> bytes | None:
     """The factory document of a block resource, as XML (the start of many mutations)."""
-    from pytest_bview.xmlblocks import to_xml
+    from pytest_bview.protocol.xmlblocks import to_xml
 
     found = match(url)
     doc = _defaults().get(url)
@@ -261,7 +261,7 @@ def rtsp_requests(draw: st.DrawFn) -> bytes:
 @st.composite
 def discovery_datagrams(draw: st.DrawFn) -> bytes:
     """A Discovery V2 request, valid or truncated/mutated, or bytes that are no message."""
-    from pytest_bview import discovery as d
+    from pytest_bview.protocol import discovery as d
 
     command = draw(st.sampled_from([d.PROBE, d.SET_DEVICE_CONFIG, d.GET_NET_CONFIG, d.SET_NET_CONFIG, 0, 999]))
     auth = draw(st.sampled_from([None, d.Auth("admin", "wrong"), d.Auth("", ""), d.Auth("x" * 300, "y")]))
@@ -358,7 +358,7 @@ class Oracle:
 
     # -- discovery
     def discovery(self, data: bytes) -> str | None:
-        from pytest_bview import discovery as d
+        from pytest_bview.protocol import discovery as d
         from pytest_bview.simulator.discovery import DiscoveryResponder
 
         self.counts["discovery"] = self.counts.get("discovery", 0) + 1
