@@ -80,7 +80,7 @@ def test_basic_not_over_plain_http(bview) -> None:
     ex = bview.client.get("/System/DeviceInfo")
     expect(
         ex.status != 200,
-        f"accepted Basic credentials over plain HTTP from {bview.host} (HTTP {ex.status}): the password crossed the "
+        f"accepted Basic credentials over plain HTTP at {bview.host} (HTTP {ex.status}): the password crossed the "
         "network in clear text (base64)",
         "credentials only over an encrypted channel (https) on a network (ETSI EN 303 645 5.5-1)",
         "4.5.2",
