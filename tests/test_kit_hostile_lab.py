@@ -337,6 +337,20 @@ def test_media_client_checks_certificates_like_the_http_client(tls_camera: Any) 
     assert media.read_mjpeg(mjpeg, "admin", "admin", frames=1, timeout=5.0, verify=False).violations == []
 
 
+def test_stream_probe_checks_rtsps_certificates(tls_camera: Any) -> None:
+    """FFmpeg opens rtsps:// without the kit's TLS options: probe_stream checks the certificate first, as the HTTP
+    client does (the camera's TLS port stands for an rtsps server here; its answer is not RTSP)."""
+    from pytest_bview import media
+
+    url = f"rtsps://127.0.0.1:{tls_camera.ports['http']}/live/0/main"
+    with pytest.raises(media.MediaError, match="TLS to .* failed.*CERTIFICATE_VERIFY_FAILED.*--bview-ca FILE"):
+        media.probe_stream(url, "admin", "admin", 0.5, timeout=5.0)
+    for verify in (tls_camera.ports["certificate"], False):  # checked and passed: FFmpeg then finds no RTSP there
+        with pytest.raises(media.MediaError, match="cannot open rtsps://") as caught:
+            media.probe_stream(url, "admin", "admin", 0.5, timeout=5.0, verify=verify)
+        assert "CERTIFICATE_VERIFY_FAILED" not in str(caught.value)
+
+
 @pytest.mark.parametrize("option", ["--bview-ca={certificate}", "--bview-insecure"])
 def test_media_checks_honour_the_tls_options(pytester: pytest.Pytester, tls_camera: Any, option: str) -> None:
     """The suites' MJPEG and snapshot checks against an https camera with a self-signed certificate."""
