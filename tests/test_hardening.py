@@ -1122,6 +1122,7 @@ def test_throttle_table_is_bounded_and_keyed_by_address_and_name() -> None:
         t.judged(t.pair("192.0.2.7", f"n{i}"), False, 0.01)
     assert len(t.suspects) == 8 and len(t.throttled) == 1 and t.throttled[target].failures == 3
     assert t.pair("2001:db8::1", "a") == t.pair("2001:db8::ffff:1", "a") == ("2001:db8::/64", "a")
+    assert t.pair("fe80::1%eth0", "a") == ("fe80::/64", "a")
     assert t.pair("::ffff:192.0.2.7", "a") == ("192.0.2.7", "a") and t.pair("::1", "a") == ("::1", "a")
     assert t.pair("10.0.0.1", "x" * 10000)[1] == "x" * 128
     t.judged(target, True, 0.01)

@@ -309,7 +309,7 @@ class PasswordThrottle:
             if ip.ipv4_mapped is not None:
                 address = str(ip.ipv4_mapped)
             elif not ip.is_loopback:
-                address = str(ipaddress.ip_network(f"{ip.exploded}/64", strict=False))
+                address = str(ipaddress.IPv6Network((int(ip), 64), strict=False))  # (a zone id dropped)
         return address, user[:128]
 
     def delay(self, failures: int, scale: float) -> float:
