@@ -1066,7 +1066,7 @@ def test_throttled_pair_flooding_gets_429_not_the_connections(cam: CameraThread)
     from pytest_bview.simulator.http import THROTTLE_FREE, THROTTLE_WAITING
 
     name = f"flood-{uuid.uuid4().hex[:6]}"
-    for i in range(THROTTLE_FREE + 3):  # throttled, with a turn some 40 ms (scaled) away
+    for i in range(THROTTLE_FREE + 5):  # throttled at the cap: each turn 160 ms (scaled) after the last
         _timed(cam, (name, f"g{i}"))
     with ThreadPoolExecutor(THROTTLE_WAITING * 3) as pool:
         futures = [pool.submit(requests.get, base(cam) + "/System/DeviceInfo", auth=(name, f"p{i}"), timeout=30)
