@@ -310,6 +310,9 @@ def _parse_head(head: bytes, what: str) -> tuple[str, int, str, CIMultiDict[str]
     return m.group(1), int(m.group(2)), m.group(3) or "", headers
 
 
+RTSPS_PORT = 322  # the rtsps scheme's default port (RFC 7826: RTSP over TLS)
+
+
 def _connect(url: str, default_port: int, timeout: float, verify: bool | str = True) -> tuple[socket.socket, str]:
     """A connection to `url`'s host; TLS for https/rtsps, with the certificate checks `verify` asks for
     (requests' meaning: --bview-ca gives a CA file, --bview-insecure False)."""
@@ -450,17 +453,23 @@ def probe_stream(
     on_frame: Callable[[int, float], None] | None = None,
     keep: Callable[[int, float], bool] | None = None,
     options: dict[str, str] | None = None,
+    verify: bool | str = True,
 ) -> StreamProbe:
     """Decode `seconds` of stream time (bounded by `timeout` of wall time) and measure it.
 
     `on_frame(index, pts)` is called after each decoded frame (e.g. to send a command mid-stream);
     `keep(index, pts)` chooses the frame kept as `y`/`rgb` (default: the last one);
-    `options` are extra FFmpeg demuxer options.
+    `options` are extra FFmpeg demuxer options; `verify` the certificate checks of an rtsps:// URL (Rule 3).
     """
     import av
 
     if transport not in ("tcp", "udp"):
         raise ValueError(f"transport must be 'tcp' or 'udp', not {transport!r}")
+    if urlsplit(url).scheme == "rtsps":
+        # FFmpeg's RTSP demuxer opens its TLS connection without the caller's options (no CA file; by default no
+        # certificate check at all): the certificate is checked here first, as the HTTP client checks it
+        sock, _ = _connect(url, RTSPS_PORT, min(timeout, 10.0), verify)
+        sock.close()
     shown = redact(url)
     full = with_credentials(_strip_userinfo(url), user, password)
     probe = StreamProbe(url=shown, transport=transport)

@@ -16,6 +16,12 @@ can send a Discovery V2 reply with our MAC in it. The proof: a unicast SSDP M-SE
 LOCATION on it whose UPnP description (spec 5) names the serial number DeviceInfo gave at the session's start;
 the MAC is the one the Discovery V2 reply named. A camera without that proof is not looked at there.
 
+Over https the look checks the certificate as the session does (its CA, --bview-ca), but a camera that moved
+may still show the certificate naming its old address: so the certificate it showed at the old address when the
+watch began, checked there with its name, is pinned (SHA-256), and where the name check fails the same
+certificate, chained to the same CA, stands for the name. Without a pin (the camera was not reachable then) names are
+checked as usual; --bview-insecure checks nothing, as the session does.
+
 When it is found nowhere, `rescue` uses the last path left: Discovery V2 103 (Detect Set Network
 Configuration, by MAC, authenticated) to put the old address back. Every step is written to `steps`, so
 a failure can say what the watchdog did and which path still reached the camera.
@@ -24,15 +30,19 @@ a failure can say what the watchdog did and which path still reached the camera.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import re
+import socket
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
 import requests
+from urllib3.exceptions import InsecureRequestWarning
 
 from pytest_bview import discovery as d
-from pytest_bview.client import DeviceError, fetch_supplied, urlhost
+from pytest_bview.client import DeviceError, fetch_supplied, ssl_context, urlhost
 
 WIRED = "/Network/Interfaces/1/IPAddress"
 RESCUE_TRIES = 3  # Discovery V2 102 requests (2 s each) before the watchdog gives up on 103
@@ -44,6 +54,18 @@ class Sighting:
     address: str
     how: str  # "given": where it was told to go; "old": where it was; "discovery": where Discovery V2 said
     seconds: float  # from the request that moved it
+
+
+class _Pinned(requests.adapters.HTTPAdapter):
+    """urllib3 checks the chain against the CA, then the certificate's fingerprint instead of its name."""
+
+    def __init__(self, fingerprint: str) -> None:
+        self.fingerprint = fingerprint
+        super().__init__()
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["assert_fingerprint"] = self.fingerprint
+        super().init_poolmanager(*args, **kwargs)
 
 
 @dataclass
@@ -60,9 +82,31 @@ class Watch:
     trusted: set[str] = field(default_factory=set)  # where credentials may go: the old address, the given ones
     proven: set[str] = field(default_factory=set)  # Discovery V2's addresses where the camera proved it is there
     tried: dict[str, float] = field(default_factory=dict)  # and when a proof last failed (tried again later)
+    pin: str = ""  # https: SHA-256 of the certificate the camera showed at `old`, name and CA checked
 
     def __post_init__(self) -> None:
         self.trust(self.old)
+        if self.target.settings.scheme == "https" and self.verify() is not False and not self.pin:
+            try:
+                self.pin = self.certificate_at(self.old)
+            except (OSError, ValueError):  # (ssl.SSLError is an OSError) not there, or not the session's CA
+                self.pin = ""
+
+    def verify(self) -> bool | str:
+        """The session's certificate checks, as requests' `verify`: False (--bview-insecure), a CA file or True."""
+        verify = getattr(getattr(getattr(self.target, "client", None), "session", None), "verify", None)
+        if verify is None:
+            s = self.target.settings
+            verify = False if getattr(s, "insecure", False) else (getattr(s, "ca", None) or True)
+        return verify
+
+    def certificate_at(self, address: str, port: int | None = None) -> str:
+        """SHA-256 (hex) of the certificate at `address`, checked as the session checks it: CA and name."""
+        context = ssl_context(self.verify())
+        with socket.create_connection((address, port or self.port), timeout=self.probe_s) as raw:
+            with context.wrap_socket(raw, server_hostname=address) as tls:
+                der = tls.getpeercert(binary_form=True)
+        return hashlib.sha256(der).hexdigest() if der else ""
 
     def trust(self, *addresses: str) -> None:
         """Addresses the run named itself: credentials may go there without an identity check."""
@@ -78,15 +122,28 @@ class Watch:
         s = self.target.settings
         if not self.may_log_in(address):
             return False
-        try:
-            r = requests.get(
-                f"{s.scheme}://{urlhost(address)}:{port or self.port}{WIRED}",
-                auth=(s.user, s.password),
-                timeout=timeout or self.probe_s,
-                headers={"Connection": "close"},
-                verify=False,  # a liveness probe; the session's own client verifies certificates
-            )
-        except requests.RequestException:
+        verify = self.verify() if s.scheme == "https" else True
+        # as the session checks; when that fails (the name: it moved), the pinned certificate under the same CA
+        for pinned in ("", *([self.pin] if verify is not False and self.pin else [])):
+            try:
+                with requests.Session() as session, warnings.catch_warnings():
+                    warnings.simplefilter("ignore", InsecureRequestWarning)  # --bview-insecure: the operator's choice
+                    if pinned:
+                        session.mount("https://", _Pinned(pinned))
+                    r = session.get(
+                        f"{s.scheme}://{urlhost(address)}:{port or self.port}{WIRED}",
+                        auth=(s.user, s.password),
+                        timeout=timeout or self.probe_s,
+                        headers={"Connection": "close"},
+                        verify=verify,
+                        allow_redirects=False,
+                    )
+                break
+            except requests.exceptions.SSLError:
+                continue
+            except requests.RequestException:
+                return False
+        else:
             return False
         found = re.search(r"<MacAddress>\s*([0-9A-Fa-f:.-]+)\s*</MacAddress>", r.text)
         return r.status_code == 200 and found is not None and _same_mac(found.group(1), self.mac)

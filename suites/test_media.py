@@ -146,6 +146,7 @@ def _probe(
         seconds,
         transport,
         timeout=bview.timeout + seconds,
+        verify=bview.client.session.verify,  # an rtsps:// URL: the session's certificate checks
         **kwargs,
     )
 

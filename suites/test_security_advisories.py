@@ -11,12 +11,14 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import secrets
+import time
 import zlib
 from collections.abc import Iterator
 
 import pytest
 
 from pytest_bview.checks import expect, status_code
+from pytest_bview.client import DeviceError
 from pytest_bview.protocol.xmlblocks import to_xml
 from pytest_bview.spec.blocks import BLOCKS
 from pytest_bview.spec.permissions import FACTORY_PASSWORD, FACTORY_USER, KEPT_SECRETS
@@ -78,12 +80,93 @@ def test_basic_not_over_plain_http(bview) -> None:
     ex = bview.client.get("/System/DeviceInfo")
     expect(
         ex.status != 200,
-        f"accepted Basic credentials over plain HTTP from {bview.host} (HTTP {ex.status}): the password crossed the "
+        f"accepted Basic credentials over plain HTTP at {bview.host} (HTTP {ex.status}): the password crossed the "
         "network in clear text (base64)",
         "credentials only over an encrypted channel (https) on a network (ETSI EN 303 645 5.5-1)",
         "4.5.2",
         ex,
         rule="sec-basic-cleartext",
+    )
+
+
+# Wrong passwords in a row for a user name that does not exist, at most; the first BASELINE are the camera's
+# usual pace (a throttle lets a few through: ETSI EN 303 645 5.1-5 allows for typing errors), the last SLOWED_RUN
+# must each take SLOWED_FACTOR times that and SLOWED_MIN_S more for the camera to count as slowing down (three in a
+# row, not a median of noisy ones: a busy 2-core machine can stall one request, seldom three).
+BURST = 12
+BASELINE = 3
+SLOWED_RUN = 3
+SLOWED_FACTOR = 4.0
+SLOWED_MIN_S = 0.05
+BURST_BUDGET_S = 120.0  # real seconds the burst may take; a throttling camera is recognised well before
+REFUSALS = (429, 503)  # Too Many Requests, Service Unavailable
+
+
+def _median(xs: list[float]) -> float:
+    xs = sorted(xs)
+    return (xs[(len(xs) - 1) // 2] + xs[len(xs) // 2]) / 2
+
+
+@pytest.mark.reversible  # writes nothing, but a camera that locks the address out could stop a production run
+@pytest.mark.bview_rule("sec-password-throttle")
+def test_wrong_passwords_throttled(bview) -> None:
+    """4.5.2 (ETSI EN 303 645 5.1-5): wrong passwords in a row are slowed down or refused, so guessing a password
+    over the network is impracticable; the session's own credentials still work at once afterwards.
+
+    The burst names a user that does not exist: nobody is locked out, and a camera that throttles only its real
+    names tells an attacker which names are real. The burst stops as soon as the camera slows down (the last
+    SLOWED_RUN answers each SLOWED_FACTOR times the first BASELINE ones) or refuses (HTTP 429 or 503, a
+    Retry-After, no answer within the timeout)."""
+    name = f"bview-nobody-{secrets.token_hex(4)}"
+    took: list[float] = []
+    sent = []
+    refused = ""
+    slowed = False
+    start = time.monotonic()
+    for _ in range(BURST):
+        try:
+            ex = bview.client.get("/System/DeviceInfo", auth=(name, f"Guess-{secrets.token_hex(6)}"))
+        except DeviceError as err:  # no answer within the timeout: refused, as far as a guesser can tell
+            refused = f"attempt {len(took) + 1} got no answer ({err})"
+            if err.exchange is not None:
+                sent.append(err.exchange)
+            break
+        took.append(ex.elapsed)
+        sent.append(ex)
+        if ex.status in REFUSALS or "Retry-After" in ex.headers:
+            refused = f"attempt {len(took)} answered HTTP {ex.status} Retry-After {ex.headers.get('Retry-After', '-')}"
+            break
+        if ex.status != 401:
+            inconclusive(f"a wrong password for the unknown user {name!r} answered HTTP {ex.status}, not 401")
+        base = _median(took[:BASELINE])
+        last = took[BASELINE:][-SLOWED_RUN:]
+        if len(last) == SLOWED_RUN and min(last) >= max(SLOWED_FACTOR * base, base + SLOWED_MIN_S):
+            slowed = True
+            break
+        if time.monotonic() - start > BURST_BUDGET_S:
+            break
+    own = bview.client.get("/System/DeviceInfo")  # the session's credentials: never locked out by someone's guesses
+    ms = " ms, ".join(f"{t * 1000:.0f}" for t in took)
+    figures = f"{len(sent)} wrong passwords for {name!r} in {time.monotonic() - start:.1f} s, answered in {ms} ms"
+    expect(
+        own.status == 200,
+        f"refused the session's own credentials (HTTP {own.status}) after {figures}: it locks the address out",
+        "guessing slowed per address and name; the rightful user still gets in (no lockout of others: ETSI EN 303 "
+        "645 5.1-5 asks for throttling, not a denial of service)",
+        "4.5.2",
+        own,
+        rule="sec-password-throttle",
+    )
+    expect(
+        refused or slowed,
+        f"did not slow down nor refuse {figures} (first {BASELINE}: median {_median(took[:BASELINE]) * 1000:.0f} "
+        f"ms; last {SLOWED_RUN}: {min(took[-SLOWED_RUN:]) * 1000:.0f} ms at least; no 429, 503 nor Retry-After)",
+        "wrong passwords in a row for one name are slowed down (growing delays) or refused for a while, so that "
+        "guessing is impracticable (ETSI EN 303 645 5.1-5)",
+        "4.5.2",
+        sent[0] if sent else None,
+        sent[-1] if sent else None,
+        rule="sec-password-throttle",
     )
 
 

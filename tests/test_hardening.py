@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -1021,3 +1022,108 @@ def test_admin_password_outside_the_command_line(tmp_path: Path, how: str) -> No
         stop_sim(proc)
     assert (good, factory) == (200, 401)
     assert secret.encode() not in cmdline
+
+
+# -- wrong passwords are throttled per (address, name) (http.py Rule 6, ERRATA S5) -------------------------------
+
+
+def _timed(camera: CameraThread, auth: tuple[str, str], session: requests.Session | None = None) -> tuple[int, float]:
+    start = time.monotonic()
+    r = (session or requests).get(base(camera) + "/System/DeviceInfo", auth=auth, timeout=30)
+    return r.status_code, time.monotonic() - start
+
+
+def test_wrong_passwords_throttled_per_address_and_name(cam: CameraThread) -> None:
+    """After THROTTLE_FREE wrong passwords in a row for one name, each further one waits its turn (growing); the
+    admin and other names are never slowed; a right password of the throttled pair gets in and resets it."""
+    from pytest_bview.simulator.http import THROTTLE_CAP_S, THROTTLE_FREE
+
+    n = add_user(cam, "tom", "Tom-12345")
+    try:
+        s = requests.Session()
+        wrong = [_timed(cam, ("tom", f"guess{i}"), s) for i in range(THROTTLE_FREE + 6)]
+        assert {code for code, _ in wrong} == {401}
+        free, held = [t for _, t in wrong[:THROTTLE_FREE]], [t for _, t in wrong[THROTTLE_FREE:]]
+        print(f"wrong passwords for tom: {', '.join(f'{t * 1000:.0f}' for _, t in wrong)} ms")
+        assert min(held[-2:]) > 3 * statistics.median(free) + 0.05, (free, held)
+        # the throttle is tom's alone: the admin, and a name never guessed, are answered at once
+        admin, other = _timed(cam, ADMIN), _timed(cam, ("nobody-else", "x"))
+        assert admin[0] == 200 and other[0] == 401 and max(admin[1], other[1]) < min(held[-2:]), (admin, other, held)
+        # the right password waits tom's turn at most (capped), is accepted, and starts tom afresh
+        right = _timed(cam, ("tom", "Tom-12345"))
+        assert right[0] == 200 and right[1] < THROTTLE_CAP_S * 0.01 + 1.0, right
+        again = _timed(cam, ("tom", "guess-after"))
+        assert again[0] == 401 and again[1] < min(held[-2:]), again
+    finally:
+        requests.delete(base(cam) + f"/System/Users/{n}", auth=ADMIN, timeout=10)
+
+
+def test_throttled_pair_flooding_gets_429_not_the_connections(cam: CameraThread) -> None:
+    """More than THROTTLE_WAITING attempts of one throttled pair at once: the rest are answered 429 with Retry-After,
+    unjudged, at once; the admin is served meanwhile."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from pytest_bview.simulator.http import THROTTLE_FREE, THROTTLE_WAITING
+
+    name = f"flood-{uuid.uuid4().hex[:6]}"
+    for i in range(THROTTLE_FREE + 5):  # throttled at the cap: each turn 160 ms (scaled) after the last
+        _timed(cam, (name, f"g{i}"))
+    with ThreadPoolExecutor(THROTTLE_WAITING * 3) as pool:
+        futures = [pool.submit(requests.get, base(cam) + "/System/DeviceInfo", auth=(name, f"p{i}"), timeout=30)
+                   for i in range(THROTTLE_WAITING * 3)]  # fmt: skip
+        admin = _timed(cam, ADMIN)
+        answers = [f.result() for f in futures]
+    codes = sorted(r.status_code for r in answers)
+    assert admin[0] == 200, admin
+    assert set(codes) == {401, 429} and codes.count(401) <= THROTTLE_WAITING + 1, codes
+    assert all(r.headers.get("Retry-After", "").isdigit() for r in answers if r.status_code == 429)
+
+
+def test_user_auth_form_is_throttled_too(cam: CameraThread) -> None:
+    """/Security/UserAuth tells right passwords from wrong ones to any authenticated user (a Normal user could guess
+    the admin's password there): the same throttle, on the name in the form."""
+    from pytest_bview.simulator.http import THROTTLE_FREE
+
+    n = add_user(cam, "ulla", "Ulla-12345")
+    try:
+
+        def guess(password: str) -> int | None:
+            r = requests.put(
+                base(cam) + "/Security/UserAuth",
+                data=f"Username=admin&Password={password}",
+                headers={"Content-Type": "application/x-www-form-urlencoded"},
+                auth=("ulla", "Ulla-12345"),
+                timeout=30,
+            )
+            return status_of(r)
+
+        took = []
+        for i in range(THROTTLE_FREE + 6):
+            start = time.monotonic()
+            assert guess(f"wrong{i}") not in (None, 0)
+            took.append(time.monotonic() - start)
+        assert min(took[-2:]) > 3 * statistics.median(took[:THROTTLE_FREE]) + 0.05, took
+        assert _timed(cam, ADMIN)[0] == 200  # the admin's own login is judged at once, and resets the pair
+        assert guess("admin") == 0
+    finally:
+        requests.delete(base(cam) + f"/System/Users/{n}", auth=ADMIN, timeout=10)
+
+
+def test_throttle_table_is_bounded_and_keyed_by_address_and_name() -> None:
+    """Two LRU tables of THROTTLE_PAIRS pairs: fresh names push out fresh names, never a throttled pair; an IPv6
+    client counts by its /64; a mapped IPv4 address by the IPv4 address."""
+    from pytest_bview.simulator.http import PasswordThrottle
+
+    t = PasswordThrottle(free=3, pairs=8)
+    target = t.pair("192.0.2.7", "admin")
+    for _ in range(3):
+        t.judged(target, False, 0.01)
+    for i in range(100):  # one wrong guess each for 100 fresh names from the same address
+        t.judged(t.pair("192.0.2.7", f"n{i}"), False, 0.01)
+    assert len(t.suspects) == 8 and len(t.throttled) == 1 and t.throttled[target].failures == 3
+    assert t.pair("2001:db8::1", "a") == t.pair("2001:db8::ffff:1", "a") == ("2001:db8::/64", "a")
+    assert t.pair("fe80::1%eth0", "a") == ("fe80::/64", "a")
+    assert t.pair("::ffff:192.0.2.7", "a") == ("192.0.2.7", "a") and t.pair("::1", "a") == ("::1", "a")
+    assert t.pair("10.0.0.1", "x" * 10000)[1] == "x" * 128
+    t.judged(target, True, 0.01)
+    assert target not in t.throttled

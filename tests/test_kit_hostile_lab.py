@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 import socket
 import threading
@@ -336,6 +337,20 @@ def test_media_client_checks_certificates_like_the_http_client(tls_camera: Any) 
     assert media.read_mjpeg(mjpeg, "admin", "admin", frames=1, timeout=5.0, verify=False).violations == []
 
 
+def test_stream_probe_checks_rtsps_certificates(tls_camera: Any) -> None:
+    """FFmpeg opens rtsps:// without the kit's TLS options: probe_stream checks the certificate first, as the HTTP
+    client does (the camera's TLS port stands for an rtsps server here; its answer is not RTSP)."""
+    from pytest_bview import media
+
+    url = f"rtsps://127.0.0.1:{tls_camera.ports['http']}/live/0/main"
+    with pytest.raises(media.MediaError, match="TLS to .* failed.*CERTIFICATE_VERIFY_FAILED.*--bview-ca FILE"):
+        media.probe_stream(url, "admin", "admin", 0.5, timeout=5.0)
+    for verify in (tls_camera.ports["certificate"], False):  # checked and passed: FFmpeg then finds no RTSP there
+        with pytest.raises(media.MediaError, match="cannot open rtsps://") as caught:
+            media.probe_stream(url, "admin", "admin", 0.5, timeout=5.0, verify=verify)
+        assert "CERTIFICATE_VERIFY_FAILED" not in str(caught.value)
+
+
 @pytest.mark.parametrize("option", ["--bview-ca={certificate}", "--bview-insecure"])
 def test_media_checks_honour_the_tls_options(pytester: pytest.Pytester, tls_camera: Any, option: str) -> None:
     """The suites' MJPEG and snapshot checks against an https camera with a self-signed certificate."""
@@ -558,3 +573,60 @@ def test_secrets_registry_learns_and_sweeps_every_form() -> None:
     registry.learn(b"".join(b"<Password>flood-%06d</Password>" % i for i in range(10000)), shown=True)
     registry.learn(b"<FTP><Password>Sent-After-Flood</Password></FTP>")
     assert len(registry.values) <= 6 + Secrets.MAX_SHOWN + 1 and "Sent-After-Flood" in registry.values
+
+
+# -- the watchdog over https: the session's CA, the name relaxed only to the pinned certificate ------------------
+
+
+def _tls_recorder(address: str, port: int, cert: Path, key: Path) -> Recorder:
+    import ssl
+
+    server = Recorder.__new__(Recorder)
+    server.seen, server.serial, server.routes = [], SERIAL, {}
+    ThreadingHTTPServer.__init__(server, (address, port), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def _https_watch(port: int, ca: str | bool) -> relocate.Watch:
+    settings = SimpleNamespace(scheme="https", user="admin", password=PASSWORD, insecure=ca is False, ca=ca or None)
+    target = SimpleNamespace(settings=settings, host="127.0.0.1", discovery_port=0, discovery_iface=None)
+    return relocate.Watch(target, MAC, port, "127.0.0.1", probe_s=2.0)
+
+
+def test_watchdog_checks_certificates_pinning_the_moved_cameras(tmp_path: Path) -> None:
+    """A camera that moved shows the certificate naming its old address: the watchdog takes it at the new address
+    only as the certificate it pinned at the old one, chained to the session's CA. A certificate outside the CA is
+    not the camera, whatever address it names; --bview-insecure checks nothing, as the session does."""
+    from pytest_bview.simulator.tls import certificate
+
+    cert, key = certificate(tmp_path / "camera", "127.0.0.1")  # names localhost, 127.0.0.1, ::1
+    other_cert, other_key = certificate(tmp_path / "other", LIAR)  # names the new address, not under the CA
+    old = _tls_recorder("127.0.0.1", 0, cert, key)
+    port = old.server_address[1]
+    try:
+        watch = _https_watch(port, str(cert))
+        assert len(watch.pin) == 64
+        watch.trust(LIAR)
+        moved = _tls_recorder(LIAR, port, cert, key)
+        try:
+            assert watch.answers_at(LIAR)  # the pinned certificate, its name relaxed
+            pinless = copy.copy(watch)
+            pinless.pin = ""
+            assert not pinless.answers_at(LIAR)  # without the pin: the name is checked, and fails
+        finally:
+            moved.shutdown()
+            moved.server_close()
+        impostor = _tls_recorder(LIAR, port, other_cert, other_key)
+        try:
+            assert not watch.answers_at(LIAR) and not impostor.authorised()
+            assert _https_watch(port, False).answers_at("127.0.0.1")  # --bview-insecure: as the session, no checks
+        finally:
+            impostor.shutdown()
+            impostor.server_close()
+    finally:
+        old.shutdown()
+        old.server_close()

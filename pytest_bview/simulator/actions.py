@@ -17,7 +17,16 @@ from aiohttp import web
 from pytest_bview.simulator import faults as F
 from pytest_bview.simulator.config import ApiError, decode, local, parse_xml
 from pytest_bview.simulator.device import MAX_USERS, Caller, Device, computed
-from pytest_bview.simulator.http import CAMERA, MIDDLEWARES, Ctx, handles, status_response, xml_response
+from pytest_bview.simulator.http import (
+    CAMERA,
+    MIDDLEWARES,
+    Ctx,
+    handles,
+    password_judged,
+    password_turn,
+    status_response,
+    xml_response,
+)
 from pytest_bview.spec.blocks import BLOCKS
 from pytest_bview.spec.status import Status
 
@@ -219,7 +228,12 @@ async def user_auth(ctx: Ctx) -> web.StreamResponse:
     form = parse_qs(ctx.body.decode("utf-8", "replace"), keep_blank_values=True)
     if "Username" not in form or "Password" not in form:
         raise ApiError(Status.REQUIRED_TAG_MISSING, "the body must be Username=...&Password=... (9.3.1)")
-    ok = ctx.device.authenticate(form["Username"][0], form["Password"][0]) is not None
+    user = form["Username"][0]
+    refused = await password_turn(ctx.camera, ctx.request, user)  # a password oracle too (http.py Rule 6)
+    if refused is not None:
+        return refused
+    ok = ctx.device.authenticate(user, form["Password"][0]) is not None
+    password_judged(ctx.camera, ctx.request, user, ok)
     if ok or ctx.camera.faults.on(USERAUTH_ALWAYS):
         return status_response(ctx.camera, ctx.url, Status.OK)
     ctx.device.log_event(6, 504, ctx.caller)  # illegal visit

@@ -858,7 +858,10 @@ async def download_video(request: web.Request, handler: Any) -> web.StreamRespon
     if not request.path.startswith(VIDEO_DIR) or request.method not in ("GET", "HEAD"):
         return await handler(request)
     camera: Camera = request.app[CAMERA]
-    if sim_http.authenticate(camera, request) is None:
+    caller = await sim_http.authenticate_at_turn(camera, request)
+    if isinstance(caller, web.Response):
+        return caller
+    if caller is None:
         return sim_http.unauthorized(camera, request.path)
     eng = ENGINES.get(camera.live)
     data = eng.files.get(request.path[len(VIDEO_DIR) :]) if eng is not None else None

@@ -18,6 +18,18 @@ Rule 5 (RFC 9110 9.1, 9.3.2): HEAD is answered wherever GET is, with GET's statu
         no body. Oversized requests are refused by status, never echoed: a target longer than
         MAX_TARGET gets 414, a header field longer than MAX_FIELD (or all of them past MAX_HEADERS_SIZE)
         431 (RFC 6585 5). `Server` names the product, as RTSP does.
+Rule 6 (ERRATA S5; ETSI EN 303 645 5.1-5): wrong passwords are throttled per (client address, user name), the
+        name as sent, whether or not such a user exists (else the throttle tells valid names apart). The first
+        THROTTLE_FREE wrong ones in a row are judged at once; after them each further password of that pair is
+        judged only at its turn, THROTTLE_BASE_S camera seconds after the last failure, doubling up to
+        THROTTLE_CAP_S (scaled by the time scale). The judgement waits, not just the 401: a 401 held back
+        after a quick judgement would tell a client that stops waiting "wrong" as fast as ever. So a right
+        password of a throttled pair waits its turn too (at most THROTTLE_CAP_S); it is never refused, other
+        names and other addresses never wait, and no account is locked. A success resets the pair. At most
+        THROTTLE_WAITING attempts of one pair (THROTTLE_HELD in all) wait at once; more are answered 429 with
+        Retry-After, unjudged, so waiting attempts cannot take every connection (Rule 4). The table keeps
+        THROTTLE_PAIRS pairs in two LRU tables (suspects, throttled), so fresh names cannot push a throttled
+        pair out. An IPv6 client counts by its /64 (one host holds a whole /64).
 Paths under /_sim/ and /upnp/ are the simulator's own and cannot collide with the spec; /_sim/ needs the
 administrator's credentials, /upnp/description.xml is public.
 """
@@ -28,10 +40,13 @@ import asyncio
 import base64
 import binascii
 import functools
+import ipaddress
 import json
 import logging
+import math
 import re
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -76,6 +91,15 @@ MAX_TARGET = 8190
 MAX_FIELD = 8190
 MAX_HEADERS_SIZE = 32 * 1024
 PARSER_LIMIT = 64 * 1024
+# Rule 6: wrong passwords in a row judged at once per (address, name); then camera seconds to the next turn,
+# doubling to the cap (with the time scale: 10 ms to 160 ms at the suites' 0.01)
+THROTTLE_FREE = 5
+THROTTLE_BASE_S = 1.0
+THROTTLE_CAP_S = 16.0
+THROTTLE_FORGET_S = 900.0  # camera seconds after its turn when a quiet pair starts afresh
+THROTTLE_WAITING = 4  # attempts of one pair waiting at once
+THROTTLE_HELD = MAX_CONNECTIONS // 4  # attempts waiting at once, all pairs: the rest of the connections stay free
+THROTTLE_PAIRS = 1024  # per table (suspects, throttled)
 
 NO_AUTH = F.declare(
     "auth-not-required",
@@ -137,6 +161,12 @@ ADMIN_OPS_OPEN = F.declare(
     "a Normal user may do what the administrator keeps (ERRATA S1): other users' entries, the configuration "
     "file, reboot, factory default, firmware; the spec's Operator rows stay refused",
     ["suites/test_security_advisories.py::test_normal_user_refused_admin_operations"],
+)
+NO_THROTTLE = F.declare(
+    "sec-no-password-throttle",
+    "4.5.2",
+    "wrong passwords are judged at once however many come in a row: no throttling of guessing (ERRATA S5)",
+    ["suites/test_security_advisories.py::test_wrong_passwords_throttled"],
 )
 NO_REQUEST_URL = F.declare(
     "status-no-request-url",
@@ -238,6 +268,131 @@ def unauthorized(camera: Camera, url: str) -> web.Response:
     return resp
 
 
+# -- wrong passwords (Rule 6) ---------------------------------------------------------------------
+
+Pair = tuple[str, str]  # (client address or IPv6 /64, user name as sent)
+
+
+@dataclass
+class _Guesses:
+    failures: int = 0  # wrong passwords in a row
+    turn: float = 0.0  # time.monotonic() before which no password of the pair is judged
+    waiting: int = 0
+
+
+class PasswordThrottle:
+    """Rule 6 for one camera: `turn` before a password of a pair is judged, `judged` after."""
+
+    def __init__(
+        self,
+        free: int = THROTTLE_FREE,
+        base_s: float = THROTTLE_BASE_S,
+        cap_s: float = THROTTLE_CAP_S,
+        pairs: int = THROTTLE_PAIRS,
+        waiting: int = THROTTLE_WAITING,
+        held: int = THROTTLE_HELD,
+    ) -> None:
+        self.free, self.base_s, self.cap_s, self.size = free, base_s, cap_s, pairs
+        self.max_waiting, self.max_held, self.held = waiting, held, 0
+        self.suspects: OrderedDict[Pair, _Guesses] = OrderedDict()  # fewer than `free` failures in a row
+        self.throttled: OrderedDict[Pair, _Guesses] = OrderedDict()
+        self.figures = {"waited": 0, "refused": 0, "evicted": 0}
+
+    @staticmethod
+    def pair(remote: str | None, user: str) -> Pair:
+        address = remote or ""
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return address, user[:128]
+        if isinstance(ip, ipaddress.IPv6Address):
+            if ip.ipv4_mapped is not None:
+                address = str(ip.ipv4_mapped)
+            elif not ip.is_loopback:
+                address = str(ipaddress.IPv6Network((int(ip), 64), strict=False))  # (a zone id dropped)
+        return address, user[:128]
+
+    def delay(self, failures: int, scale: float) -> float:
+        """Real seconds from a failure to the pair's next turn."""
+        if failures < self.free:
+            return 0.0
+        return min(self.base_s * 2 ** min(failures - self.free, 30), self.cap_s) * scale
+
+    def retry_after(self, key: Pair) -> int:
+        pair = self.throttled.get(key)
+        return max(1, math.ceil(pair.turn - time.monotonic())) if pair is not None else 1
+
+    async def turn(self, key: Pair, scale: float) -> bool:
+        """Wait for the pair's turn to have a password judged; False (judge nothing) when too many wait."""
+        pair = self.throttled.get(key)
+        if pair is None:
+            return True
+        now = time.monotonic()
+        if now - pair.turn > THROTTLE_FORGET_S * scale and not pair.waiting:
+            del self.throttled[key]  # quiet long enough: a fresh start
+            return True
+        self.throttled.move_to_end(key)
+        if pair.waiting >= self.max_waiting or self.held >= self.max_held:
+            self.figures["refused"] += 1
+            return False
+        at = max(now, pair.turn)
+        pair.turn = at + self.delay(pair.failures + 1, scale)  # the next attempt's, should this one fail too
+        if at > now:
+            pair.waiting += 1
+            self.held += 1
+            self.figures["waited"] += 1
+            try:
+                await asyncio.sleep(at - now)
+            finally:
+                pair.waiting -= 1
+                self.held -= 1
+        return True
+
+    def judged(self, key: Pair, right: bool, scale: float) -> None:
+        if right:
+            self.suspects.pop(key, None)
+            self.throttled.pop(key, None)
+            return
+        pair = self.throttled.get(key)
+        if pair is None:
+            pair = self.suspects.pop(key, None) or _Guesses()
+            pair.failures += 1
+            self._keep(self.throttled if pair.failures >= self.free else self.suspects, key, pair)
+        else:
+            pair.failures += 1
+        if pair.failures >= self.free:
+            pair.turn = max(pair.turn, time.monotonic() + self.delay(pair.failures, scale))
+
+    def _keep(self, table: OrderedDict[Pair, _Guesses], key: Pair, pair: _Guesses) -> None:
+        table[key] = pair
+        while len(table) > self.size:
+            table.popitem(last=False)
+            self.figures["evicted"] += 1
+
+
+THROTTLE: web.AppKey[PasswordThrottle] = web.AppKey("throttle", PasswordThrottle)
+
+
+async def password_turn(camera: Camera, request: web.Request, user: str) -> web.Response | None:
+    """Rule 6: wait for the turn of the request's (address, `user`) pair; the 429 answer when too many wait."""
+    if camera.faults.on(NO_THROTTLE):
+        return None
+    throttle = request.app[THROTTLE]
+    key = throttle.pair(request.remote, user)
+    if await throttle.turn(key, camera.options.time_scale):
+        return None
+    resp = status_response(camera, request.path, Status.BUSY, "too many wrong passwords; try again later", 429)
+    resp.headers["Retry-After"] = str(throttle.retry_after(key))
+    resp.force_close()
+    return resp
+
+
+def password_judged(camera: Camera, request: web.Request, user: str, right: bool) -> None:
+    if not camera.faults.on(NO_THROTTLE):
+        throttle = request.app[THROTTLE]
+        throttle.judged(throttle.pair(request.remote, user), right, camera.options.time_scale)
+
+
 # -- the request pipeline ------------------------------------------------------------------------
 
 
@@ -268,6 +423,20 @@ def authenticate(camera: Camera, request: web.Request) -> Caller | None:
         return None
     host = (request.host or "").rsplit(":", 1)[0] if not (request.host or "").endswith("]") else request.host
     return Caller(user, record.get("UserLevel", "Normal"), request.remote or "", host or "127.0.0.1")
+
+
+async def authenticate_at_turn(camera: Camera, request: web.Request) -> Caller | web.Response | None:
+    """`authenticate` at the turn of the request's (address, name) pair (Rule 6): the caller, None for wrong or
+    missing credentials, or the 429 answer when too many of the pair's attempts wait."""
+    creds = basic_credentials(request.headers.get("Authorization"))
+    if creds is None:
+        return None
+    refused = await password_turn(camera, request, creds[0])
+    if refused is not None:
+        return refused
+    caller = authenticate(camera, request)
+    password_judged(camera, request, creds[0], caller is not None)
+    return caller
 
 
 def body_limit(op: Op) -> int:
@@ -315,16 +484,18 @@ class Admitted:
     op: Op
 
 
-def admit(camera: Camera, request: web.Request) -> web.Response | Admitted:
-    """Rules 1 and 2, from the request line and headers alone: run before `Expect: 100-continue` is answered
+async def admit(camera: Camera, request: web.Request) -> web.Response | Admitted:
+    """Rules 1, 2 and 6, from the request line and headers alone: run before `Expect: 100-continue` is answered
     and before any body is read, so a wrong password or a Normal user never gets to upload."""
     path = request.path
     method = "GET" if request.method == "HEAD" else request.method  # Rule 5: aiohttp drops HEAD's body
     try:
-        caller = authenticate(camera, request)
+        caller = await authenticate_at_turn(camera, request)
     except Exception:  # a firmware bug answers this request 500, it never takes the camera down
         log.exception("authentication failed on %s %s", request.method, path)
         return status_response(camera, path, Status.SDK_CALL_FAILED, "internal error in authentication", 500)
+    if isinstance(caller, web.Response):
+        return caller
     if caller is None and not (camera.faults.on(NO_AUTH) and path == "/System/DeviceInfo"):
         return unauthorized(camera, path)
     caller = caller or Caller("anonymous", "Normal", request.remote or "")
@@ -370,7 +541,7 @@ async def expect_continue(request: web.Request) -> web.StreamResponse | None:
     if request.headers.get("Expect", "").lower() != "100-continue":
         raise web.HTTPExpectationFailed(text=f"Unknown Expect: {request.headers.get('Expect')}")
     if camera.device is not None and not request.path.startswith(("/_sim/", "/upnp/")):
-        verdict = admit(camera, request)
+        verdict = await admit(camera, request)
         if isinstance(verdict, web.StreamResponse):
             verdict.force_close()
             return verdict
@@ -387,11 +558,11 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
     if request.version.major != 1:
         return _version_not_supported()
     if path.startswith("/_sim/"):  # the simulator's controls act as the camera would: the admin's alone
-        refusal = _sim_refusal(camera, request)
+        refusal = await _sim_refusal(camera, request)
         return refusal if refusal is not None else await camera.sim_route(request)
     if path.startswith("/upnp/"):  # the UPnP description is public (UPnP Device Architecture 2.1)
         return await camera.sim_route(request)
-    verdict = admit(camera, request)
+    verdict = await admit(camera, request)
     if isinstance(verdict, web.StreamResponse):
         if request.can_read_body:
             verdict.force_close()  # an unread body must not be taken for the next request
@@ -450,13 +621,15 @@ async def _handle(camera: Camera, request: web.Request, verdict: Admitted) -> we
         return status_response(camera, path, Status.SDK_CALL_FAILED, "internal error", 500)
 
 
-def _sim_refusal(camera: Camera, request: web.Request) -> web.Response | None:
+async def _sim_refusal(camera: Camera, request: web.Request) -> web.Response | None:
     """Paths under /_sim/ need the administrator's credentials (they fire alarms, mail and the log)."""
     try:
-        caller = authenticate(camera, request)
+        caller = await authenticate_at_turn(camera, request)
     except Exception:
         log.exception("authentication failed on %s %s", request.method, request.path)
         return status_response(camera, request.path, Status.SDK_CALL_FAILED, "internal error in authentication", 500)
+    if isinstance(caller, web.Response):
+        return caller
     if caller is None:
         return unauthorized(camera, request.path)
     if caller.level != ADMIN_LEVEL:
@@ -668,5 +841,6 @@ def build_app(camera: Camera, guard: ConnectionGuard | None = None) -> web.Appli
     )
     app.on_response_prepare.append(_server_header)
     app[CAMERA] = camera
+    app[THROTTLE] = PasswordThrottle()
     app.router.add_route("*", "/{tail:.*}", dispatch, expect_handler=expect_continue)
     return app

@@ -866,6 +866,19 @@ _TABLE = (
         "ETSI EN 303 645 5.5-1: communicate securely (credentials never in clear text on a network)",
     ),
     Rule(
+        "sec-password-throttle",
+        "4.5.2",
+        240,
+        "Authorization header field is sent along with each request, and if a user is authenticated, the request "
+        "will follow the normal execution flow. ... unauthorized HTTP response (401) will be returned (nothing "
+        "limits how often a wrong password may be tried)",
+        SECURITY,
+        "security",
+        "ETSI EN 303 645 5.1-5: a mechanism available which makes brute-force attacks on authentication "
+        "mechanisms via network interfaces impracticable (its example: a limit on attempts within a time "
+        "interval, with increasing intervals between attempts)",
+    ),
+    Rule(
         "sec-wifi-key-readable",
         "9.1.7.1.3",
         1006,
