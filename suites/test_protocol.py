@@ -47,7 +47,7 @@ def test_auth_required(bview, case: Case) -> None:
 
 
 @pytest.mark.readonly
-@pytest.mark.bview_rule("http-basic-auth")
+@pytest.mark.bview_rule("http-auth-wrong-password")
 def test_wrong_password_refused(bview) -> None:
     """4.5.2: a known user with a wrong password is refused with 401."""
     ex = bview.client.get("/System/DeviceInfo", auth=(bview.settings.user, bview.settings.password + "-wrong"))

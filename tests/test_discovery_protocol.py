@@ -522,10 +522,16 @@ def test_discovery_fault_is_visible(serve: Any, fault: str) -> None:
     assert FAULT_SYMPTOMS[fault](serve(fault))
 
 
-def test_every_discovery_fault_is_declared_with_suite_ids() -> None:
+def test_every_discovery_fault_breaks_a_rule_the_discovery_suite_checks() -> None:
+    from pytest_bview.testing.matrix import checks_of
+
     ours = {n: f for n, f in fault_registry.REGISTRY.items() if n.startswith(("discovery-", "ssdp-"))}
     assert set(ours) == {*FAULT_SYMPTOMS, sim.SSDP_NO_ANSWER}
-    assert all(i.startswith("suites/test_discovery.py::test_") for f in ours.values() for i in f.detected_by)
+    for f in ours.values():
+        checks = checks_of(f)
+        assert checks and all(
+            c.startswith(("suites/test_discovery.py::test_", "suites/test_security")) for c in checks
+        ), f
 
 
 # --------------------------------------------------------------------------- SSDP

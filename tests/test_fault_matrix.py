@@ -1,8 +1,8 @@
-"""Every check can fail: each fault profile of the reference camera is caught by the checks it names.
+"""Every check can fail: each fault profile of the reference camera is caught by the checks of the rule it breaks.
 
-For each declared (non-hostile) fault, the suites' tests it names are run against the built-in
-camera with that fault switched on, and each named test (or, for a prefix, at least one of its
-parametrized cases) must fail; a check of a SECURITY rule (a security advisory beyond the spec) must instead
+For each declared (non-hostile) fault, the checks naming the rule it breaks (pytest_bview/testing/matrix.py: the
+join on rule ids; with the fault's cases, only those cases) are run against the built-in camera with that fault
+switched on, and each of them (for a whole check, at least one of its parametrized cases) must fail; a check of a SECURITY rule (a security advisory beyond the spec) must instead
 end in the advisory verdict, never a failure, even under --bview-strict. The conformant camera passing
 everything is `pytest suites` itself.
 
@@ -30,6 +30,7 @@ from hypothesis import Phase, settings
 from pytest_bview.simulator.catalog import load_all
 from pytest_bview.simulator.faults import Fault
 from pytest_bview.spec.rules import RULES, checks_by_rule
+from pytest_bview.testing.matrix import checks_of, collected_suites, detected_by
 
 ROOT = Path(__file__).resolve().parents[1]
 # a rig fault needs a real network to be seen (a DHCP server): tests/test_network_identity_netns.py proves it
@@ -53,8 +54,9 @@ MIN_SHARED = 8  # fewer selected faults than this are not worth a second process
 HELPER_DEADLINE_S = 1800.0
 
 
-def _runnable(fault: Fault) -> bool:
-    return all((ROOT / d.split("::")[0]).exists() for d in fault.detected_by)
+def _detected_by(fault: Fault) -> tuple[str, ...]:
+    """The test ids that must fail under `fault` (a fault with cases: the collected tests of those cases)."""
+    return detected_by(fault, collected_suites(ROOT) if fault.cases else None, ROOT)
 
 
 class Helper:
@@ -151,10 +153,11 @@ def test_fault_is_detected(
     if helper is not None and request.node.name in helper.names:
         helper.verdict(request.node.name)
         return
-    if not _runnable(fault):
-        pytest.fail(f"fault {fault.name} names checks that do not exist: {fault.detected_by}")
-    args = [str(ROOT / d) for d in fault.detected_by]
-    if any(_security(d) for d in fault.detected_by):
+    ids = _detected_by(fault)
+    if not ids:
+        pytest.fail(f"fault {fault.name} breaks rule {fault.rule} {fault.cases or ''}, which no check of suites/ tests")
+    args = [str(ROOT / d) for d in ids]
+    if any(_security(d) for d in ids):
         # the camera's own password, not the factory one: the factory-credentials advisory can then be judged
         args += ["--bview-password", f"Pw-{secrets.token_hex(6)}"]
     previous = settings.get_current_profile_name()
@@ -186,7 +189,7 @@ def test_fault_is_detected(
     def of(check: str, ids: set[str]) -> list[str]:
         return [n for n in ids if n == check or n.startswith(check + "[") or n.startswith(check + "::")]
 
-    for check in fault.detected_by:
+    for check in ids:
         if _security(check):  # a security advisory: reported as such, never a failure (even with --bview-strict)
             assert of(check, advised) and not of(check, failed), (
                 f"fault {fault.name} ({fault.section}: {fault.doc}) did not give the security advisory of {check}; "
@@ -199,18 +202,33 @@ def test_fault_is_detected(
         )
 
 
-def test_every_fault_names_a_check() -> None:
+def test_every_fault_breaks_a_rule_the_suites_check() -> None:
+    """The join of the matrix: each fault's rule is named by a check, and each of its case labels is a case of one."""
     assert FAULTS, "no fault profiles declared"
+    collected = collected_suites(ROOT)
     for fault in [f for f in load_all().values() if not f.hostile]:
-        assert fault.detected_by, f"fault {fault.name} names no detecting check"
         assert fault.section, f"fault {fault.name} names no spec section"
+        assert fault.rule in RULES, f"fault {fault.name} breaks no rule of spec/rules.py ({fault.rule!r})"
+        assert checks_of(fault, ROOT), f"fault {fault.name}: no check names its rule {fault.rule}"
+        found = detected_by(fault, collected, ROOT)
+        for case in fault.cases:
+            assert any(t.endswith(f"[{case}]") for t in found), (
+                f"fault {fault.name}: no check of {fault.rule} has case {case!r}"
+            )
+
+
+def test_the_camera_names_no_check() -> None:
+    """The camera knows the rules its faults break, never the suites' tests."""
+    for module in (ROOT / "pytest_bview" / "simulator").glob("*.py"):
+        text = module.read_text("utf-8")
+        assert "suites/" not in text and "::test_" not in text, f"{module.name} names a check of suites/"
 
 
 def test_published_matrix_is_current() -> None:
-    """docs/FAULTS.md (profile -> spec section -> detecting checks, with counts) is generated, never hand-written."""
-    from pytest_bview.simulator.catalog import markdown
+    """docs/FAULTS.md (profile -> spec section -> rule -> the checks of that rule, with counts) is generated."""
+    from pytest_bview.testing.matrix import faults_markdown
 
     published = ROOT / "docs" / "FAULTS.md"
-    assert published.exists() and published.read_text("utf-8") == markdown(ROOT), (
-        "docs/FAULTS.md is not the current matrix: python -m pytest_bview.simulator.catalog --markdown > docs/FAULTS.md"
+    assert published.exists() and published.read_text("utf-8") == faults_markdown(ROOT), (
+        "docs/FAULTS.md is not the current matrix: python -m pytest_bview.testing.matrix --markdown"
     )

@@ -32,6 +32,7 @@ from pytest_bview.client import Client
 from pytest_bview.simulator import hostile
 from pytest_bview.simulator.catalog import load_all
 from pytest_bview.simulator.faults import Fault
+from pytest_bview.testing.matrix import detected_by
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 1.5  # --bview-timeout of the hostile runs
@@ -128,17 +129,17 @@ def _case(cases: dict, check: str) -> ET.Element | None:
 @pytest.mark.parametrize("fault", HOSTILE, ids=[f.name for f in HOSTILE])
 def test_hostile_profile_ends_in_clear_verdicts(pytester: pytest.Pytester, baselines: dict, fault: Fault) -> None:
     assert fault.name in NAMED, f"hostile profile {fault.name} has no expected message in tests/test_hostile.py"
-    base = _baseline(pytester, baselines, fault.detected_by)
-    run = _session(pytester, fault.name, fault.detected_by, "--bview-sim-fault", fault.name)
+    base = _baseline(pytester, baselines, detected_by(fault))
+    run = _session(pytester, fault.name, detected_by(fault), "--bview-sim-fault", fault.name)
     out = run["result"].stdout.str() + run["result"].stderr.str()
 
     # the session completes: tests failed, nothing crashed, nothing hung
     assert run["result"].ret == 1, f"{fault.name}: exit status {run['result'].ret}\n{out[-4000:]}"
-    bound = 30 + len(fault.detected_by) * 3 * TIMEOUT + 2 * base["elapsed"]  # generous: CI machines are loaded
+    bound = 30 + len(detected_by(fault)) * 3 * TIMEOUT + 2 * base["elapsed"]  # generous: CI machines are loaded
     assert run["elapsed"] < bound, f"{fault.name}: session took {run['elapsed']:.1f} s (bound {bound:.1f} s)"
 
     # one clear verdict per check, within its deadline
-    for check in fault.detected_by:
+    for check in detected_by(fault):
         case = _case(run["cases"], check)
         assert case is not None, f"{fault.name}: {check} did not run\n{out[-3000:]}"
         verdicts = [el for el in case if el.tag in ("failure", "error", "skipped")]
@@ -158,7 +159,7 @@ def test_hostile_profile_ends_in_clear_verdicts(pytester: pytest.Pytester, basel
     # memory stays bounded
     assert run["rss"] is not None and base["rss"] is not None
     grown = run["rss"] - base["rss"]
-    verdicts = {c.split("::")[1]: f"{_verdict(_case(run['cases'], c))}" for c in fault.detected_by}
+    verdicts = {c.split("::")[1]: f"{_verdict(_case(run['cases'], c))}" for c in detected_by(fault)}
     print(
         f"\nhostile {fault.name}: session {run['elapsed']:.1f} s (conformant {base['elapsed']:.1f} s), "
         f"peak RSS {run['rss'] / 2**20:.0f} MiB ({grown / 2**20:+.0f} MiB), verdicts {verdicts}"
@@ -173,7 +174,7 @@ def test_hostile_profile_ends_in_clear_verdicts(pytester: pytest.Pytester, basel
         results = list(run["reports"].rglob("results.json"))
         assert results, f"{fault.name}: no report written under {run['reports']}\n{out[-2000:]}"
         verdicts = {t["id"]: t["verdict"] for t in json.loads(results[0].read_text())["tests"]}
-        for check in fault.detected_by:
+        for check in detected_by(fault):
             got = [v for test_id, v in verdicts.items() if test_id.endswith(check.split("/", 1)[1])]
             assert got and got[0] in ("fail", "inconclusive"), f"{fault.name}: results.json says {got} for {check}"
 
@@ -181,4 +182,4 @@ def test_hostile_profile_ends_in_clear_verdicts(pytester: pytest.Pytester, basel
 def test_every_hostile_profile_is_declared_hostile_and_named() -> None:
     assert {f.name for f in HOSTILE} == set(NAMED), "NAMED and the hostile profiles disagree"
     for fault in HOSTILE:
-        assert fault.detected_by and fault.section, fault
+        assert detected_by(fault) and fault.section, fault

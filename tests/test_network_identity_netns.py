@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from pytest_bview.simulator.catalog import load_all
+from pytest_bview.testing import matrix
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0 or shutil.which("ip") is None,
@@ -194,7 +195,7 @@ def test_camera_on_dhcp_takes_a_static_address_and_goes_back_on_dhcp(rig: dict[s
 @pytest.mark.parametrize("fault", RIG_FAULTS)
 def test_rig_fault_is_detected(rig: dict[str, str], fault: str) -> None:
     """Each fault only a lease reveals fails the checks it names, here where there is a lease."""
-    detected_by = load_all()[fault].detected_by
+    detected_by = matrix.detected_by(load_all()[fault])
     names = " or ".join(d.split("::")[1] for d in detected_by)
     rc, out = run_suite(rig, fault, fault, tests=names)
     assert rc == 1, out[-4000:]

@@ -69,9 +69,9 @@ def test_checks_name_declared_rules() -> None:
 
 
 def test_published_rules_are_current() -> None:
-    from pytest_bview.spec.rules import _main
+    from pytest_bview.testing.matrix import main
 
-    assert _main(["--check"]) == 0, "python -m pytest_bview.spec.rules --markdown > docs/RULES.md"
+    assert main(["--check"]) == 0, "python -m pytest_bview.testing.matrix --markdown"
 
 
 ADVISORY_RUN = ("suites/test_protocol.py::test_persistent_connection", "suites/test_protocol.py::test_unknown_url")

@@ -37,90 +37,88 @@ DUPLICATE_USER_OK = F.declare(
     "users-duplicate-accepted",
     "9.2.1",
     "adding a user whose name exists answers 0 instead of -13",
-    ["suites/test_users.py::test_duplicate_user_refused"],
+    "users-exists",
 )
 ADMIN_DELETABLE = F.declare(
     "users-admin-deletable",
     "9.2.1",
     "DELETE of the admin user (ID 0) is accepted",
-    ["suites/test_users.py::test_admin_cannot_be_deleted"],
+    "users-admin-kept",
 )
 USERAUTH_ALWAYS = F.declare(
     "userauth-always-ok",
     "9.3.1",
     "/Security/UserAuth answers 0 for wrong credentials",
-    ["suites/test_users.py::test_user_auth"],
+    "user-auth",
 )
 DISK_PUT_OK = F.declare(
     "disk-put-accepted",
     "9.11",
     "PUT /Disk answers 0 although the spec says it is not supported (-3)",
-    ["suites/test_config.py::test_disk_put_not_supported"],
+    "disk-put-unsupported",
 )
 # -- issue 3: users, log ----------------------------------------------------------------------------
-USERS_T = "suites/test_users.py::"
 POST_ID_OK = F.declare(
     "users-post-id-accepted",
     "9.2.1",
     "POST of a user with a non-empty <ID> is accepted",
-    [USERS_T + "test_add_user_rules"],
+    "users-post-rules",
 )
 POST_TAGS_OK = F.declare(
     "users-post-tags-unchecked",
     "9.2.1",
     "POST of a user without <IPAddress>/<MACAddress> is accepted instead of -2",
-    [USERS_T + "test_add_user_rules"],
+    "users-post-rules",
 )
 POST_LEVEL_OK = F.declare(
-    "users-post-level-unchecked", "9.2.1", "POST may add an Adminstrator user", [USERS_T + "test_add_user_rules"]
+    "users-post-level-unchecked", "9.2.1", "POST may add an Adminstrator user", "users-post-rules"
 )
 NO_USER_LIMIT = F.declare(
-    "users-no-limit", "9.2.1", "users beyond the device's maximum (16) are added", [USERS_T + "test_user_overflow"]
+    "users-no-limit", "9.2.1", "users beyond the device's maximum (16) are added", "users-overflow"
 )
 PASSWORD_KEPT = F.declare(
     "users-password-not-changed",
     "9.2.1",
     "PUT of a user's password answers 0 and keeps the old password",
-    [USERS_T + "test_password_change_proved_by_user_auth"],
+    "users-put-changes-password",
 )
 EMPTY_PASSWORD_CLEARS = F.declare(
     "users-empty-password-clears",
     "9.2.1",
     "PUT with <Password/> empty sets an empty password instead of keeping it",
-    [USERS_T + "test_empty_password_keeps"],
+    "users-empty-password-keeps",
 )
 PUT_LEVEL_OK = F.declare(
     "users-put-level-accepted",
     "9.2.1",
     "PUT with a non-empty <UserLevel> changes the level (a Normal user becomes Adminstrator)",
-    [USERS_T + "test_put_changes_only_the_password"],
+    "users-put-password-only",
 )
-DELETE_KEPT = F.declare(
-    "users-delete-not-removed", "9.2.1", "DELETE of a user answers 0 and keeps it", [USERS_T + "test_delete_removes"]
-)
+DELETE_KEPT = F.declare("users-delete-not-removed", "9.2.1", "DELETE of a user answers 0 and keeps it", "users-delete")
 USER_LOG_MISSING = F.declare(
     "log-user-ops-missing",
     "9.2.10",
     "adding and deleting users leaves no 4/301, 4/302 log entries",
-    ["suites/test_logging.py::test_operation_logged[add user 4/301]"],
+    "log-operation-types",
+    ("add user 4/301",),
 )
 LOG_TIME_UNFILTERED = F.declare(
     "log-time-filter-ignored",
     "9.2.10",
     "/System/Logging ignores startTime/stopTime",
-    ["suites/test_logging.py::test_filter_by_time"],
+    "log-time-filter",
 )
 LOG_BAD_QUERY_OK = F.declare(
     "log-bad-query-ignored",
     "9.2.10",
     "malformed /System/Logging parameters are ignored instead of refused with -5",
-    ["suites/test_logging.py::test_malformed_query_refused"],
+    "log-bad-query-refused",
 )
 LOG_UNFILTERED = F.declare(
     "log-filter-ignored",
     "9.2.10",
     "/System/Logging ignores majorType/minorType and returns every entry",
-    ["suites/test_logging.py::test_filter_by_type"],
+    "log-type-filter",
 )
 
 
@@ -292,31 +290,31 @@ WIFI_NEVER_READY = F.declare(
     "wifi-test-never-ready",
     "9.1.9",
     "WifiParamTestStatus still answers -14 long after the 30 s of the test",
-    ["suites/test_wifi.py::test_wifi_param_test_result"],
+    "wifi-test-result",
 )
 WIFI_ALWAYS_CONNECTED = F.declare(
     "wifi-test-always-connected",
     "9.1.8",
     "the WiFi test reports connected for an SSID no access point has",
-    ["suites/test_wifi.py::test_wifi_param_test_unknown_ssid"],
+    "wifi-test-unknown-ssid",
 )
 WIFI_SIGNAL_RANGE = F.declare(
     "wifi-ap-signal-out-of-range",
     "9.1.7.1.2",
     "WIFIAccessPointList reports SignalValue 120 (valid: 0-100)",
-    ["suites/test_wifi.py::test_access_point_list_valid"],
+    "wifi-ap-list-values",
 )
 WIRELESS_ON_WIRED = F.declare(
     "wireless-on-wired-card",
     "9.1.7.1.2",
     "the wireless resources answer on the wired card 1 instead of -3 (ERRATA.md L8)",
-    ["suites/test_wifi.py::test_wireless_resources_only_on_card_2"],
+    "wireless-only-card-2",
 )
 PTZ_CHANNEL = F.declare(
     "ptz-channel-unchecked",
     "9.12",
     "PTZ commands on ChannelID 2 are answered like channel 1 instead of -4",
-    ["suites/test_ptz.py::test_wrong_channel"],
+    "ptz-wrong-channel",
 )
 
 
@@ -378,14 +376,12 @@ MIDDLEWARES.append(_aliases)
 
 # -- 9.12 PTZ: form bodies, speed 1-10, calibration busy window -----------------------------------
 
-PTZ_SPEED = F.declare(
-    "ptz-speed-unchecked", "9.12.2", "PTZ speed Param2=11 is accepted", ["suites/test_ptz.py::test_speed_out_of_range"]
-)
+PTZ_SPEED = F.declare("ptz-speed-unchecked", "9.12.2", "PTZ speed Param2=11 is accepted", "ptz-speed-range")
 PTZ_STOP_REFUSED = F.declare(
     "ptz-stop-refused",
     "9.12",
     "Param1=2 (stop) of FocusFar/FocusNear/ZoomIn/ZoomOut is refused with -5: the firmware knows only start",
-    ["suites/test_ptz.py::test_start_stop"],
+    "ptz-start-stop",
 )
 
 

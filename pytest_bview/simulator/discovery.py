@@ -41,89 +41,86 @@ from pytest_bview.protocol import discovery as d
 from pytest_bview.simulator import faults as fault_registry
 
 log = logging.getLogger(__name__)
-_SUITE = "suites/test_discovery.py::"
 
 CONFIG_LENGTH_WRONG = fault_registry.declare(
     "discovery-config-length-wrong",
     "10",
     "ConfigLength counts only the bytes after <Head .../>, not the whole message",
-    [_SUITE + "test_config_length_is_the_message_length"],
+    "discovery-config-length",
 )
 REPLY_COMMAND_ID_10 = fault_registry.declare(
     "discovery-reply-command-id-10",
     "10",
     "replies carry CommandID 10 (the client's) instead of 11",
-    [_SUITE + "test_replies_carry_command_id_11"],
+    "discovery-reply-command-id",
 )
 MAC_DISAGREES = fault_registry.declare(
     "discovery-mac-disagrees",
     "10",
     "discovery reports a MAC one higher in the last octet than /Network/Interfaces/1/IPAddress",
-    [_SUITE + "test_identity_agrees_with_rest[DeviceMac]", _SUITE + "test_net_config_agrees_with_rest[MAC]"],
+    "discovery-mac-agrees",
+    ("DeviceMac", "MAC"),
 )
 FIRMWARE_DISAGREES = fault_registry.declare(
     "discovery-firmware-disagrees",
     "10",
     "DeviceVersion reports an older firmware than /System/DeviceInfo SoftWareVersion",
-    [_SUITE + "test_identity_agrees_with_rest[DeviceVersion]"],
+    "discovery-probe-agrees-with-rest",
+    ("DeviceVersion",),
 )
 AUTH_NOT_CHECKED = fault_registry.declare(
     "discovery-auth-not-checked",
     "10",
     "102 and 103 succeed without <Auth> or with wrong credentials",
-    [
-        _SUITE + "test_102_refuses_wrong_credentials",
-        _SUITE + "test_102_refuses_missing_credentials",
-        _SUITE + "test_103_with_wrong_credentials_changes_nothing",
-    ],
+    "discovery-auth-required",
 )
 MAC_FILTER_IGNORED = fault_registry.declare(
     "discovery-mac-filter-ignored",
     "10",
     "answers requests addressed to another DeviceMac",
-    [_SUITE + "test_request_for_another_mac_gets_no_answer"],
+    "discovery-mac-addressed",
 )
 PROBE_IGNORED = fault_registry.declare(
     "discovery-probe-ignored",
     "10",
     "a 100 probe to every device (empty DeviceMac) gets no answer; only requests naming the camera's MAC do",
-    [_SUITE + "test_probe_finds_the_camera"],
+    "discovery-probe-answered",
 )
 REPLY_NOT_WELL_FORMED = fault_registry.declare(
     "discovery-reply-not-well-formed",
     "4.2",
     "replies leave <Head ...> open as the spec's samples do (not well-formed XML; ConfigLength still right)",
-    [_SUITE + "test_reply_is_well_formed"],
+    "discovery-well-formed",
 )
 PORT_OUT_OF_RANGE = fault_registry.declare(
     "discovery-port-out-of-range",
     "10",
     "the probe reply's ManagerHostPort is 70000, no port (the field no REST resource mirrors)",
-    [_SUITE + "test_reply_fields_are_valid"],
+    "discovery-probe-fields",
 )
 NET_CONFIG_EMPTY = fault_registry.declare(
     "discovery-102-no-interfaces",
     "10",
     "the 102 reply's <NetworkInterfaceList> is empty: no interface is described",
-    [_SUITE + "test_102_returns_net_config"],
+    "discovery-102-net-config",
 )
 SET_101_OPEN = fault_registry.declare(
     "sec-discovery-101-unauthenticated",
     "10",
     "101 (set device configuration: address, ports) without <Auth> is applied, as the spec's sample has it",
-    ["suites/test_security_advisories.py::test_discovery_101_needs_credentials"],
+    "sec-discovery-101-unauthenticated",
 )
 SSDP_AMPLIFIES = fault_registry.declare(
     "sec-ssdp-amplifies",
     "5",
     "every M-SEARCH answer is sent three times (for UDP's losses): an ssdp:all of 89 bytes draws some 2,700",
-    ["suites/test_security_advisories.py::test_discovery_answers_do_not_amplify"],
+    "sec-discovery-amplification",
 )
 SSDP_NO_ANSWER = fault_registry.declare(
     "ssdp-no-answer",
     "5",
     "the SSDP responder ignores M-SEARCH (it still announces itself with NOTIFY)",
-    [_SUITE + "test_ssdp_msearch_finds_the_camera", _SUITE + "test_upnp_description_agrees_with_rest"],
+    "upnp-msearch",
 )
 
 # Fields chapter 10 marks "ro": a set request may carry them, they are never applied.

@@ -78,8 +78,8 @@ DESCRIPTIONS = {"VMD": "Motion detection", "videolost": "Video lost", "AlarmIn":
 SUBS = "/EventsNotification/SubscribedEventTypeList"
 
 
-def _declare(name: str, section: str, doc: str, suite: str, *tests: str) -> str:
-    return F.declare(name, section, doc, [f"suites/{suite}::{t}" for t in tests])
+def _declare(name: str, section: str, doc: str, breaks: str, *cases: str) -> str:
+    return F.declare(name, section, doc, breaks, cases)
 
 
 # -- fault profiles, one rule each --------------------------------------------------------------
@@ -87,211 +87,181 @@ SUB_IGNORED = _declare(
     "events-subscription-ignored",
     "9.9.1",
     "PUT SubscribedEventTypeList answers 0 but subscribes nothing",
-    "test_events.py",
-    "test_subscribe_and_unsubscribe",
+    "events-subscribe",
 )
 UNSUB_IGNORED = _declare(
     "events-unsubscribe-ignored",
     "9.9.1",
     "DELETE SubscribedEventTypeList answers 0 but keeps the subscription",
-    "test_events.py",
-    "test_subscribe_and_unsubscribe",
+    "events-unsubscribe",
 )
 LIST_UNSUBSCRIBED = _declare(
     "events-list-without-subscription",
     "9.9.2",
     "EventList answers an empty list before any subscription instead of -12 (ERRATA.md L21)",
-    "test_events.py",
-    "test_event_list_needs_subscription",
+    "events-list-needs-subscription",
 )
 NOT_DELIVERED = _declare(
     "events-not-delivered",
     "9.9.2",
     "motion is detected but no event reaches EventList",
-    "test_events.py",
-    "test_motion_event_listed",
+    "events-motion-listed",
 )
 FIELD_MISSING = _declare(
     "events-field-missing",
     "9.9.2",
     "events in EventList lack <DateTime> and <Port>",
-    "test_events.py",
-    "test_motion_event_listed",
+    "events-fields",
 )
 TYPE_FILTER_IGNORED = _declare(
     "events-type-filter-ignored",
     "9.9.1",
     "events of a type nobody subscribed are listed",
-    "test_events.py",
-    "test_unsubscribed_type_not_listed",
+    "events-type-filter",
 )
 STATE_STUCK = _declare(
     "motion-state-stuck",
     "9.2.5.1",
     "DeviceStatus MotionState stays false while motion is seen",
-    "test_events.py",
-    "test_motion_state_follows",
+    "motion-state",
 )
 ENABLE_IGNORED = _declare(
     "motion-enable-ignored",
     "9.7.1.2",
     "motion is detected although Motion Enable is false",
-    "test_events.py",
-    "test_motion_disabled_sees_nothing",
+    "motion-enable",
 )
 REGIONS_IGNORED = _declare(
     "motion-regions-ignored",
     "9.7.1.3",
     "motion in a RegionsV2 cell set to 0 is detected",
-    "test_events.py",
-    "test_motion_region_grid",
+    "motion-regions",
 )
 SENSITIVITY_IGNORED = _declare(
     "motion-sensitivity-ignored",
     "9.7.1.2",
     "Sensitive low still detects small motion",
-    "test_events.py",
-    "test_motion_sensitivity",
+    "motion-sensitivity",
 )
 SCHEDULE_IGNORED = _declare(
     "motion-schedule-ignored",
     "9.7.1.3.2",
     "motion is detected in a half-hour block the Schedule leaves inactive",
-    "test_events.py",
-    "test_motion_schedule",
+    "motion-schedule",
 )
 NOTIFY_NOT_SENT = _declare(
     "notify-not-sent",
     "9.10.3",
     "HttpEvent/Call records but never requests the Notify URL",
-    "test_record.py",
-    "test_http_notify_request",
+    "notify-request",
 )
 NOTIFY_WRONG_QUERY = _declare(
     "notify-wrong-query",
     "9.10.3",
     "the notify request says file=event_<n>.avi without camip instead of eventfile=H_<time>_<n>.avi&camip=",
-    "test_record.py",
-    "test_http_notify_request",
+    "notify-request",
 )
 POST_RECORD_IGNORED = _declare(
     "record-post-record-ignored",
     "9.10.2",
     "the event file is closed and notified at once, without the DelayRecord post-recording",
-    "test_record.py",
-    "test_notify_after_post_record",
+    "record-pre-and-post",
 )
 FILE_NOT_SAVED = _declare(
     "record-file-not-saved",
     "9.10.2",
     "the notified event file is not in /download/video/",
-    "test_record.py",
-    "test_event_file_saved",
+    "record-file-saved",
 )
 DISABLED_IGNORED = _declare(
     "record-disabled-ignored",
     "9.10.1",
     "HttpEvent/Call records and notifies although HttpEventConfig Enable is false",
-    "test_record.py",
-    "test_disabled_recording_does_nothing",
+    "record-disabled",
 )
 AMS_NOT_CALLED = _declare(
     "alarm-not-called",
     "9.13.1",
     "motion with NotifyAMS never calls the alarm server",
-    "test_alarm.py",
-    "test_alarm_server_called",
+    "alarm-server-called",
 )
 AMS_RAW_BASE64 = _declare(
     "alarm-base64-not-decoded",
     "9.13.2",
     "the alarm request's path is the base64 text of Message, not its decoded value",
-    "test_alarm.py",
-    "test_alarm_server_called",
+    "alarm-message-base64",
 )
 AMS_NO_AUTH = _declare(
     "alarm-no-credentials",
     "9.13.1",
     "the alarm request carries no Basic credentials although UserName/Password are set",
-    "test_alarm.py",
-    "test_alarm_basic_credentials",
+    "alarm-basic-credentials",
 )
 AMS_INTERVAL_IGNORED = _declare(
     "alarm-interval-ignored",
     "9.13.2",
     "every motion calls the alarm server, AlarmInterval is ignored",
-    "test_alarm.py",
-    "test_alarm_interval",
+    "alarm-interval",
 )
 AMS_TRIGGER_IGNORED = _declare(
     "alarm-trigger-ignored",
     "9.7.1.3.1",
     "the alarm server is called although Trigger NotifyAMS is disabled",
-    "test_alarm.py",
-    "test_alarm_needs_trigger",
+    "motion-trigger-notify-ams",
 )
 MAIL_NOT_SENT = _declare(
     "email-test-not-sent",
     "9.2.9",
     "SendTestEmail answers 0 but sends nothing",
-    "test_email.py",
-    "test_send_test_email",
+    "email-test-message",
 )
 MAIL_FIRST_ONLY = _declare(
     "email-first-receiver-only",
     "9.2.9",
     "mail goes to the first Receiver only",
-    "test_email.py",
-    "test_send_test_email",
+    "email-test-message",
 )
 MAIL_NO_LOGIN = _declare(
     "email-auth-ignored",
     "9.1.3",
     "SMTPAuthMethod Login is configured but the camera never authenticates",
-    "test_email.py",
-    "test_smtp_auth_login",
+    "email-smtp-auth-login",
 )
 MAIL_UNREACHABLE_OK = _declare(
     "email-unreachable-ok",
     "9.2.9",
     "SendTestEmail answers 0 when the SMTP server cannot be reached",
-    "test_email.py",
-    "test_unreachable_server_gives_status",
+    "email-test-failure-status",
 )
 MAIL_NO_ATTACHMENT = _declare(
     "email-attachment-missing",
     "9.1.3",
     "event mail has no JPEG attachment although AttachedSnapshot is true",
-    "test_email.py",
-    "test_event_mail_has_snapshot",
+    "email-snapshot-attached",
 )
 MAIL_SCHEDULE_IGNORED = _declare(
     "email-schedule-ignored",
     "9.1.3",
     "event mail goes out in a half-hour block the Email Schedule leaves inactive",
-    "test_email.py",
-    "test_event_mail_follows_schedule",
+    "email-schedule",
 )
 FTP_STATUS_STATIC = _declare(
     "ftp-status-static",
     "9.1.6",
     "FTP Status says connected whenever Enable is true, whether the login works or not",
-    "test_ftp.py",
-    "test_status_tells_connection",
+    "ftp-status",
 )
 FTP_MASK_IGNORED = _declare(
     "ftp-mask-ignored",
     "9.1.6",
     "pictures and video are uploaded whatever TransferContentTypeMask says",
-    "test_ftp.py",
-    "test_upload_by_mask",
+    "ftp-content-mask",
 )
 FTP_DIR_IGNORED = _declare(
     "ftp-directory-ignored",
     "9.1.6",
     "uploads land in the FTP root, not in StorageDirectory",
-    "test_ftp.py",
-    "test_event_recording_uploaded",
+    "ftp-storage-directory",
 )
 
 

@@ -2,11 +2,13 @@
 
 Rule 1: a fault is declared next to the code it breaks, with `declare(...)` at import time,
         and consulted there with `faults.on(NAME)`; nothing else knows about it.
-Rule 2: each fault names the spec section it breaks and the suite checks that must detect
-        it (test id prefixes); tests/test_fault_matrix.py proves every pairing.
+Rule 2: each fault names the spec section and the rule of pytest_bview/spec/rules.py it breaks (`breaks`), and
+        optionally the cases where it shows (spec-level labels: "PUT /Images/1/Color", "everyday"); the camera
+        never names a check. The checks that must detect it are the ones naming that rule, joined in
+        pytest_bview/testing/matrix.py; tests/test_fault_matrix.py proves every pairing.
 Rule 3: no fault switched on means a conformant camera.
-Rule 4: this module is the registry only and imports nothing of the camera; the whole list and the published
-        matrix are `catalog.py` (above the camera, which imports every area).
+Rule 4: this module is the registry only and imports nothing of the camera; the whole list is `catalog.py`
+        (above the camera, which imports every area).
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ class Fault:
     name: str
     section: str  # the spec section the fault breaks
     doc: str  # what the faulty camera does
-    detected_by: tuple[str, ...]  # test ids (or prefixes of ids) of suites/ that must fail
-    hostile: bool = False  # attacks the client rather than breaking one rule (issue: hostile camera)
+    rule: str  # the rule it breaks (spec/rules.py); "" for a hostile profile, which attacks the client instead
+    cases: tuple[str, ...] = ()  # where it shows, as the checks' cases are labelled; () wherever the rule is checked
+    hostile: bool = False  # attacks the client rather than breaking one rule
     rig: str = ""  # "netns": only observable on a real network (a DHCP server): proven by that rig's test
 
 
@@ -29,12 +32,23 @@ REGISTRY: dict[str, Fault] = {}
 
 
 def declare(
-    name: str, section: str, doc: str, detected_by: Iterable[str], *, hostile: bool = False, rig: str = ""
+    name: str,
+    section: str,
+    doc: str,
+    breaks: str = "",
+    cases: Iterable[str] = (),
+    *,
+    hostile: bool = False,
+    rig: str = "",
 ) -> str:
     """Register a fault profile; returns its name so modules can keep it in a constant."""
+    from pytest_bview.spec.rules import rule
+
     if name in REGISTRY and REGISTRY[name].section != section:
         raise ValueError(f"fault {name!r} declared twice")
-    REGISTRY[name] = Fault(name, section, doc, tuple(detected_by), hostile, rig)
+    if not hostile:
+        rule(breaks)  # an unknown rule id is an error at import, not a silent gap in the matrix
+    REGISTRY[name] = Fault(name, section, doc, breaks, tuple(cases), hostile, rig)
     return name
 
 

@@ -105,74 +105,75 @@ NO_AUTH = F.declare(
     "auth-not-required",
     "4.5.2",
     "GET /System/DeviceInfo is served without credentials",
-    ["suites/test_protocol.py::test_auth_required[GET /System/DeviceInfo]"],
+    "http-basic-auth",
+    ("GET /System/DeviceInfo",),
 )
 NO_CHALLENGE = F.declare(
     "auth-no-www-authenticate",
     "4.5.2",
     "401 answers carry no WWW-Authenticate header",
-    ["suites/test_protocol.py::test_auth_required"],
+    "http-basic-auth",
 )
 ANY_PASSWORD = F.declare(
     "auth-any-password",
     "4.5.2",
     "a wrong password for a known user is accepted",
-    ["suites/test_protocol.py::test_wrong_password_refused"],
+    "http-auth-wrong-password",
 )
 FACTORY_KEPT = F.declare(
     "sec-factory-credentials-kept",
     "9.3.1",
     "the factory credentials admin/admin still open the admin account after its password was changed",
-    ["suites/test_security_advisories.py::test_factory_credentials_refused"],
+    "sec-factory-credentials",
 )
 NO_KEEPALIVE = F.declare(
     "http-no-keepalive",
     "4.5.1",
     "every response closes the connection (no persistent connections)",
-    ["suites/test_protocol.py::test_persistent_connection"],
+    "http-persistent",
 )
 CLOSE_IGNORED = F.declare(
     "http-connection-close-ignored",
     "4.5.1",
     "the connection stays open after a request with Connection: close",
-    ["suites/test_protocol.py::test_connection_close_honoured"],
+    "http-connection-close",
 )
 WRONG_CONTENT_TYPE = F.declare(
     "http-xml-content-type",
     "4.5.3",
     "XML replies are labelled text/html",
-    ["suites/test_protocol.py::test_xml_content_type"],
+    "entity-content-type",
 )
 UNKNOWN_URL_OK = F.declare(
     "url-unknown-accepted",
     "7",
     "an unknown URL is answered 200 with an empty body instead of -10",
-    ["suites/test_protocol.py::test_unknown_url"],
+    "url-error",
 )
 OPERATOR_OPEN = F.declare(
     "level-operator-open",
     "9.10",
     "a Normal user may PUT Operator-level resources and do what the administrator keeps (ERRATA S1)",
-    ["suites/test_users.py::test_normal_user_refused_operator_level"],
+    "users-operator-level",
 )
 ADMIN_OPS_OPEN = F.declare(
     "sec-normal-user-admin-ops",
     "9.2.1",
     "a Normal user may do what the administrator keeps (ERRATA S1): other users' entries, the configuration "
     "file, reboot, factory default, firmware; the spec's Operator rows stay refused",
-    ["suites/test_security_advisories.py::test_normal_user_refused_admin_operations"],
+    "sec-normal-user-admin-ops",
 )
 NO_THROTTLE = F.declare(
     "sec-no-password-throttle",
     "4.5.2",
     "wrong passwords are judged at once however many come in a row: no throttling of guessing (ERRATA S5)",
-    ["suites/test_security_advisories.py::test_wrong_passwords_throttled"],
+    "sec-password-throttle",
 )
 NO_REQUEST_URL = F.declare(
     "status-no-request-url",
     "7",
     "ResponseStatus replies lack <requestURL>",
-    ["suites/test_protocol.py::test_response_status_shape"],
+    "response-status-shape",
 )
 
 

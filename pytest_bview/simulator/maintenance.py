@@ -110,124 +110,126 @@ CONFIG_CLEAR_SECRETS = F.declare(
     "sec-configfile-clear-secrets",
     "9.2.3",
     "the exported configuration file carries every secret (user passwords, WiFi key...) in clear text, unsealed",
-    ["suites/test_security_advisories.py::test_config_file_seals_secrets"],
+    "sec-configfile-secrets",
 )
 REBOOT_LOSES = F.declare(
     "reboot-loses-setting",
     "9.2.7",
     "a reboot puts /Images/1/Color back to its factory values",
-    ["suites/test_disruptive.py::test_reboot"],
+    "reboot-keeps-configuration",
 )
 REBOOT_IGNORED = F.declare(
     "reboot-ignored",
     "9.2.7",
     "PUT /System/Reboot answers 0 and the camera never goes away",
-    ["suites/test_disruptive.py::test_reboot"],
+    "reboot-restarts",
 )
 FACTORY_KEEPS_USER = F.declare(
     "factory-default-keeps-user",
     "9.2.8",
     "a factory default leaves the Normal users behind",
-    ["suites/test_disruptive.py::test_factory_default"],
+    "factory-default-users",
 )
 FACTORY_KEEPS_STREAMS = F.declare(
     "factory-default-keeps-streams",
     "9.2.8",
     "a factory default leaves the stream configuration (chapter 8 defaults) as it was",
-    ["suites/test_disruptive.py::test_factory_default"],
+    "factory-default-values",
 )
 FW_HEADER_ONLY = F.declare(
     "firmware-header-only",
     "9.2.6",
     "only the package header is checked: truncated and corrupt packages are installed",
-    [
-        "suites/test_disruptive.py::test_bad_firmware_refused[truncated]",
-        "suites/test_disruptive.py::test_bad_firmware_refused[corrupt]",
-    ],
+    "firmware-bad-package-refused",
+    ("truncated", "corrupt"),
 )
 FW_MODEL_OK = F.declare(
     "firmware-model-unchecked",
     "9.2.6",
     "a package built for another model is installed",
-    ["suites/test_disruptive.py::test_bad_firmware_refused[wrong-model]"],
+    "firmware-bad-package-refused",
+    ("wrong-model",),
 )
 FW_EMPTY_OK = F.declare(
     "firmware-empty-accepted",
     "9.2.6",
     "an empty setting_file answers statusCode 0",
-    ["suites/test_disruptive.py::test_bad_firmware_refused[empty]"],
+    "firmware-bad-package-refused",
+    ("empty",),
 )
 FW_NEGATIVE = F.declare(
     "firmware-negative-status",
     "7",
     "a refused package answers -5 instead of a statusCode greater than zero (chapter 7 note)",
-    ["suites/test_disruptive.py::test_bad_firmware_refused"],
+    "firmware-failure-status-positive",
 )
 FW_REFUSAL_RESETS = F.declare(
     "firmware-refusal-resets-config",
     "9.2.6",
     "refusing a package puts the image settings back to factory values",
-    ["suites/test_disruptive.py::test_bad_firmware_refused"],
+    "firmware-refusal-changes-nothing",
 )
 FW_VERSION_STAYS = F.declare(
     "firmware-version-unchanged",
     "9.2.6",
     "a valid package answers 0 and reboots, but SoftWareVersion stays the old one",
-    ["suites/test_disruptive.py::test_firmware_upgrade"],
+    "firmware-upgrade-applied",
 )
 CFG_HALF = F.declare(
     "configfile-half-applied",
     "9.2.3",
     "a corrupt configuration file is applied up to the point where it breaks",
-    ["suites/test_disruptive.py::test_config_file_corrupt_refused"],
+    "configfile-damaged-refused",
 )
 CFG_INCOMPLETE = F.declare(
     "configfile-import-incomplete",
     "9.2.3",
     "importing a configuration file skips the image settings",
-    ["suites/test_disruptive.py::test_config_file_round_trip"],
+    "configfile-round-trip",
 )
 CFG_FOREIGN_OK = F.declare(
     "configfile-foreign-accepted",
     "9.2.3",
     "a configuration file of another model is imported",
-    ["suites/test_disruptive.py::test_config_file_foreign_refused"],
+    "configfile-foreign-refused",
 )
 PORT_NOT_APPLIED = F.declare(
     "port-change-not-applied",
     "9.1.4",
     "after a new HTTP port the camera comes back on the old one while /Network/Port names the new one",
-    ["suites/test_disruptive.py::test_http_port_change"],
+    "port-change-restart",
 )
 RESTART_LOSES = F.declare(
     "restart-loses-network-write",
     "9.1.5",
     "the restart after saving /Network/P2P happens before the write is stored: the change is lost",
-    ["suites/test_disruptive.py::test_p2p_change_survives_restart"],
+    "p2p-saved-before-restart",
 )
 MAINT_IGNORED = F.declare(
     "automaintenance-ignored",
     "9.2.4",
     "the automatic maintenance restart never happens",
-    ["suites/test_disruptive.py::test_auto_maintenance[everyday]"],
+    "automaintenance-restart",
+    ("everyday",),
 )
 MAINT_MASK_IGNORED = F.declare(
     "automaintenance-weekmask-ignored",
     "9.2.4",
     "everyweek restarts on every day, whatever <WeekDayMask> says",
-    ["suites/test_disruptive.py::test_auto_maintenance[everyweek-other-day]"],
+    "automaintenance-weekmask",
+    ("everyweek-other-day",),
 )
 FORMAT_STUCK = F.declare(
     "format-never-finishes",
     "9.11",
     "after /Record/Format/Call DiskFormatStatus stays 'formatting'",
-    ["suites/test_disruptive.py::test_format"],
+    "format-status-formatted",
 )
 FORMAT_CAPACITY_STALE = F.declare(
     "format-capacity-stale",
     "9.11",
     "after a format AvailableCapacity stays 0 instead of the free space of the empty disk",
-    ["suites/test_disruptive.py::test_format"],
+    "format-capacity-free",
 )
 
 

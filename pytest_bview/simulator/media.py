@@ -49,67 +49,67 @@ HALF_FRAME_RATE = declare(
     "media-half-frame-rate",
     "8",
     "streams deliver half the configured frame rate",
-    detected_by=["suites/test_media.py::test_frame_rate"],
+    breaks="stream-frame-rate",
 )
 WRONG_RESOLUTION = declare(
     "media-wrong-resolution",
     "8",
     "the encoder runs at 3/4 of the configured width and height",
-    detected_by=["suites/test_media.py::test_resolution"],
+    breaks="stream-resolution",
 )
 BITRATE_HALVED = declare(
     "media-bitrate-halved",
     "9.4.1.2",
     "the encoder runs at half the configured Bitrate",
-    detected_by=["suites/test_media.py::test_bitrate"],
+    breaks="stream-bitrate-cbr",
 )
 NO_IDR_ON_FORCE = declare(
     "media-no-idr-on-force",
     "9.2.2",
     "RemoteForceFrame is acknowledged but no IDR frame follows",
-    detected_by=["suites/test_media.py::test_force_idr"],
+    breaks="force-iframe",
 )
 MOSAIC_IGNORED = declare(
     "media-mosaic-ignored",
     "9.7.1.4",
     "privacy mask regions are not drawn",
-    detected_by=["suites/test_media.py::test_mosaic"],
+    breaks="mosaic-masks-picture",
 )
 FLIP_IGNORED = declare(
     "media-flip-ignored",
     "9.6.1.2",
     "FlipMode is stored but the picture is not flipped",
-    detected_by=["suites/test_media.py::test_flip"],
+    breaks="flip-mode-picture",
 )
 BRIGHTNESS_IGNORED = declare(
     "media-brightness-ignored",
     "9.6.1.3",
     "Brightness is stored but the picture does not change",
-    detected_by=["suites/test_media.py::test_brightness"],
+    breaks="brightness-picture",
 )
 MJPEG_NO_LEADING_BOUNDARY = declare(
     "mjpeg-no-leading-boundary",
     "9.4.1.2.2",
     "the MJPEG body starts with the first part's headers, not with a boundary line",
-    detected_by=["suites/test_media.py::test_mjpeg_multipart"],
+    breaks="mjpeg-part-framing",
 )
 MJPEG_NO_CONTENT_LENGTH = declare(
     "mjpeg-no-content-length",
     "9.4.1.2.2",
     "MJPEG parts carry no Content-Length header",
-    detected_by=["suites/test_media.py::test_mjpeg_multipart"],
+    breaks="mjpeg-part-framing",
 )
 SNAPSHOT_MAIN_SIZE = declare(
     "snapshot-main-stream-size",
     "9.5.1",
     "the snapshot has the main stream's resolution instead of the MJPEG stream's",
-    detected_by=["suites/test_media.py::test_snapshot_size"],
+    breaks="snapshot-mjpeg-size",
 )
 AUDIO_WRONG_FREQUENCY = declare(
     "audio-wrong-frequency",
     "9.8",
     "received audio is played 25 % fast (a 1000 Hz tone comes back at 1250 Hz)",
-    detected_by=["suites/test_media.py::test_twoway_audio_loopback"],
+    breaks="audio-loopback",
 )
 
 

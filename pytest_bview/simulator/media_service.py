@@ -32,55 +32,55 @@ STREAM_RANGE_UNCHECKED = F.declare(
     "streams-range-unchecked",
     "8",
     "StreamConfig values outside the chapter 8 table (resolution, frame rate, bitrate) are accepted",
-    ["suites/test_streams.py::test_out_of_range_rejected"],
+    "stream-table-enforced",
 )
 RESOLUTION_MISSING = F.declare(
     "streams-resolution-missing",
     "8",
     "the middle resolution of each stream's chapter 8 list (main 1024x768, sub 640x360) is refused with -5",
-    ["suites/test_streams.py::test_every_resolution_accepted"],
+    "stream-table-accepted",
 )
 CAPABILITY_INCOMPLETE = F.declare(
     "streams-capability-incomplete",
     "9.4.1.1",
     "CapabilityV2 offers only the 1920x1080 main-stream resolution, not 1024x768 and 640x512",
-    ["suites/test_streams.py::test_capability_lists_the_stream_table"],
+    "capability-lists-stream-table",
 )
 CAPABILITY_UNKEPT = F.declare(
     "streams-capability-unkept",
     "9.4.1.2",
     "CapabilityV2 also advertises a 1280x720 main stream, which PUT /Streams/1/1 refuses with -5",
-    ["suites/test_streams.py::test_capability_resolutions_accepted"],
+    "capability-resolutions-accepted",
 )
 TRANSPORT_LOOPBACK = F.declare(
     "transport-internal-address",
     "9.4.1.2.1",
     "RTSPURI names the device's internal address 127.0.1.1 instead of the host the client used",
-    ["suites/test_media.py::test_transport_uri"],
+    "rtspuri-address",
 )
 TRANSPORT_PORT = F.declare(
     "transport-wrong-port",
     "9.4.1.2.1",
     "RTSPURI names port 554 although the device serves RTSP elsewhere",
-    ["suites/test_media.py::test_transport_uri"],
+    "rtspuri-address",
 )
 STALE_CONFIG = F.declare(
     "media-config-stale",
     "9.4.1.2",
     "the streams keep the factory resolution whatever StreamConfig says",
-    ["suites/test_media.py::test_new_configuration_in_next_session"],
+    "stream-config-applies",
 )
 OSD_NAME_IGNORED = F.declare(
     "media-osd-name-ignored",
     "9.7.1.1",
     "the OSD DisplayName is never drawn, whatever /Pictures/1/OSD says",
-    ["suites/test_media.py::test_osd_name"],
+    "osd-name-drawn",
 )
 AUDIO_STATE_UNCHECKED = F.declare(
     "audio-send-while-closed",
     "9.8.3",
     "SendData is accepted while two-way audio is closed",
-    ["suites/test_streams.py::test_audio_needs_open"],
+    "audio-send-needs-open",
 )
 
 

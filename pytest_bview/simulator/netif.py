@@ -52,38 +52,38 @@ IP_NOT_APPLIED = F.declare(
     "ip-change-not-applied",
     "9.1.7.1.1",
     "after a new static address is saved the camera keeps answering at the old one while IPAddress names the new one",
-    ["suites/test_disruptive.py::test_ip_address_change"],
+    "ip-address-change",
 )
 IP_ELSEWHERE = F.declare(
     "ip-change-elsewhere",
     "9.1.7.1.1",
     "after a new static address is saved the camera comes back one address higher and says nothing of it",
-    ["suites/test_disruptive.py::test_ip_address_change"],
+    "ip-address-change",
 )
 RULE_FAULTS["usable_address"] = F.declare(
     "ip-unusable-accepted",
     "9.1.7.1.1",
     "an address no host can have (its subnet's broadcast address, a non-contiguous mask) is accepted and applied",
-    ["suites/test_disruptive.py::test_unusable_address_refused"],
+    "ip-unusable-refused",
 )
 DHCP_FORGOTTEN = F.declare(
     "dhcp-enable-forgotten",
     "9.1.7.1.1.1",
     "DHCP Enable true is answered 0, but after the network restart DHCP reads Enable false",
-    ["suites/test_disruptive.py::test_dhcp_change"],
+    "dhcp-enable-kept",
 )
 DHCP_LEASE_HIDDEN = F.declare(
     "dhcp-lease-not-reported",
     "9.1.7.1.1",
     "with a DHCP lease the camera answers at the leased address while IPAddress still shows the static one",
-    ["suites/test_disruptive.py::test_dhcp_change"],
+    "dhcp-lease-reported",
     rig="netns",
 )
 DHCP_OFF_KEEPS_LEASE = F.declare(
     "dhcp-off-keeps-lease",
     "9.1.7.1.1.1",
     "after DHCP is switched off the camera stays at its leased address instead of going back to its static one",
-    ["suites/test_disruptive.py::test_dhcp_change"],
+    "dhcp-off-static-address",
     rig="netns",
 )
 

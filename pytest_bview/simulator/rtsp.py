@@ -47,25 +47,25 @@ DIGEST_REPLAY = declare(
     "sec-rtsp-digest-replay",
     "8",
     "a Digest response already accepted is accepted again (same nonce and nonce count) for the nonce's life",
-    detected_by=["suites/test_security_advisories.py::test_rtsp_digest_replay_refused"],
+    breaks="sec-rtsp-digest-replay",
 )
 SDP_NO_SPROP = declare(
     "rtsp-sdp-no-sprop",
     "8",
     "DESCRIBE's SDP lacks sprop-parameter-sets",
-    detected_by=["suites/test_media.py::test_sdp"],
+    breaks="rtsp-sdp-sprop",
 )
 UDP_UNSUPPORTED = declare(
     "rtsp-udp-unsupported",
     "8",
     "SETUP with RTP over UDP gets 461 Unsupported Transport: only interleaved TCP is served",
-    detected_by=["suites/test_media.py::test_udp_transport"],
+    breaks="rtsp-udp",
 )
 DESCRIBE_NO_AUTH = declare(
     "rtsp-describe-no-auth",
     "8",
     "DESCRIBE is answered without credentials",
-    detected_by=["suites/test_media.py::test_describe_requires_auth"],
+    breaks="rtsp-auth",
 )
 
 # RFC 2326 6.1: Request-Line = Method SP Request-URI SP RTSP-Version CRLF

@@ -29,15 +29,15 @@ from pytest_bview.simulator.device import DOMAIN_FAULTS, LAX_DOMAIN_FAULTS, ON_C
 from pytest_bview.simulator.factory import DDNS_PROVIDERS
 from pytest_bview.spec.model import DATETIME_RE
 
-DEPENDENT = "suites/test_config.py::test_dependent_fields"
-OUT_OF_DOMAIN = "suites/test_config.py::test_out_of_domain_rejected"
+DEPENDENT = "dependent-fields-refused"  # the rule of spec/rules.py every cross-field rule's fault breaks
+OUT_OF_DOMAIN = "domain-value-refused"  # the rule every domain fault breaks
 
 
 def checked(block: str, section: str, fault: str, doc: str, case: str) -> Callable[[Callable], Callable]:
-    """Register a cross-field rule with the fault that switches it off and the suite case that catches it."""
+    """Register a cross-field rule with the fault that switches it off and the case (its label) where it shows."""
 
     def deco(fn: Callable[[Doc, Doc], str | None]) -> Callable[[Doc, Doc], str | None]:
-        RULE_FAULTS[fn.__name__] = F.declare(fault, section, doc, [f"{DEPENDENT}[{case}]"])
+        RULE_FAULTS[fn.__name__] = F.declare(fault, section, doc, DEPENDENT, (case,))
         return rule(block, section)(fn)
 
     return deco
@@ -318,7 +318,8 @@ RULE_FAULTS["mosaic_at_most_four_unique"] = F.declare(
     "rule-mosaic-regions-unchecked",
     "9.7.1.4",
     "a fifth mosaic region, or two regions with one ID, are accepted",
-    [f"{DEPENDENT}[Mosaic five regions]", f"{DEPENDENT}[Mosaic same ID]"],
+    "dependent-fields-refused",
+    ("Mosaic five regions", "Mosaic same ID"),
 )
 rule("Mosaic", "9.7.1.4")(mosaic_at_most_four_unique)
 
@@ -346,7 +347,7 @@ def mosaic_corners_ordered(new: Doc, old: Doc) -> str | None:
 
 def _domain(name: str, section: str, doc: str, paths: str, *cases: str) -> str:
     """A fault that lets values outside one spec domain through (element paths matching `paths`)."""
-    fault = F.declare(name, section, doc, [f"{OUT_OF_DOMAIN}[{c}]" for c in cases])
+    fault = F.declare(name, section, doc, OUT_OF_DOMAIN, cases)
     DOMAIN_FAULTS[fault] = re.compile(paths)
     return fault
 
@@ -442,9 +443,9 @@ _domain(
 )
 
 
-def _lax_domain(name: str, section: str, doc: str, paths: str, values: str, *checks: str) -> str:
+def _lax_domain(name: str, section: str, doc: str, paths: str, values: str, breaks: str) -> str:
     """A fault that lets some values outside one spec domain through: those matching `values` under `paths`."""
-    fault = F.declare(name, section, doc, checks)
+    fault = F.declare(name, section, doc, breaks)
     LAX_DOMAIN_FAULTS[fault] = (re.compile(paths), re.compile(values))
     return fault
 
@@ -455,7 +456,7 @@ _lax_domain(
     "a TimeZone without its UTC offset (a bare name such as EST) is accepted: the parser takes the offset as optional",
     r"^NTP/TimeZone$",
     r"[A-Za-z]{3,}",
-    "suites/test_time.py::test_ntp_time_zone_refused",
+    "ntp-timezone-non-posix-refused",
 )
 _lax_domain(
     "dst-week-ranges-unchecked",
@@ -463,7 +464,7 @@ _lax_domain(
     "WeekModeStart/Stop of six numbers are accepted whatever their ranges (month 13, week 6, day 8, hour 24)",
     r"^DST/WeekMode(Start|Stop)$",
     r"[0-9]{1,2}(-[0-9]{1,2}){5}",
-    "suites/test_time.py::test_dst_week_format_refused",
+    "dst-week-format",
 )
 
 
@@ -475,13 +476,13 @@ NTP_TIMEZONE_TRUNCATED = F.declare(
     "9.2.2",
     f"TimeZone is kept in a {NTP_TIMEZONE_BYTES}-byte buffer: longer POSIX strings (the spec's EST and CET "
     f"examples with their DST rules) are accepted but come back cut to {NTP_TIMEZONE_BYTES - 1} characters",
-    ["suites/test_time.py::test_ntp_time_zone_accepted"],
+    "ntp-timezone-stored",
 )
 DST_WEEK_NOT_STORED = F.declare(
     "dst-week-mode-not-stored",
     "9.2.3",
     "WeekModeStart/WeekModeStop are answered 0 but not stored (the firmware keeps only the date mode fields)",
-    ["suites/test_time.py::test_dst_date_and_week_modes"],
+    "dst-modes-stored",
 )
 
 
