@@ -244,11 +244,6 @@ def test_protocol_imports_only_spec(graph: Graph) -> None:
     assert not bad, "the protocol layer imports:\n" + "\n".join(bad)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="the docs/RULES.md generator (spec/rules.py _main) reads the camera's faults and variants; it belongs "
-    "above the camera",
-)
 def test_spec_imports_only_spec(graph: Graph) -> None:
     """The bottom of the house: the spec as data imports nothing else of the package."""
     bad = edges_out_of(graph, "pytest_bview.spec", ("pytest_bview.spec",))
