@@ -765,7 +765,8 @@ def _read_parts(resp: HttpResponse, want: int, max_part: int) -> MjpegCapture:
     if preamble.strip(b"\r\n"):
         out.violations.append(
             f"{len(preamble)} bytes precede the first boundary line {dash.decode()!r} "
-            f"(starts {bytes(preamble[:40])!r}); RFC 2046 5.1.1 requires the body to open with the boundary"
+            f"(starts {bytes(preamble[:40])!r}); RFC 2046 5.1.1 lets a preamble stand there, which a client ignores, "
+            "but a stream's reader that takes the first bytes as a part breaks on it"
         )
     for index in range(want):
         rest = body.read_until(b"\r\n", 1024)  # rest of the delimiter line: "" or "--" (close)

@@ -73,8 +73,11 @@ POST_TAGS_OK = F.declare(
 POST_LEVEL_OK = F.declare(
     "users-post-level-unchecked", "9.2.1", "POST may add an Adminstrator user", "users-post-rules"
 )
-NO_USER_LIMIT = F.declare(
-    "users-no-limit", "9.2.1", "users beyond the device's maximum (16) are added", "users-overflow"
+OVERFLOW_WRONG_CODE = F.declare(
+    "users-overflow-wrong-code",
+    "9.2.1",
+    "a POST beyond the device's maximum (16 users) is refused with -12 Invalid operation instead of -11 User overflow",
+    "users-overflow",
 )
 PASSWORD_KEPT = F.declare(
     "users-password-not-changed",
@@ -158,8 +161,9 @@ async def users_add(ctx: Ctx) -> web.StreamResponse:
     users = ctx.device.users()
     if any(u.get("UserName") == name for u in users) and not ctx.camera.faults.on(DUPLICATE_USER_OK):
         raise ApiError(Status.USER_EXISTS, f"user {name!r} exists")
-    if len(users) >= MAX_USERS and not ctx.camera.faults.on(NO_USER_LIMIT):
-        raise ApiError(Status.USER_OVERFLOW, f"the device holds at most {MAX_USERS} users")
+    if len(users) >= MAX_USERS:
+        code = Status.INVALID_OPERATION if ctx.camera.faults.on(OVERFLOW_WRONG_CODE) else Status.USER_OVERFLOW
+        raise ApiError(code, f"the device holds at most {MAX_USERS} users")
     new_id = max(int(u["ID"]) for u in users) + 1
     users.append(
         {
