@@ -25,7 +25,7 @@ from defusedxml import DefusedXmlException
 from pytest_bview.spec.blocks import BLOCKS
 from pytest_bview.spec.model import Block, Field
 from pytest_bview.spec.permissions import KEPT_SECRETS
-from pytest_bview.spec.resources import BY_TEMPLATE, Instances, Resource
+from pytest_bview.spec.resources import BY_TEMPLATE, Resource
 from pytest_bview.spec.status import Status
 
 Doc = dict[str, Any]
@@ -241,10 +241,3 @@ def nested_set(doc: Doc, path: tuple[str, ...], value: Any) -> None:
 
 
 ID_RE = re.compile(r"[0-9]+")
-
-
-def instances_for(instances: Instances, param: str, resource: Resource) -> tuple[int, ...]:
-    values = getattr(instances, param)
-    if param == "NetworkCardID" and resource.has("wireless"):
-        values = tuple(v for v in values if v == 2)
-    return values

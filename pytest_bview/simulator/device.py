@@ -765,8 +765,4 @@ def _log_list(device: Device, key: str, doc: Doc, caller: Caller) -> Doc:
     return {"Log": [{k: str(v) for k, v in e.items()} for e in device.store.extra("log", [])]}
 
 
-def is_datetime(text: str) -> bool:
-    return bool(DATETIME_RE.fullmatch(text))
-
-
 __all__ = ["Device", "Identity", "Caller", "ApiError", "BY_TEMPLATE"]
