@@ -38,7 +38,6 @@ from __future__ import annotations
 import csv
 import dataclasses
 import datetime as dt
-import html
 import json
 import os
 import re
@@ -53,7 +52,7 @@ import pytest
 from pytest_bview.options import OPTIONS, Settings, _raw
 from pytest_bview.session import AREAS, FLEET_KEY, TARGETS_KEY, open_camera
 from pytest_bview.session import settings as _settings
-from pytest_bview.verdicts import WORST_FIRST, of_report, worst
+from pytest_bview.verdicts import of_report, worst
 
 LABEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 PORT_KEYS = {"http": ("http", "port"), "rtsp": ("rtsp", "rtsp_port"), "discovery": ("discovery", "discovery_port")}
@@ -542,85 +541,7 @@ def write_summary(data: dict[str, Any], report_dir: Path) -> Path:
         (out / cam["label"] / "results.json").write_text(json.dumps(cam, indent=1), encoding="utf-8")
     slim = {**data, "cameras": [{k: v for k, v in c.items() if k != "tests"} for c in data["cameras"]]}
     (out / "summary.json").write_text(json.dumps(slim, indent=1), encoding="utf-8")
-    (out / "summary.html").write_text(render_html(data), encoding="utf-8")
+    from pytest_bview.report.render import fleet_summary
+
+    (out / "summary.html").write_text(fleet_summary(data), encoding="utf-8")
     return out
-
-
-def render_html(data: dict[str, Any]) -> str:
-    """The camera x area table in the per-run report's style (report/render.py), self-contained (no script, no
-    external resource); failures grouped by message, so one unreachable camera is one entry, not one per test."""
-    from pytest_bview.report.render import CLASS, badge, page
-
-    e = html.escape
-    head = "".join(f"<th>{e(a)}</th>" for a in data["areas"])
-    rows = []
-    for cam in data["cameras"]:
-        ident = cam.get("identity", {})
-        who = (
-            f"<a href='{e(cam['label'])}/results.json'>{e(cam['label'])}</a><br><small>"
-            f"{e(ident.get('DeviceTypeName', '?'))} {e(ident.get('SoftWareVersion', '?'))}, serial "
-            f"{e(ident.get('SerialNum', '?'))}, {e(cam.get('address', cam.get('error', '?')))}</small>"
-        )
-        if cam.get("report"):
-            target = Path(cam["report"]) / "report.html"
-            who += f"<br><small><a href='{e(target.resolve().as_uri())}'>report</a></small>"
-        cells = []
-        for area in data["areas"]:
-            found = cam["areas"].get(area)
-            if found is None:
-                cells.append("<td class='na'>-</td>")
-                continue
-            counts = _counts_text(found["counts"])
-            cells.append(
-                f"<td class='{CLASS.get(found['verdict'], 'nr')}' title='{e(counts)}'>"
-                f"{e(found['verdict'])}<br><small>{e(counts)}</small></td>"
-            )
-        cells.append(
-            f"<td class='{CLASS.get(cam['verdict'], 'nr')}'><b>{e(cam['verdict'])}</b>"
-            f"<br><small>{e(_counts_text(cam['totals']))}</small></td>"
-        )
-        rows.append(f"<tr><td>{who}</td>{''.join(cells)}</tr>")
-    groups: dict[str, list[str]] = {}
-    example: dict[str, str] = {}
-    for cam in data["cameras"]:
-        for t in cam["tests"]:
-            if t["verdict"] == "fail":
-                key = _error_lines(t.get("message", ""))
-                groups.setdefault(key, []).append(f"{cam['label']}: {t['nodeid']}")
-                example.setdefault(key, t.get("message", ""))
-    failures = []
-    for key, tests in sorted(groups.items(), key=lambda kv: -len(kv[1])):
-        message = example[key]
-        first = key.splitlines()[0] if key else "(no message)"
-        names = "".join(f"<li>{e(n)}</li>" for n in tests)
-        failures.append(
-            f"<details{' open' if len(tests) == 1 else ''}><summary>{badge('fail')} <b>{len(tests)} "
-            f"test{'s' if len(tests) != 1 else ''}</b> {e(first[:200])}</summary><ul>{names}</ul>"
-            f"<pre>{e(message)}</pre></details>"
-        )
-    n_fail = sum(len(t) for t in groups.values())
-    worst_cam = worst(Counter(c["verdict"] for c in data["cameras"]))
-    banner = (
-        f'<div id="verdict" class="banner {CLASS.get(worst_cam, "none")}"><span class="big">{e(worst_cam.upper())}</span>'
-        f"{len(data['cameras'])} cameras · {n_fail} failed tests, {len(groups)} distinct "
-        f"message{'s' if len(groups) != 1 else ''}</div>"
-    )
-    body = f"""<h1>B-View 2 fleet summary</h1>
-<p class="muted">{len(data["cameras"])} cameras, level {e(data["level"])}, finished {e(data["created"])} (UTC).</p>
-{banner}
-<table><tr><th>camera</th>{head}<th>all</th></tr>
-{chr(10).join(rows)}
-</table>
-<h2>Failures ({n_fail}, grouped by message)</h2>
-<div id="failures">{"".join(failures) or "<p>None.</p>"}</div>"""
-    return page(f"B-View 2 fleet summary {data['created']}", body)
-
-
-def _error_lines(message: str) -> str:
-    """What a failure says, without the traceback that names the test: its "E" lines, else its last line."""
-    lines = [ln.strip()[1:].strip() for ln in message.splitlines() if ln.strip().startswith("E ")]
-    return "\n".join(lines) or (message.strip().splitlines() or [""])[-1]
-
-
-def _counts_text(counts: dict[str, int]) -> str:
-    return ", ".join(f"{counts[v]} {v}" for v in WORST_FIRST if counts.get(v))

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from pytest_bview import fleet
 from pytest_bview.report import model as m
 from pytest_bview.report import render
 from pytest_bview.report.runs import write_index, write_run
@@ -63,7 +62,7 @@ def test_one_verdict_order(counts: dict[str, int], shown: str) -> None:
         "areas": ["system"],
         "cameras": [{"label": "c", "verdict": worst(counts), "totals": counts, "areas": {"system": area}, "tests": []}],
     }
-    html = fleet.render_html(data)
+    html = render.fleet_summary(data)
     assert f"<td class='{render.CLASS[shown]}'" in html
 
 
