@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from pytest_bview.checks import check_status, expect, status_code
-from pytest_bview.restore import comparable, deep_merge, differences, put_back
+from pytest_bview.documents import comparable, deep_merge, differences, put_back
 from pytest_bview.spec.blocks import BLOCKS
 from pytest_bview.spec.resources import BY_TEMPLATE, Resource, match
 from pytest_bview.spec.status import Status

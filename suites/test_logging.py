@@ -85,9 +85,9 @@ def test_malformed_query_refused(bview, query: dict[str, str]) -> None:
 
 
 def _device_now(bview) -> datetime:
-    from pytest_bview.restore import _utc
+    from pytest_bview.documents import utc
 
-    when = _utc(str(bview.read("/System/Time")[0].get("SystemTime", "")))
+    when = utc(str(bview.read("/System/Time")[0].get("SystemTime", "")))
     assert when is not None
     return when.replace(tzinfo=None)
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from pytest_bview.checks import check_status, expect
-from pytest_bview.restore import _utc, clock_offset, comparable, put_back
+from pytest_bview.documents import clock_offset, comparable, put_back, utc
 from pytest_bview.spec.blocks import BLOCKS
 from pytest_bview.spec.status import Status
 from pytest_bview.xmlblocks import to_xml
@@ -58,7 +58,7 @@ def clock_kept(bview) -> Iterator[float]:
 
 def _device_time(bview) -> tuple[datetime, object]:
     doc, get = bview.read(TIME)
-    when = _utc(str(doc.get("SystemTime", "")))
+    when = utc(str(doc.get("SystemTime", "")))
     expect(when is not None, f"returned SystemTime {doc.get('SystemTime')!r}", "an ISO 8601 date-time", "9.2.1", get)
     return when, get  # type: ignore[return-value]
 
