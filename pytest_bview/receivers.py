@@ -16,18 +16,14 @@ Rule 4: motion cannot be caused by software on a real camera: `inject_motion` dr
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import http.server
-import json
 import logging
 import shutil
 import socket
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
@@ -404,18 +400,12 @@ class MotionResult:
 def inject_motion(
     target: Any, row: int = 0, col: int = 0, *, size: str = "large", hold_s: float | None = None
 ) -> MotionResult:
-    """Make the built-in camera see motion in RegionsV2 cell (row, col); skip on a real camera."""
-    if target.sim is None:
+    """Make the reference camera see motion in RegionsV2 cell (row, col) through its lab (lab.py); skip on a real
+    camera."""
+    lab = target.lab
+    if lab is None:
         pytest.skip(OPERATOR_REASON)
-    query = f"region={row},{col}&size={size}" + (f"&hold={hold_s}" if hold_s is not None else "")
-    url = f"http://{LOOPBACK}:{target.sim.ports['http']}/_sim/motion?{query}"
-    basic = base64.b64encode(f"{target.user}:{target.password}".encode()).decode()  # /_sim/ takes the admin
-    request = urllib.request.Request(url, method="POST", headers={"Authorization": f"Basic {basic}"})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as resp:  # noqa: S310
-            raw = json.loads(resp.read())
-    except urllib.error.HTTPError as err:
-        raise AssertionError(f"/_sim/motion refused {query}: {err.read()!r}") from None
+    raw = lab.motion(row, col, size=size, hold_s=hold_s)
     return MotionResult(bool(raw.get("detected")), str(raw.get("reason", "")), raw)
 
 
@@ -537,6 +527,6 @@ def events(target: Any) -> list[dict[str, Any]]:
 @pytest.fixture
 def bview_motion(bview: Any) -> Callable[..., MotionResult]:
     """`bview_motion(row, col, size=..., hold_s=...)` makes the built-in camera see motion; skips at once on a real one."""
-    if bview.sim is None:
+    if bview.lab is None:
         pytest.skip(OPERATOR_REASON)
     return lambda *args, **kw: inject_motion(bview, *args, **kw)

@@ -10,7 +10,7 @@ import contextlib
 import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pytest_bview import checks
 from pytest_bview.client import Client, DeviceError, Exchange, ssl_context
@@ -19,6 +19,9 @@ from pytest_bview.options import Settings
 from pytest_bview.spec.blocks import BLOCKS
 from pytest_bview.spec.facts import CLOCK_FIELDS, RTSP_PATHS
 from pytest_bview.spec.resources import Instances, Resource, match
+
+if TYPE_CHECKING:
+    from pytest_bview.lab import Lab
 
 IDENTITY_FIELDS = ("DeviceTypeName", "SerialNum", "SoftWareVersion", "HardWareVersion", "DeviceName")
 
@@ -247,6 +250,15 @@ class Target:
     def known_mac(self) -> str:
         """The MAC if it was read already, else "" (never a request)."""
         return str(self.__dict__.get("_mac", ""))
+
+    @property
+    def lab(self) -> Lab | None:
+        """The reference camera's lab (lab.py), asked once on first use; None on a real camera."""
+        if "_lab" not in self.__dict__:
+            from pytest_bview.lab import Lab
+
+            self.__dict__["_lab"] = Lab.probe(self)
+        return self.__dict__["_lab"]
 
     @property
     def audio_loopback(self) -> bool:

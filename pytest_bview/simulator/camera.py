@@ -261,6 +261,7 @@ EXTENSIONS = (
     "pytest_bview.simulator.rules",  # cross-field rules of the configuration blocks (issue 3)
     "pytest_bview.simulator.hostile",  # hostile-camera profiles (issue 10)
     "pytest_bview.simulator.variants",  # conformant variants: differences the spec allows
+    "pytest_bview.simulator.lab",  # the lab controls under /_sim/ (the kit's lab.py)
 )
 
 
