@@ -34,6 +34,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from pytest_bview.spec.facts import GRID_COLUMNS
+
 CALLBACK_TIMEOUT_S = 10.0  # how long a check waits for a callback the camera owes (plus device-imposed waits)
 LOOPBACK = "127.0.0.1"
 FTP_USER, FTP_PASSWORD = "bview", "bview-ftp"
@@ -411,7 +413,7 @@ def inject_motion(
 
 # -- arming the camera: the configuration a lab sets before triggering it --------------------------
 
-ALL_CELLS = "1" * 14  # one RegionsV2 row, every cell on
+ALL_CELLS = "1" * GRID_COLUMNS  # one RegionsV2 row, every cell on
 WHOLE_DAY = "1" * 48  # one weekday of 48 half-hour blocks
 TRIGGERS = ("NotifyAMS", "BeepAlert", "FullScreen", "Mail", "AlarmOut", "Snapshot", "Record", "PTZ")
 SUBSCRIPTIONS = "/EventsNotification/SubscribedEventTypeList"

@@ -23,6 +23,7 @@ from aiohttp import web
 from pytest_bview.simulator import faults as F
 from pytest_bview.simulator.device import Device, Identity
 from pytest_bview.simulator.http import HEADER_TIMEOUT_S, KEEPALIVE_IDLE_S, PARSER_LIMIT, ConnectionGuard, build_app
+from pytest_bview.spec.facts import RESTART_ON_SAVE as SPEC_RESTART_ON_SAVE
 
 log = logging.getLogger("bview.sim")
 T = TypeVar("T")
@@ -180,7 +181,7 @@ STARTUP_HOOKS: list[Callable[[Camera], Any]] = []
 # async hook(camera) run before every restart, the camera still up (netif.py: the address to come back at)
 BEFORE_RESTART: list[Callable[[Camera], Any]] = []
 # resources whose saved change restarts the camera after the answer (maintenance.py Rule 1; netif.py adds its own)
-RESTART_ON_SAVE: list[str] = ["/Network/Port", "/Network/P2P"]  # 9.1.4, 9.1.5 "restarted after saving"
+RESTART_ON_SAVE: list[str] = list(SPEC_RESTART_ON_SAVE)  # 9.1.4, 9.1.5 "restarted after saving" (spec/facts.py)
 # Simulator-only control endpoints under /_sim/ (motion injection, ...): (method, path) -> handler
 SIM_ROUTES: dict[tuple[str, str], Callable[[Camera, web.Request], Any]] = {}
 

@@ -20,10 +20,9 @@ from pytest_bview.simulator.config import ApiError, decode, parse_xml
 from pytest_bview.simulator.device import COMPUTED, ON_COMMIT, Caller, Device, computed
 from pytest_bview.simulator.http import Ctx, handles, status_response
 from pytest_bview.spec.blocks import BLOCKS
+from pytest_bview.spec.facts import RTSP_PATHS
 from pytest_bview.spec.status import Status
 from pytest_bview.spec.streams import FULL_FRAME_RATE, STREAMS
-
-RTSP_PATHS = {1: "/live/0/main", 2: "/live/0/sub"}
 
 STREAM_RANGE_UNCHECKED = F.declare(
     "streams-range-unchecked",

@@ -69,9 +69,13 @@ RTSP_PATHS: dict[int, str] = {s.stream_id: s.rtsp_path for s in (MAIN, SUB) if s
 
 # -- timings (seconds, at time scale 1) ---------------------------------------------------------------------
 
+# "The network configuration is stored asynchronously. Please leave at least 5 seconds between 2 configuration
+# requests." (9.1)
+NETWORK_SETTLE_S = 5.0
+
 # "run the WifiParamTestStatus command 30 seconds after this command" (9.1.8 WifiParamTest)
 WIFI_TEST_S = 30.0
 # "Calibration takes 3 to 5 minutes" (9.12.1 Param1=103): the shortest and the longest
 CALIBRATION_MIN_S, CALIBRATION_MAX_S = 180.0, 300.0
-# <AlarmInterval>: "event repetition time in case of continuous motion in seconds (default 300)" (9.13.2)
+# "Alarm interval: event repetition time in case of continuous motion in seconds (default 300)" (9.13.2)
 ALARM_INTERVAL_DEFAULT_S = 300
