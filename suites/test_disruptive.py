@@ -16,18 +16,26 @@ import secrets
 import socket
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-import requests
 
 from pytest_bview import lab, relocate
 from pytest_bview.checks import check_status, expect, fail, status_code
 from pytest_bview.client import Client, Exchange
 from pytest_bview.documents import comparable
 from pytest_bview.lab import Lab
+from pytest_bview.restarts import (
+    COME_BACK_S,
+    GO_DOWN_S,
+    answers,
+    expect_back,
+    poll_s,
+    rtsp_answers,
+    scaled,
+    wait_restart,
+)
 from pytest_bview.restore import mark_away
 from pytest_bview.spec.blocks import BLOCKS
 from pytest_bview.spec.facts import CLOCK_FIELDS, FACTORY_KEEPS, RUNTIME_BLOCKS
@@ -48,17 +56,12 @@ P2P = "/Network/P2P"
 MAINTENANCE = "/System/DeviceAutoMaintenance"
 CONFIG_FILE = "/System/DeviceConfigFile"
 TEST_COLOR = {"Mode": "manual", "Brightness": "61", "Contrast": "39", "Saturation": "57"}
-# device-imposed durations at time scale 1 (a camera that takes longer is broken, not slow)
-GO_DOWN_S = 60.0  # from the answer to the services going away
-COME_BACK_S = 300.0  # from going away to answering again
+# device-imposed durations at time scale 1 (a camera that takes longer is broken, not slow); going away and
+# coming back: restarts.py GO_DOWN_S, COME_BACK_S
 FLASH_S = 600.0  # writing a firmware package before its reboot
 FORMAT_S = 600.0
 MAINTENANCE_LEAD_S = 120.0  # how far ahead of the device clock a maintenance restart is scheduled
 DHCP_RETRANSMIT_S = 4.0  # RFC 2131 4.1: "the delay before the first retransmission SHOULD be 4 seconds"
-
-
-def scaled(bview, seconds: float, floor: float) -> float:
-    return max(floor, seconds * bview.settings.time_scale)
 
 
 # -- configuration snapshots -------------------------------------------------------------------------------
@@ -108,100 +111,6 @@ def differences(before: dict[str, Any], after: dict[str, Any], ignore: tuple[str
 def _short(doc: Any) -> str:
     text = repr(doc)
     return text if len(text) < 300 else text[:297] + "..."
-
-
-# -- the health gate -----------------------------------------------------------------------------------------
-
-
-@dataclass
-class Restart:
-    went_away: bool
-    down_s: float | None  # from the request to the first failed probe
-    http_s: float | None  # from the request to DeviceInfo answering again
-    rtsp_s: float | None  # ... and an RTSP DESCRIBE answering 200
-    port: int
-
-    def figure(self) -> str:
-        def f(x: float | None) -> str:
-            return "never" if x is None else f"{x:.3f} s"
-
-        return f"went away: {self.went_away}, DeviceInfo back after {f(self.http_s)}, RTSP after {f(self.rtsp_s)}"
-
-
-def answers(bview, port: int, timeout: float = 2.0) -> bool:
-    """DeviceInfo answers 200 on `port` (a fresh connection each time)."""
-    try:
-        r = requests.get(
-            f"{bview.settings.scheme}://{urlhost(bview.host)}:{port}/System/DeviceInfo",
-            auth=(bview.settings.user, bview.settings.password),
-            timeout=timeout,
-            headers={"Connection": "close"},
-            verify=False,
-        )
-        return r.status_code == 200
-    except requests.RequestException:
-        return False
-
-
-def rtsp_answers(bview, timeout: float = 2.0) -> bool:
-    from pytest_bview.media import MediaError, rtsp_describe
-
-    try:
-        status, _, _ = rtsp_describe(bview.rtsp_url(1), bview.settings.user, bview.settings.password, timeout)
-    except (MediaError, OSError):
-        return False
-    return status == 200
-
-
-def wait_restart(
-    bview, t0: float, *, port: int | None = None, rtsp: bool = True, down_within: float | None = None
-) -> Restart:
-    """Watch the camera go away (within `down_within`) and come back (DeviceInfo, then RTSP)."""
-    port = port or bview.port
-    down_deadline = t0 + (down_within if down_within is not None else scaled(bview, GO_DOWN_S, 3.0))
-    poll = poll_s(bview)
-    down_s = None
-    while time.monotonic() < down_deadline:
-        if not answers(bview, port, timeout=1.0):
-            down_s = time.monotonic() - t0
-            break
-        time.sleep(poll)
-    up_deadline = time.monotonic() + scaled(bview, COME_BACK_S, 5.0)
-    http_s = rtsp_s = None
-    while time.monotonic() < up_deadline:
-        if answers(bview, port):
-            http_s = time.monotonic() - t0
-            break
-        time.sleep(poll)
-    if http_s is not None and rtsp:
-        while time.monotonic() < up_deadline:
-            if rtsp_answers(bview):
-                rtsp_s = time.monotonic() - t0
-                break
-            time.sleep(poll)
-    return Restart(down_s is not None, down_s, http_s, rtsp_s, port)
-
-
-def poll_s(bview) -> float:
-    return min(0.02, 0.5 * bview.settings.time_scale) if bview.settings.time_scale < 1 else 0.5
-
-
-def expect_back(bview, r: Restart, section: str, what: str, rtsp: bool, *exchanges: Exchange | None) -> None:
-    expect(
-        r.http_s is not None,
-        f"did not answer GET /System/DeviceInfo on port {r.port} within "
-        f"{scaled(bview, COME_BACK_S, 5.0):g} s after {what}",
-        "the camera comes back after a restart",
-        section,
-        *exchanges,
-    )
-    expect(
-        not rtsp or r.rtsp_s is not None,
-        f"answers HTTP again but RTSP DESCRIBE {bview.rtsp_url(1)} does not, after {what}",
-        "the streams come back with the camera (chapter 8)",
-        section,
-        *exchanges,
-    )
 
 
 def report(record_property, name: str, value: float | None, text: str) -> None:
@@ -527,6 +436,20 @@ def put_config(bview, data: bytes) -> Exchange:
     return bview.client.put(CONFIG_FILE, data, headers={"Content-Type": "application/octet-stream"})
 
 
+def expect_file_refused(bview, ex: Exchange, before: dict[str, Any], what: str) -> None:
+    """9.2.3 + 7: the import of `what` is refused with an error code and changes nothing."""
+    code = status_code(ex)
+    expect(
+        code is not None and code < 0,
+        f"answered statusCode {code} (HTTP {ex.status}) to {what}",
+        "a ResponseStatus with an error code (chapter 7)",
+        "9.2.3",
+        ex,
+    )
+    left = differences(before, snapshot(bview))
+    expect(not left, f"changed: {'; '.join(left)}", "a refused file changes nothing", "9.2.3", ex)
+
+
 @pytest.mark.system
 def test_config_file_round_trip(bview) -> None:
     """9.2.3: PUT of the file GET gave restores that configuration exactly (after changing things)."""
@@ -556,17 +479,7 @@ def test_config_file_corrupt_refused(bview, damage: str) -> None:
             bview.write(path, change)
         before = snapshot(bview)
         bad = data[: len(data) * 2 // 3] if damage == "truncated" else _corrupt(data)
-        ex = put_config(bview, bad)
-        code = status_code(ex)
-        expect(
-            code is not None and code < 0,
-            f"answered statusCode {code} (HTTP {ex.status}) to a {damage} configuration file",
-            "a ResponseStatus with an error code (chapter 7)",
-            "9.2.3",
-            ex,
-        )
-        left = differences(before, snapshot(bview))
-        expect(not left, f"changed: {'; '.join(left)}", "a refused file changes nothing", "9.2.3", ex)
+        expect_file_refused(bview, put_config(bview, bad), before, f"a {damage} configuration file")
 
 
 @pytest.mark.system
@@ -578,17 +491,7 @@ def test_config_file_foreign_refused(bview) -> None:
         for path, change in CHANGES.items():
             bview.write(path, change)
         before = snapshot(bview)
-        ex = put_config(bview, foreign)
-        code = status_code(ex)
-        expect(
-            code is not None and code < 0,
-            f"answered statusCode {code} to a file of another model",
-            "refused",
-            "9.2.3",
-            ex,
-        )
-        left = differences(before, snapshot(bview))
-        expect(not left, f"changed: {'; '.join(left)}", "a refused file changes nothing", "9.2.3", ex)
+        expect_file_refused(bview, put_config(bview, foreign), before, "a configuration file of another model")
 
 
 # ==============================================================================================================
