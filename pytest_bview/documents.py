@@ -6,7 +6,8 @@ change by themselves (spec/facts.py VOLATILE_FIELDS); a list's items are matched
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -124,3 +125,19 @@ def _write_back_subscriptions(target: Any, doc: Doc) -> tuple[str | None, int]:
 def put_back(target: Any, path: str, doc: Doc) -> str | None:
     """Write a snapshot document back (volatile fields left out); the problem if the device refused it."""
     return write_back(target, path, comparable(doc))[0]
+
+
+@contextlib.contextmanager
+def kept(target: Any, path: str, *, network_later: bool = True) -> Iterator[Doc]:
+    """Read `path`, let the check change it, then put it back if it changed and fail if the camera refuses.
+    A network resource (9.1, "at least 5 seconds between 2 configuration requests") is left to the session's
+    restore, which batches them (restore.py Rule 4), unless `network_later` is False."""
+    before, _ = target.read(path)
+    try:
+        yield before
+    finally:
+        found = match(path)
+        later = network_later and found is not None and found[0].has("network")
+        if not later and comparable(target.read(path)[0]) != comparable(before):
+            problem = put_back(target, path, before)
+            assert problem is None, problem

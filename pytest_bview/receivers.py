@@ -34,7 +34,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from pytest_bview.spec.facts import GRID_COLUMNS
+from pytest_bview.spec.facts import GRID_COLUMNS, GRID_ROWS
 
 CALLBACK_TIMEOUT_S = 10.0  # how long a check waits for a callback the camera owes (plus device-imposed waits)
 LOOPBACK = "127.0.0.1"
@@ -470,7 +470,7 @@ def motion_armed(
     """Motion detection on (9.7.1.2), every cell (9.7.1.3), all week (9.7.1.3.2), `triggers` on; restored after."""
     with target.preserved(motion_path(target)):
         target.write(motion_path(target), {"Enable": "true" if enable else "false", "Sensitive": sensitive})
-        target.write(motion_path(target, "RegionsV2"), regions or {f"RegionX_{r}": ALL_CELLS for r in range(12)})
+        target.write(motion_path(target, "RegionsV2"), regions or {f"RegionX_{r}": ALL_CELLS for r in range(GRID_ROWS)})
         target.write(
             motion_path(target, "Schedule"),
             schedule or {"AllDay": "true", "TimeBlock": {f"Block_{d}": WHOLE_DAY for d in range(7)}},

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from pytest_bview.checks import check_status, expect, status_code
-from pytest_bview.documents import comparable, deep_merge, differences, put_back
+from pytest_bview.documents import comparable, deep_merge, differences, kept, put_back
 from pytest_bview.spec.blocks import BLOCKS
 from pytest_bview.spec.resources import BY_TEMPLATE, Resource, match
 from pytest_bview.spec.status import Status
@@ -380,18 +380,6 @@ def contains(doc: Any, expected: Any) -> bool:
         by_id = {str(i.get("ID")): i for i in doc if isinstance(i, dict)}
         return all(contains(by_id.get(str(e.get("ID"))), e) for e in expected)
     return doc == expected
-
-
-@contextlib.contextmanager
-def kept(bview, path: str) -> Iterator[dict[str, Any]]:
-    """Read `path`, let the test change it, put it back (network resources: at the session's end)."""
-    before = read(bview, path)
-    try:
-        yield before
-    finally:
-        if not resource_of(path).has("network") and comparable(read(bview, path)) != comparable(before):
-            problem = put_back(bview, path, before)
-            assert problem is None, problem
 
 
 # -- round trip, partial update -------------------------------------------------------------------------
