@@ -38,7 +38,7 @@ from pytest_bview.restarts import (
 )
 from pytest_bview.restore import mark_away
 from pytest_bview.spec.blocks import BLOCKS
-from pytest_bview.spec.facts import CLOCK_FIELDS, FACTORY_KEEPS, RUNTIME_BLOCKS
+from pytest_bview.spec.facts import CLOCK_FIELDS, FACTORY_KEEPS, FACTORY_USERS, RUNTIME_BLOCKS
 from pytest_bview.spec.resources import RESOURCES, Instances
 from pytest_bview.spec.status import Status
 from pytest_bview.spec.streams import STREAMS
@@ -276,7 +276,7 @@ def test_factory_default(bview, record_property) -> None:
             users, get = bview.read("/System/Users")
             names = [u.get("UserName") for u in users.get("User", [])]
             expect(
-                [u.get("ID") for u in users.get("User", [])] == ["0"],
+                [u.get("ID") for u in users.get("User", [])] == list(FACTORY_USERS),
                 f"has the users {names} after a factory default (the test added {name!r})",
                 "users reduced to the admin (ID 0) (ERRATA.md L15)",
                 "9.2.8",
