@@ -6,7 +6,7 @@ stay separate code, so a bug in one cannot hide in the other. Each constant sits
 
 from __future__ import annotations
 
-from pytest_bview.spec.blocks import MOTION_COLUMNS, MOTION_ROWS
+from pytest_bview.spec.blocks import BLOCKS, MOTION_COLUMNS, MOTION_ROWS
 from pytest_bview.spec.resources import RESOURCES
 from pytest_bview.spec.streams import MAIN, SUB
 
@@ -56,8 +56,10 @@ DEVICE_INFO_WRITABLE = ("DeviceName",)  # 9.2.4: "only <DeviceName> can be set"
 
 # -- limits --------------------------------------------------------------------------------------------------
 
-# "The device supports up to 1000 log entries." (9.2.10)
-MAX_LOG_ENTRIES = 1000
+# "The device supports up to 1000 log entries." (9.2.10): the maxOccurs of <Log> in the LogList block
+_LOG = BLOCKS["LogList"].root.child("Log")
+assert _LOG is not None and _LOG.max_occurs is not None
+MAX_LOG_ENTRIES: int = _LOG.max_occurs
 
 # 9.7.1.3 MotionRegionListV2: RegionX_0..RegionX_11, each a row of 14 cells (spec/blocks.py)
 GRID_ROWS, GRID_COLUMNS = MOTION_ROWS, MOTION_COLUMNS
