@@ -24,7 +24,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import ROOT, machine, median  # noqa: E402
 
-SETTLE_S, WIFI_TEST_S, CALIBRATION_S = 5.0, 30.0, 180.0
+from pytest_bview.spec.facts import CALIBRATION_MIN_S, NETWORK_SETTLE_S, WIFI_TEST_S  # noqa: E402
+
+SETTLE_S, CALIBRATION_S = NETWORK_SETTLE_S, CALIBRATION_MIN_S  # spec/facts.py
 
 
 class Counter:

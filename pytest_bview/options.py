@@ -248,7 +248,9 @@ def resolve(config: pytest.Config) -> Settings:
         raise pytest.UsageError("--bview-time-scale must be positive")
     values["time_scale"] = scale
     if values["settle"] is None:
-        values["settle"] = 5.0 * scale
+        from pytest_bview.spec.facts import NETWORK_SETTLE_S
+
+        values["settle"] = NETWORK_SETTLE_S * scale
     values["report_dir"] = Path(values["report_dir"])
     if values["discovery_port"] is None:
         values["discovery_port"] = 0 if builtin else 5566  # concurrent built-in cameras must not hear each other

@@ -64,6 +64,11 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "needs_operator: needs something software cannot cause on a real camera (motion); skipped there"
     )
     config.addinivalue_line(
+        "markers",
+        "bview_lab(what): needs the reference camera's lab (/_sim/ controls: motion, a full log, a firmware "
+        "package...); skipped on a camera without one (lab.py)",
+    )
+    config.addinivalue_line(
         "markers", "bview_rule(*ids): the rules of pytest_bview/spec/rules.py the check verifies (docs/RULES.md)"
     )
     config.stash[TARGET_KEY] = None
@@ -114,6 +119,24 @@ def pytest_report_collectionfinish(config: pytest.Config, items: list[pytest.Ite
 def bview(request: pytest.FixtureRequest) -> Any:
     """The camera under test (pytest_bview.target.Target); in a fleet run, the test's camera."""
     return _camera(request.config, getattr(request, "param", None))
+
+
+@pytest.fixture(autouse=True)
+def _bview_lab_marker(request: pytest.FixtureRequest) -> None:
+    """A test marked `bview_lab` is skipped on a camera without the lab (lab.py Rule 2)."""
+    marker = request.node.get_closest_marker("bview_lab")
+    if marker is not None:
+        from pytest_bview import lab
+
+        lab.required(request.getfixturevalue("bview"), str(marker.args[0]) if marker.args else "")
+
+
+@pytest.fixture
+def bview_lab(bview: Any) -> Any:
+    """The reference camera's lab (lab.Lab); skips on a camera without one."""
+    from pytest_bview import lab
+
+    return lab.required(bview)
 
 
 @pytest.fixture

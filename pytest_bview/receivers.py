@@ -16,18 +16,14 @@ Rule 4: motion cannot be caused by software on a real camera: `inject_motion` dr
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import http.server
-import json
 import logging
 import shutil
 import socket
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
@@ -37,6 +33,8 @@ from typing import Any, Generic, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+
+from pytest_bview.spec.facts import GRID_COLUMNS, GRID_ROWS
 
 CALLBACK_TIMEOUT_S = 10.0  # how long a check waits for a callback the camera owes (plus device-imposed waits)
 LOOPBACK = "127.0.0.1"
@@ -404,24 +402,18 @@ class MotionResult:
 def inject_motion(
     target: Any, row: int = 0, col: int = 0, *, size: str = "large", hold_s: float | None = None
 ) -> MotionResult:
-    """Make the built-in camera see motion in RegionsV2 cell (row, col); skip on a real camera."""
-    if target.sim is None:
+    """Make the reference camera see motion in RegionsV2 cell (row, col) through its lab (lab.py); skip on a real
+    camera."""
+    lab = target.lab
+    if lab is None:
         pytest.skip(OPERATOR_REASON)
-    query = f"region={row},{col}&size={size}" + (f"&hold={hold_s}" if hold_s is not None else "")
-    url = f"http://{LOOPBACK}:{target.sim.ports['http']}/_sim/motion?{query}"
-    basic = base64.b64encode(f"{target.user}:{target.password}".encode()).decode()  # /_sim/ takes the admin
-    request = urllib.request.Request(url, method="POST", headers={"Authorization": f"Basic {basic}"})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as resp:  # noqa: S310
-            raw = json.loads(resp.read())
-    except urllib.error.HTTPError as err:
-        raise AssertionError(f"/_sim/motion refused {query}: {err.read()!r}") from None
+    raw = lab.motion(row, col, size=size, hold_s=hold_s)
     return MotionResult(bool(raw.get("detected")), str(raw.get("reason", "")), raw)
 
 
 # -- arming the camera: the configuration a lab sets before triggering it --------------------------
 
-ALL_CELLS = "1" * 14  # one RegionsV2 row, every cell on
+ALL_CELLS = "1" * GRID_COLUMNS  # one RegionsV2 row, every cell on
 WHOLE_DAY = "1" * 48  # one weekday of 48 half-hour blocks
 TRIGGERS = ("NotifyAMS", "BeepAlert", "FullScreen", "Mail", "AlarmOut", "Snapshot", "Record", "PTZ")
 SUBSCRIPTIONS = "/EventsNotification/SubscribedEventTypeList"
@@ -478,7 +470,7 @@ def motion_armed(
     """Motion detection on (9.7.1.2), every cell (9.7.1.3), all week (9.7.1.3.2), `triggers` on; restored after."""
     with target.preserved(motion_path(target)):
         target.write(motion_path(target), {"Enable": "true" if enable else "false", "Sensitive": sensitive})
-        target.write(motion_path(target, "RegionsV2"), regions or {f"RegionX_{r}": ALL_CELLS for r in range(12)})
+        target.write(motion_path(target, "RegionsV2"), regions or {f"RegionX_{r}": ALL_CELLS for r in range(GRID_ROWS)})
         target.write(
             motion_path(target, "Schedule"),
             schedule or {"AllDay": "true", "TimeBlock": {f"Block_{d}": WHOLE_DAY for d in range(7)}},
@@ -537,6 +529,6 @@ def events(target: Any) -> list[dict[str, Any]]:
 @pytest.fixture
 def bview_motion(bview: Any) -> Callable[..., MotionResult]:
     """`bview_motion(row, col, size=..., hold_s=...)` makes the built-in camera see motion; skips at once on a real one."""
-    if bview.sim is None:
+    if bview.lab is None:
         pytest.skip(OPERATOR_REASON)
     return lambda *args, **kw: inject_motion(bview, *args, **kw)

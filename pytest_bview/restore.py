@@ -37,30 +37,25 @@ from typing import Any
 
 import pytest
 
+from pytest_bview.documents import (
+    SUBSCRIPTIONS,
+    TIME,
+    clock_offset,
+    comparable,
+    deep_merge,
+    differences,
+    write_back,
+)
 from pytest_bview.simulator.state import atomic_write
 from pytest_bview.spec.blocks import BLOCKS
-from pytest_bview.spec.model import DATETIME_RE
+from pytest_bview.spec.facts import RUNTIME_BLOCKS
 from pytest_bview.spec.resources import BY_TEMPLATE, RESOURCES, Resource
 
 Doc = dict[str, Any]
 
-# Fields whose value changes by itself (clock, connection and disk states, capacities).
-VOLATILE = frozenset(
-    {
-        "SystemTime",
-        "State",
-        "Status",
-        "AvailableCapacity",
-        "TotalCapacity",
-        "DiskStorageAttribute",
-        "DiskFormatStatus",
-        "RTSPURI",
-    }
-)
-# Run-time resources: status, log, scan results; nothing to restore.
-RUNTIME = frozenset({"DeviceStatus", "DeviceStatusList", "LogList", "EventList", "WiFiAccessPointList"})
+# Run-time resources (status, log, scan results: nothing to restore) and volatile fields: spec/facts.py (Rule 3)
+RUNTIME = RUNTIME_BLOCKS
 USERS = "/System/Users"
-TIME = "/System/Time"
 WIRED = "/Network/Interfaces/1/IPAddress"
 CLOCK_TOLERANCE_S = 5.0
 STATE_KEY = pytest.StashKey["RestoreState"]()
@@ -97,15 +92,6 @@ def snapshot_paths(target: Any) -> list[str]:
     return [url for r in RESOURCES if restorable(r) for url in target.urls(r)]
 
 
-def comparable(doc: Any) -> Any:
-    """A document without its volatile fields (Rule 3)."""
-    if isinstance(doc, dict):
-        return {k: comparable(v) for k, v in doc.items() if k not in VOLATILE}
-    if isinstance(doc, list):
-        return [comparable(v) for v in doc]
-    return doc
-
-
 def _own(resource: Resource, doc: Doc) -> Doc:
     """The resource's own fields, without the write-only ones a camera returned anyway (6.1.2): they cannot be
     put back (`_put` leaves them out) and are credentials, never to be journalled."""
@@ -120,41 +106,6 @@ def _readable(field: Any, value: Any) -> Any:
     if not isinstance(value, dict) or field is None:
         return value
     return {k: _readable(c, v) for k, v in value.items() if (c := field.child(k)) is None or c.access != "wo"}
-
-
-def differences(before: Any, after: Any, where: str = "") -> list[str]:
-    """Human-readable field differences ("Brightness 50 -> 63")."""
-    if isinstance(before, dict) and isinstance(after, dict):
-        out = []
-        for k in sorted(set(before) | set(after)):
-            out += differences(before.get(k), after.get(k), f"{where}/{k}" if where else k)
-        return out
-    if before != after:
-        return [f"{where or 'value'} {before!r} -> {after!r}"]
-    return []
-
-
-def _utc(text: str) -> datetime | None:
-    m = DATETIME_RE.fullmatch(text.strip())
-    if not m:
-        return None
-    try:
-        when = datetime.strptime(m.group(1).replace("-", "").replace(":", ""), "%Y%m%dT%H%M%S")
-    except ValueError:
-        return None
-    tz = m.group(3)
-    if tz in (None, "Z"):
-        return when.replace(tzinfo=UTC)
-    digits = tz[1:].replace(":", "")
-    offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:4] or 0))
-    return (when - offset if tz[0] == "+" else when + offset).replace(tzinfo=UTC)
-
-
-def clock_offset(target: Any) -> float | None:
-    """Device clock minus local clock, in seconds (None when the device shows no usable time)."""
-    doc, _ = target.read(TIME)
-    when = _utc(str(doc.get("SystemTime", "")))
-    return None if when is None else (when - datetime.now(UTC)).total_seconds()
 
 
 # -- the snapshot and its journal ------------------------------------------------------------------
@@ -251,23 +202,6 @@ def nest(template: str, params: dict[str, str], doc: Doc, root: str) -> Doc | No
     return doc
 
 
-def deep_merge(a: Doc, b: Doc) -> Doc:
-    """Merge two partial documents; list items are matched by <ID>."""
-    out = dict(a)
-    for k, v in b.items():
-        if isinstance(v, dict) and isinstance(out.get(k), dict):
-            out[k] = deep_merge(out[k], v)
-        elif isinstance(v, list) and isinstance(out.get(k), list):
-            items = {str(i.get("ID")): i for i in out[k]}
-            for item in v:
-                key = str(item.get("ID"))
-                items[key] = deep_merge(items[key], item) if key in items else item
-            out[k] = list(items.values())
-        else:
-            out[k] = v
-    return out
-
-
 @dataclass
 class Verdict:
     identical: int = 0
@@ -292,50 +226,12 @@ def _params(path: str) -> tuple[Resource, dict[str, str]]:
 
 
 def _put(target: Any, path: str, doc: Doc, verdict: Verdict | None = None) -> str | None:
-    """One restoring write; the problem if the device refused it."""
-    from pytest_bview.checks import status_code
-    from pytest_bview.protocol.xmlblocks import to_xml
-
-    if path == SUBSCRIPTIONS:
-        return _put_back_subscriptions(target, doc, verdict)
-    resource = _resource(path)
-    ex = target.client.put(path, to_xml(BLOCKS[resource.block], doc, include_wo=False))  # type: ignore[index]
+    """One restoring write (documents.write_back), counted in the verdict; the problem if the device refused it."""
+    problem, writes = write_back(target, path, doc)
     if verdict is not None:
-        verdict.writes += 1
-        verdict.network_writes += resource.has("network")
-    code = status_code(ex)
-    return None if code == 0 else f"PUT {path} to restore it answered statusCode {code} (HTTP {ex.status})"
-
-
-def put_back(target: Any, path: str, doc: Doc) -> str | None:
-    """Write a snapshot document back (volatile fields left out); the problem if the device refused it."""
-    return _put(target, path, comparable(doc))
-
-
-SUBSCRIPTIONS = "/EventsNotification/SubscribedEventTypeList"
-
-
-def _put_back_subscriptions(target: Any, doc: Doc, verdict: Verdict | None) -> str | None:
-    """9.9.1: PUT subscribes the listed event types, DELETE unsubscribes them: restore by difference."""
-    from pytest_bview.checks import status_code
-    from pytest_bview.protocol.xmlblocks import to_xml
-
-    block = BLOCKS["SubscribedEventTypeList"]
-    wanted = {i.get("EventType"): i for i in doc.get("SubscribedEventType", [])}
-    now, _ = target.read(SUBSCRIPTIONS)
-    have = {i.get("EventType"): i for i in now.get("SubscribedEventType", [])}
-    problems = []
-    drop = [i for t, i in have.items() if t not in wanted]
-    add = [i for t, i in wanted.items() if t not in have]
-    for method, items in (("DELETE", drop), ("PUT", add)):
-        if not items:
-            continue
-        ex = target.client.request(method, SUBSCRIPTIONS, to_xml(block, {"SubscribedEventType": items}))
-        if verdict is not None:
-            verdict.writes += 1
-        if status_code(ex) != 0:
-            problems.append(f"{method} {SUBSCRIPTIONS} to restore it answered statusCode {status_code(ex)}")
-    return "; ".join(problems) or None
+        verdict.writes += writes
+        verdict.network_writes += writes if path != SUBSCRIPTIONS and _resource(path).has("network") else 0
+    return problem
 
 
 Write = tuple[str, Doc, list[tuple[str, Doc]]]  # path, document, the single writes it stands for

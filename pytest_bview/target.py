@@ -10,13 +10,18 @@ import contextlib
 import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pytest_bview import checks
 from pytest_bview.client import Client, DeviceError, Exchange, ssl_context, urlhost  # noqa: F401  (re-exported)
+from pytest_bview.documents import comparable
 from pytest_bview.options import Settings
 from pytest_bview.spec.blocks import BLOCKS
+from pytest_bview.spec.facts import CLOCK_FIELDS, RTSP_PATHS
 from pytest_bview.spec.resources import Instances, Resource, match
+
+if TYPE_CHECKING:
+    from pytest_bview.lab import Lab
 
 IDENTITY_FIELDS = ("DeviceTypeName", "SerialNum", "SoftWareVersion", "HardWareVersion", "DeviceName")
 
@@ -202,7 +207,7 @@ class Target:
             for path, doc in before.items():
                 after = self.read(path)[0]
                 checks.expect(
-                    _comparable(after) == _comparable(doc),
+                    comparable(after, CLOCK_FIELDS) == comparable(doc, CLOCK_FIELDS),
                     f"kept {path} changed after restoring it",
                     "PUT of the original document restores it (4.5.4)",
                     "4.5.4",
@@ -252,6 +257,15 @@ class Target:
         return frozenset(str(p) for p in self.sim.ports.values() if p) if self.sim is not None else frozenset()
 
     @property
+    def lab(self) -> Lab | None:
+        """The reference camera's lab (lab.py), asked once on first use; None on a real camera."""
+        if "_lab" not in self.__dict__:
+            from pytest_bview.lab import Lab
+
+            self.__dict__["_lab"] = Lab.probe(self)
+        return self.__dict__["_lab"]
+
+    @property
     def audio_loopback(self) -> bool:
         """What the speaker plays comes back on ReceiveData (the built-in camera; a lab rig otherwise)."""
         return self.sim is not None
@@ -265,17 +279,7 @@ class Target:
         return self.read(path)[0]
 
     def rtsp_url(self, stream_id: int) -> str:
-        path = {1: "/live/0/main", 2: "/live/0/sub"}[stream_id]
-        return f"rtsp://{urlhost(self.host)}:{self.rtsp_port}{path}"
-
-
-def _comparable(doc: Any) -> Any:
-    volatile = {"SystemTime"}
-    if isinstance(doc, dict):
-        return {k: _comparable(v) for k, v in doc.items() if k not in volatile}
-    if isinstance(doc, list):
-        return [_comparable(v) for v in doc]
-    return doc
+        return f"rtsp://{urlhost(self.host)}:{self.rtsp_port}{RTSP_PATHS[stream_id]}"
 
 
 def device_key(identity: dict[str, str]) -> str:

@@ -18,10 +18,10 @@ import pytest
 
 from pytest_bview.checks import expect
 from pytest_bview.receivers import CALLBACK_TIMEOUT_S, HttpReceiver, motion_armed
+from pytest_bview.spec.facts import ALARM_INTERVAL_DEFAULT_S
 
 pytestmark = [pytest.mark.alarm, pytest.mark.needs_operator]
 MESSAGE = "motion/test.asp"  # the spec's example path (9.13.2)
-DEFAULT_INTERVAL_S = 300  # "event repetition time in case of continuous motion in seconds (default 300)"
 
 
 def b64(text: str) -> str:
@@ -48,7 +48,7 @@ def alarm_server(
         yield
     finally:
         bview.write("/Alarm/AMS/2", {**ams, "Enable": "false", "UserName": "", "Password": "", "ServerURL": ""})
-        default = {"PreRecordTime": "0", "AlarmInterval": str(DEFAULT_INTERVAL_S), "Message": ""}
+        default = {"PreRecordTime": "0", "AlarmInterval": str(ALARM_INTERVAL_DEFAULT_S), "Message": ""}
         bview.write("/Alarm/EventCfgList/2", {"motion": default, "http": dict(default)})
 
 
@@ -100,8 +100,8 @@ def test_alarm_basic_credentials(bview, bview_motion, bview_http_receiver: HttpR
 @pytest.mark.bview_rule("alarm-interval")
 def test_alarm_interval(bview, bview_motion, bview_http_receiver: HttpReceiver) -> None:
     """9.13.2: no repeat sooner than AlarmInterval (default 300 s, scaled) in continuous motion; then again."""
-    interval = DEFAULT_INTERVAL_S * bview.settings.time_scale
-    with motion_armed(bview, "NotifyAMS"), alarm_server(bview, bview_http_receiver, interval=DEFAULT_INTERVAL_S):
+    interval = ALARM_INTERVAL_DEFAULT_S * bview.settings.time_scale
+    with motion_armed(bview, "NotifyAMS"), alarm_server(bview, bview_http_receiver, interval=ALARM_INTERVAL_DEFAULT_S):
         # an earlier call may still hold the interval: keep the motion going until the first call
         deadline = time.monotonic() + interval * 1.2 + CALLBACK_TIMEOUT_S
         first: list = []
@@ -115,7 +115,7 @@ def test_alarm_interval(bview, bview_motion, bview_http_receiver: HttpReceiver) 
         expect(
             len(early) == 1,
             f"called the alarm server {len(early)} times for motion {time.monotonic() - first[0].at:.2f} s apart",
-            f"one call per AlarmInterval ({DEFAULT_INTERVAL_S} s, {interval:g} s at this time scale)",
+            f"one call per AlarmInterval ({ALARM_INTERVAL_DEFAULT_S} s, {interval:g} s at this time scale)",
             "9.13.2",
             ex,
         )

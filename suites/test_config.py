@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from pytest_bview.checks import check_status, expect, expect_passwords_hidden, status_code
+from pytest_bview.documents import comparable, deep_merge, differences, kept, put_back
 from pytest_bview.protocol.xmlblocks import to_xml
-from pytest_bview.restore import comparable, deep_merge, differences, put_back
 from pytest_bview.spec.blocks import BLOCKS
 from pytest_bview.spec.resources import BY_TEMPLATE, Resource, match
 from pytest_bview.spec.status import Status
@@ -382,18 +382,6 @@ def contains(doc: Any, expected: Any) -> bool:
     return doc == expected
 
 
-@contextlib.contextmanager
-def kept(bview, path: str) -> Iterator[dict[str, Any]]:
-    """Read `path`, let the test change it, put it back (network resources: at the session's end)."""
-    before = read(bview, path)
-    try:
-        yield before
-    finally:
-        if not resource_of(path).has("network") and comparable(read(bview, path)) != comparable(before):
-            problem = put_back(bview, path, before)
-            assert problem is None, problem
-
-
 # -- round trip, partial update -------------------------------------------------------------------------
 
 
@@ -526,8 +514,7 @@ def _at(doc: Any, path: str) -> Any:
 
 
 def _stored_secret(bview, path: str, field_path: tuple[str, ...]) -> str:
-    doc = bview.sim.camera.device.store.get(path) or {}
-    return str(_at(doc, "/".join(field_path)) or "")
+    return str(_at(bview.lab.stored(path), "/".join(field_path)) or "")
 
 
 def _secret_doc(field_path: tuple[str, ...], value: str) -> dict[str, Any]:
@@ -539,19 +526,16 @@ def _secret_doc(field_path: tuple[str, ...], value: str) -> dict[str, Any]:
 
 @contextlib.contextmanager
 def secret_kept(bview, path: str, field_path: tuple[str, ...]) -> Iterator[None]:
-    """A password cannot be read back: only the built-in camera (whose store we see) can get it back."""
-    if bview.sim is None:
-        pytest.skip("a write-only field cannot be read back to restore it; proved on the built-in camera")
+    """A password cannot be read back (6.1.2 "wo"): only the reference camera's lab can get it back."""
     original = _stored_secret(bview, path, field_path)
     try:
         yield
     finally:
         if _stored_secret(bview, path, field_path) != original:
-            bview.sim.camera.device.store.commit(
-                resources={path: deep_merge(bview.sim.camera.device.store.get(path), _secret_doc(field_path, original))}
-            )
+            bview.lab.store(path, deep_merge(bview.lab.stored(path), _secret_doc(field_path, original)))
 
 
+@pytest.mark.bview_lab("a write-only field cannot be read back to put it back (6.1.2)")
 @pytest.mark.reversible
 @pytest.mark.network
 @pytest.mark.parametrize("path,field_path", WRITE_ONLY, ids=[f"PUT {p}" for p, _ in WRITE_ONLY])
@@ -567,6 +551,7 @@ def test_write_only_never_returned(bview, path: str, field_path: tuple[str, ...]
         expect_passwords_hidden(path, ["/".join(field_path)] if leaked else [], ex)
 
 
+@pytest.mark.bview_lab("a write-only field cannot be read back to put it back (6.1.2)")
 @pytest.mark.reversible
 @pytest.mark.network
 @pytest.mark.parametrize("path,field_path", WRITE_ONLY, ids=[f"PUT {p}" for p, _ in WRITE_ONLY])

@@ -16,19 +16,30 @@ import secrets
 import socket
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-import requests
 
-from pytest_bview import relocate
+from pytest_bview import lab, relocate
 from pytest_bview.checks import check_status, expect, fail, status_code
 from pytest_bview.client import Client, Exchange
+from pytest_bview.documents import comparable
+from pytest_bview.lab import Lab
 from pytest_bview.protocol.xmlblocks import to_xml
+from pytest_bview.restarts import (
+    COME_BACK_S,
+    GO_DOWN_S,
+    answers,
+    expect_back,
+    poll_s,
+    rtsp_answers,
+    scaled,
+    wait_restart,
+)
 from pytest_bview.restore import mark_away
 from pytest_bview.spec.blocks import BLOCKS
+from pytest_bview.spec.facts import CLOCK_FIELDS, FACTORY_KEEPS, FACTORY_USERS, RUNTIME_BLOCKS
 from pytest_bview.spec.resources import RESOURCES, Instances
 from pytest_bview.spec.status import Status
 from pytest_bview.spec.streams import STREAMS
@@ -45,18 +56,12 @@ P2P = "/Network/P2P"
 MAINTENANCE = "/System/DeviceAutoMaintenance"
 CONFIG_FILE = "/System/DeviceConfigFile"
 TEST_COLOR = {"Mode": "manual", "Brightness": "61", "Contrast": "39", "Saturation": "57"}
-# device-imposed durations at time scale 1 (a camera that takes longer is broken, not slow)
-GO_DOWN_S = 60.0  # from the answer to the services going away
-COME_BACK_S = 300.0  # from going away to answering again
+# device-imposed durations at time scale 1 (a camera that takes longer is broken, not slow); going away and
+# coming back: restarts.py GO_DOWN_S, COME_BACK_S
 FLASH_S = 600.0  # writing a firmware package before its reboot
 FORMAT_S = 600.0
 MAINTENANCE_LEAD_S = 120.0  # how far ahead of the device clock a maintenance restart is scheduled
 DHCP_RETRANSMIT_S = 4.0  # RFC 2131 4.1: "the delay before the first retransmission SHOULD be 4 seconds"
-RUNTIME = frozenset({"DeviceStatus", "DeviceStatusList", "LogList", "EventList"})
-
-
-def scaled(bview, seconds: float, floor: float) -> float:
-    return max(floor, seconds * bview.settings.time_scale)
 
 
 # -- configuration snapshots -------------------------------------------------------------------------------
@@ -66,18 +71,9 @@ def config_paths() -> list[str]:
     """Every resource that holds configuration of its own (GET and PUT of a block, no parts)."""
     out = []
     for r in RESOURCES:
-        if r.block and not r.parts and r.block not in RUNTIME and r.op("GET") and r.op("PUT"):
+        if r.block and not r.parts and r.block not in RUNTIME_BLOCKS and r.op("GET") and r.op("PUT"):
             out.extend(Instances().expand(r))
     return [*out, "/System/Users"]
-
-
-def volatile(path: str, doc: Any) -> Any:
-    """Fields that change by themselves (the clock)."""
-    if isinstance(doc, dict):
-        return {k: volatile(path, v) for k, v in doc.items() if k != "SystemTime"}
-    if isinstance(doc, list):
-        return [volatile(path, v) for v in doc]
-    return doc
 
 
 def snapshot(bview, client: Client | None = None) -> dict[str, Any]:
@@ -87,7 +83,7 @@ def snapshot(bview, client: Client | None = None) -> dict[str, Any]:
     for path in config_paths():
         ex = client.get(path)
         if ex.status == 200:
-            out[path] = volatile(path, _doc(ex, path))
+            out[path] = comparable(_doc(ex, path), CLOCK_FIELDS)  # the clock changes by itself
     return out
 
 
@@ -115,100 +111,6 @@ def differences(before: dict[str, Any], after: dict[str, Any], ignore: tuple[str
 def _short(doc: Any) -> str:
     text = repr(doc)
     return text if len(text) < 300 else text[:297] + "..."
-
-
-# -- the health gate -----------------------------------------------------------------------------------------
-
-
-@dataclass
-class Restart:
-    went_away: bool
-    down_s: float | None  # from the request to the first failed probe
-    http_s: float | None  # from the request to DeviceInfo answering again
-    rtsp_s: float | None  # ... and an RTSP DESCRIBE answering 200
-    port: int
-
-    def figure(self) -> str:
-        def f(x: float | None) -> str:
-            return "never" if x is None else f"{x:.3f} s"
-
-        return f"went away: {self.went_away}, DeviceInfo back after {f(self.http_s)}, RTSP after {f(self.rtsp_s)}"
-
-
-def answers(bview, port: int, timeout: float = 2.0) -> bool:
-    """DeviceInfo answers 200 on `port` (a fresh connection each time)."""
-    try:
-        r = requests.get(
-            f"{bview.settings.scheme}://{urlhost(bview.host)}:{port}/System/DeviceInfo",
-            auth=(bview.settings.user, bview.settings.password),
-            timeout=timeout,
-            headers={"Connection": "close"},
-            verify=False,
-        )
-        return r.status_code == 200
-    except requests.RequestException:
-        return False
-
-
-def rtsp_answers(bview, timeout: float = 2.0) -> bool:
-    from pytest_bview.media import MediaError, rtsp_describe
-
-    try:
-        status, _, _ = rtsp_describe(bview.rtsp_url(1), bview.settings.user, bview.settings.password, timeout)
-    except (MediaError, OSError):
-        return False
-    return status == 200
-
-
-def wait_restart(
-    bview, t0: float, *, port: int | None = None, rtsp: bool = True, down_within: float | None = None
-) -> Restart:
-    """Watch the camera go away (within `down_within`) and come back (DeviceInfo, then RTSP)."""
-    port = port or bview.port
-    down_deadline = t0 + (down_within if down_within is not None else scaled(bview, GO_DOWN_S, 3.0))
-    poll = poll_s(bview)
-    down_s = None
-    while time.monotonic() < down_deadline:
-        if not answers(bview, port, timeout=1.0):
-            down_s = time.monotonic() - t0
-            break
-        time.sleep(poll)
-    up_deadline = time.monotonic() + scaled(bview, COME_BACK_S, 5.0)
-    http_s = rtsp_s = None
-    while time.monotonic() < up_deadline:
-        if answers(bview, port):
-            http_s = time.monotonic() - t0
-            break
-        time.sleep(poll)
-    if http_s is not None and rtsp:
-        while time.monotonic() < up_deadline:
-            if rtsp_answers(bview):
-                rtsp_s = time.monotonic() - t0
-                break
-            time.sleep(poll)
-    return Restart(down_s is not None, down_s, http_s, rtsp_s, port)
-
-
-def poll_s(bview) -> float:
-    return min(0.02, 0.5 * bview.settings.time_scale) if bview.settings.time_scale < 1 else 0.5
-
-
-def expect_back(bview, r: Restart, section: str, what: str, rtsp: bool, *exchanges: Exchange | None) -> None:
-    expect(
-        r.http_s is not None,
-        f"did not answer GET /System/DeviceInfo on port {r.port} within "
-        f"{scaled(bview, COME_BACK_S, 5.0):g} s after {what}",
-        "the camera comes back after a restart",
-        section,
-        *exchanges,
-    )
-    expect(
-        not rtsp or r.rtsp_s is not None,
-        f"answers HTTP again but RTSP DESCRIBE {bview.rtsp_url(1)} does not, after {what}",
-        "the streams come back with the camera (chapter 8)",
-        section,
-        *exchanges,
-    )
 
 
 def report(record_property, name: str, value: float | None, text: str) -> None:
@@ -243,12 +145,6 @@ def bumped(version: str) -> str:
     parts = [int(p) if p.isdigit() else 0 for p in version.split(".")] or [0]
     parts[-1] += 1
     return ".".join(map(str, parts)) if len(parts) > 1 else f"{parts[0]}.0.1"
-
-
-def reference_package(model: str, version: str) -> bytes:
-    from pytest_bview.simulator.maintenance import make_package
-
-    return make_package(model, version)
 
 
 def software_version(bview) -> str:
@@ -337,24 +233,16 @@ def stream_defaults_differences(bview) -> list[str]:
     return out
 
 
-def documented_differences(bview) -> list[str]:
-    """With the built-in camera: every resource holds the value the reference camera documents
-    (simulator/factory.py), except what a factory default keeps (ERRATA.md L15)."""
-    from pytest_bview.simulator.factory import factory_defaults
-    from pytest_bview.simulator.maintenance import NETWORK_IDENTITY
-
-    device = bview.sim.camera.device
-    documented = factory_defaults(device.identity_mapping())
+def documented_differences(bview, lab: Lab) -> list[str]:
+    """With the reference camera's lab: every resource holds the value the reference camera documents, except
+    what a factory default keeps (ERRATA.md L15, L16) and the users (checked on their own)."""
+    documented = lab.factory_values()
     out = []
     for path, doc in snapshot(bview).items():
-        if path in NETWORK_IDENTITY or path in (INFO, "/System/Users") or path not in documented:
+        if path in FACTORY_KEEPS or path == "/System/Users" or path not in documented:
             continue
-        want = documented[path]
-        out += [
-            f"{path} {k} {doc[k]!r} (documented {want[k]!r})"
-            for k in want
-            if k in doc and k != "SystemTime" and doc[k] != want[k]
-        ]
+        want = comparable(documented[path], CLOCK_FIELDS)
+        out += [f"{path} {k} {doc[k]!r} (documented {want[k]!r})" for k in want if k in doc and doc[k] != want[k]]
     return out
 
 
@@ -390,7 +278,7 @@ def test_factory_default(bview, record_property) -> None:
             users, get = bview.read("/System/Users")
             names = [u.get("UserName") for u in users.get("User", [])]
             expect(
-                [u.get("ID") for u in users.get("User", [])] == ["0"],
+                [u.get("ID") for u in users.get("User", [])] == list(FACTORY_USERS),
                 f"has the users {names} after a factory default (the test added {name!r})",
                 "users reduced to the admin (ID 0) (ERRATA.md L15)",
                 "9.2.8",
@@ -408,8 +296,8 @@ def test_factory_default(bview, record_property) -> None:
                 ex,
                 get,
             )
-            if bview.sim is not None:
-                rest = documented_differences(bview)
+            if bview.lab is not None:
+                rest = documented_differences(bview, bview.lab)
                 expect(not rest, f"holds {'; '.join(rest[:10])}", "the documented factory values", "9.2.8", ex)
     finally:
         restore(bview, before, config_file, "9.2.8", *([ex] if ex else []))
@@ -428,22 +316,27 @@ def _corrupt(data: bytes) -> bytes:
     return bytes(out)
 
 
-BAD_PACKAGES = ("truncated", "corrupt", "wrong-model", "empty")
+BAD_PACKAGES = (
+    "truncated",
+    "corrupt",
+    pytest.param("wrong-model", marks=pytest.mark.bview_lab("a package of another model in the camera's format")),
+    "empty",
+)
 
 
 def bad_package(bview, kind: str) -> bytes:
+    if kind == "empty":
+        return b""
+    if kind == "wrong-model":
+        return bview.lab.firmware_package("BVIEW-OTHER-MODEL", bumped(bview.firmware))
     if bview.settings.firmware:
         with open(bview.settings.firmware, "rb") as f:
             good = f.read()
     else:
-        good = reference_package(bview.model, bumped(bview.firmware))
-    if kind == "truncated":
-        return good[: len(good) // 2]
-    if kind == "corrupt":
-        return _corrupt(good)
-    if kind == "wrong-model":
-        return reference_package("BVIEW-OTHER-MODEL", bumped(bview.firmware))
-    return b""
+        good = lab.required(bview, "a package to damage (or --bview-firmware FILE)").firmware_package(
+            bview.model, bumped(bview.firmware)
+        )
+    return good[: len(good) // 2] if kind == "truncated" else _corrupt(good)
 
 
 @pytest.mark.system
@@ -487,9 +380,9 @@ def test_firmware_upgrade(bview, record_property) -> None:
     if bview.settings.firmware:
         with open(bview.settings.firmware, "rb") as f:
             package, target_version = f.read(), None
-    elif bview.sim is not None:
+    elif bview.lab is not None:
         target_version = bumped(old)
-        package = reference_package(bview.model, target_version)
+        package = bview.lab.firmware_package(bview.model, target_version)
     else:
         pytest.skip("no firmware package: give one with --bview-firmware FILE")
     before = snapshot(bview)
@@ -512,9 +405,9 @@ def test_firmware_upgrade(bview, record_property) -> None:
     )
     lost = differences(before, snapshot(bview), ignore=(f"{INFO}#SoftWareVersion",))
     expect(not lost, f"lost configuration in the upgrade: {'; '.join(lost)}", "configuration intact", "9.2.6", ex)
-    if bview.sim is not None:  # back to the version found
+    if bview.lab is not None:  # back to the version found
         t1 = time.monotonic()
-        back = upload(bview, reference_package(bview.model, old))
+        back = upload(bview, bview.lab.firmware_package(bview.model, old))
         check_status(back, Status.OK, "9.2.6", "reinstalling the version found")
         expect_back(
             bview, wait_restart(bview, t1, down_within=scaled(bview, FLASH_S, 5.0)), "9.2.6", "a downgrade", True
@@ -549,6 +442,20 @@ def put_config(bview, data: bytes) -> Exchange:
     return bview.client.put(CONFIG_FILE, data, headers={"Content-Type": "application/octet-stream"})
 
 
+def expect_file_refused(bview, ex: Exchange, before: dict[str, Any], what: str) -> None:
+    """9.2.3 + 7: the import of `what` is refused with an error code and changes nothing."""
+    code = status_code(ex)
+    expect(
+        code is not None and code < 0,
+        f"answered statusCode {code} (HTTP {ex.status}) to {what}",
+        "a ResponseStatus with an error code (chapter 7)",
+        "9.2.3",
+        ex,
+    )
+    left = differences(before, snapshot(bview))
+    expect(not left, f"changed: {'; '.join(left)}", "a refused file changes nothing", "9.2.3", ex)
+
+
 @pytest.mark.system
 @pytest.mark.bview_rule("configfile-round-trip")
 def test_config_file_round_trip(bview) -> None:
@@ -580,46 +487,20 @@ def test_config_file_corrupt_refused(bview, damage: str) -> None:
             bview.write(path, change)
         before = snapshot(bview)
         bad = data[: len(data) * 2 // 3] if damage == "truncated" else _corrupt(data)
-        ex = put_config(bview, bad)
-        code = status_code(ex)
-        expect(
-            code is not None and code < 0,
-            f"answered statusCode {code} (HTTP {ex.status}) to a {damage} configuration file",
-            "a ResponseStatus with an error code (chapter 7)",
-            "9.2.3",
-            ex,
-        )
-        left = differences(before, snapshot(bview))
-        expect(not left, f"changed: {'; '.join(left)}", "a refused file changes nothing", "9.2.3", ex)
+        expect_file_refused(bview, put_config(bview, bad), before, f"a {damage} configuration file")
 
 
 @pytest.mark.system
 @pytest.mark.bview_rule("configfile-foreign-refused")
+@pytest.mark.bview_lab("the configuration file is opaque; one of another model needs the camera's own format")
 def test_config_file_foreign_refused(bview) -> None:
-    """9.2.3: a configuration file of another model is refused and changes nothing (ERRATA.md L17).
-    Built-in camera only: the file is opaque, a foreign one needs the reference camera's format."""
-    if bview.sim is None:
-        pytest.skip("a foreign configuration file can only be made for the built-in camera")
-    from pytest_bview.simulator.maintenance import export_config as pack
-    from pytest_bview.simulator.maintenance import read_config
-
+    """9.2.3: a configuration file of another model is refused and changes nothing (ERRATA.md L17)."""
     with bview.preserved(*CHANGES):
-        meta, rows = read_config(config_file(bview))
+        foreign = bview.lab.relabel_config(config_file(bview), "BVIEW-OTHER-MODEL")
         for path, change in CHANGES.items():
             bview.write(path, change)
         before = snapshot(bview)
-        foreign = pack(dict(rows), {**meta, "model": "BVIEW-OTHER-MODEL"})
-        ex = put_config(bview, foreign)
-        code = status_code(ex)
-        expect(
-            code is not None and code < 0,
-            f"answered statusCode {code} to a file of another model",
-            "refused",
-            "9.2.3",
-            ex,
-        )
-        left = differences(before, snapshot(bview))
-        expect(not left, f"changed: {'; '.join(left)}", "a refused file changes nothing", "9.2.3", ex)
+        expect_file_refused(bview, put_config(bview, foreign), before, "a configuration file of another model")
 
 
 # ==============================================================================================================
@@ -627,8 +508,16 @@ def test_config_file_foreign_refused(bview) -> None:
 # ==============================================================================================================
 
 
+def on_loopback(bview) -> bool:
+    """The camera answers on this machine's loopback: a free port or address here is one there."""
+    try:
+        return ipaddress.ip_address(bview.host.strip("[]")).is_loopback
+    except ValueError:
+        return bview.host == "localhost"
+
+
 def free_port(bview) -> int:
-    if bview.sim is None:
+    if not on_loopback(bview):
         return 8080 if bview.port != 8080 else 8081
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -748,7 +637,7 @@ def spare_address(bview, current: dict[str, Any]) -> str:
     net = ipaddress.ip_network(f"{current.get('ipAddress')}/{current.get('SubnetMask')}", strict=False)
     spare = bview.settings.spare_address
     if spare is None:
-        if bview.sim is None:
+        if not on_loopback(bview):
             pytest.skip("give --bview-spare-address (a free address in the camera's subnet) to test an address change")
         spare = _free_address(net, current.get("ipAddress"), bview.port)
     if spare is None or ipaddress.ip_address(spare) not in net or spare == current.get("ipAddress"):

@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 from hypothesis.database import DirectoryBasedExampleDatabase
 
 from pytest_bview.checks import check_status, expect
+from pytest_bview.documents import comparable, deep_merge, differences, put_back
 from pytest_bview.protocol.xmlblocks import to_xml
-from pytest_bview.restore import comparable, deep_merge, differences
 from pytest_bview.spec.blocks import BLOCKS
 from pytest_bview.spec.model import Field
 from pytest_bview.spec.permissions import KEPT_SECRETS
@@ -319,8 +319,6 @@ def test_inside_domain_stored(bview, path: str) -> None:
         check()
     finally:
         if not resource.has("network") and comparable(bview.read(path)[0]) != comparable(original):
-            from pytest_bview.restore import put_back
-
             put_back(bview, path, original)
 
 
@@ -362,6 +360,4 @@ def test_outside_domain_refused(bview, path: str) -> None:
         check()
     finally:  # a device that stored an outside value must not pass it on to the checks after this one
         if readable and comparable(bview.read(path)[0]) != comparable(before):
-            from pytest_bview.restore import put_back
-
             put_back(bview, path, before)

@@ -22,6 +22,7 @@ from pytest_bview.receivers import (
     subscriptions,
     week_around_now,
 )
+from pytest_bview.spec.facts import GRID_COLUMNS, GRID_ROWS
 from pytest_bview.spec.model import DATETIME_RE
 from pytest_bview.spec.status import Status
 
@@ -188,8 +189,8 @@ def test_motion_disabled_sees_nothing(bview, bview_motion) -> None:
 @pytest.mark.bview_rule("motion-regions")
 def test_motion_region_grid(bview, bview_motion) -> None:
     """9.7.1.3: only RegionsV2 cells set to 1 count (12 rows RegionX_0-11 of 14 cells)."""
-    regions = {f"RegionX_{r}": "0" * 14 for r in range(12)}
-    regions["RegionX_3"] = "0" * 5 + "1" + "0" * 8
+    regions = {f"RegionX_{r}": "0" * GRID_COLUMNS for r in range(GRID_ROWS)}
+    regions["RegionX_3"] = "0" * 5 + "1" + "0" * (GRID_COLUMNS - 6)
     with motion_armed(bview, regions=regions):
         expect(
             _sees(bview, bview_motion, row=3, col=5),

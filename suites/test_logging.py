@@ -9,6 +9,7 @@ import pytest
 from pytest_bview.checks import check_status, expect
 from pytest_bview.protocol.xmlblocks import to_xml
 from pytest_bview.spec.blocks import BLOCKS
+from pytest_bview.spec.facts import MAX_LOG_ENTRIES
 from pytest_bview.spec.status import Status
 
 pytestmark = [pytest.mark.system]
@@ -54,18 +55,20 @@ def test_filter_by_type(bview) -> None:
 @pytest.mark.reversible
 @pytest.mark.bview_rule("log-at-most-1000")
 def test_at_most_1000_entries(bview) -> None:
-    """9.2.10: "The device supports up to 1000 log entries" (the built-in camera's log is filled first)."""
-    if bview.sim is not None:  # fill the log to its limit, then add one more entry through the API
-        device = bview.sim.camera.device
-        entries = device.store.extra("log", [])
-        last = entries[-1]["ID"] if entries else 0
-        filler = dict(entries[-1]) if entries else {"time": "2024-01-01T00:00:00", "majorType": 1, "minorType": 5}
-        filler.update(netUser="system", hostIPAddress="", channel=1)
-        device.store.commit(extra={"log": entries + [{**filler, "ID": last + i + 1} for i in range(1000)]})
+    """9.2.10: "The device supports up to 1000 log entries" (with the reference camera's lab the log is filled
+    first, then one more entry is added through the API)."""
+    if bview.lab is not None:
+        bview.lab.fill_log(MAX_LOG_ENTRIES)
         check_status(bview.client.put(COLOR, _color_xml(bview.read(COLOR)[0])), Status.OK, "9.6.1.3")
     logs, get = bview.read_query("/System/Logging", {"majorType": "8", "minorType": "0"})
     entries = logs.get("Log", [])
-    expect(len(entries) <= 1000, f"returned {len(entries)} entries", "at most 1000 log entries", "9.2.10", get)
+    expect(
+        len(entries) <= MAX_LOG_ENTRIES,
+        f"returned {len(entries)} entries",
+        f"at most {MAX_LOG_ENTRIES} log entries",
+        "9.2.10",
+        get,
+    )
 
 
 # (id, query, what the operation is)
@@ -88,9 +91,9 @@ def test_malformed_query_refused(bview, query: dict[str, str]) -> None:
 
 
 def _device_now(bview) -> datetime:
-    from pytest_bview.restore import _utc
+    from pytest_bview.documents import utc
 
-    when = _utc(str(bview.read("/System/Time")[0].get("SystemTime", "")))
+    when = utc(str(bview.read("/System/Time")[0].get("SystemTime", "")))
     assert when is not None
     return when.replace(tzinfo=None)
 

@@ -466,10 +466,13 @@ def test_transport_uri(bview: Any, stream_id: int) -> None:
     """9.4.1.2.1 + 8: RTSPURI is rtsp://<the host the client used>:<RTSP port>/live/0/main|sub, and it answers."""
     from urllib.parse import urlsplit
 
+    from pytest_bview.checks import expect
+    from pytest_bview.spec.facts import RTSP_PATHS
+
     doc, ex = bview.read(f"/Streams/1/{stream_id}/Transport")
     uri = str(doc.get("RTSPURI", ""))
     parts = urlsplit(uri)
-    path = {1: "/live/0/main", 2: "/live/0/sub"}[stream_id]
+    path = RTSP_PATHS[stream_id]
     expect(
         parts.scheme == "rtsp" and parts.hostname == bview.host,
         f"gives RTSPURI {uri!r} to a client that reached it as {bview.host}",

@@ -7,11 +7,11 @@ import time
 import pytest
 
 from pytest_bview.checks import check_status
+from pytest_bview.spec.facts import CALIBRATION_MAX_S
 from pytest_bview.spec.status import Status
 
 pytestmark = [pytest.mark.ptz]
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
-CALIBRATION_MAX_S = 300.0  # "Calibration takes 3 to 5 minutes"
 
 
 @pytest.mark.reversible

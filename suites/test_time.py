@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from pytest_bview.checks import check_status, expect
+from pytest_bview.documents import clock_offset, comparable, kept, put_back, utc
 from pytest_bview.protocol.xmlblocks import to_xml
-from pytest_bview.restore import _utc, clock_offset, comparable, put_back
 from pytest_bview.spec.blocks import BLOCKS
 from pytest_bview.spec.status import Status
 
@@ -58,7 +58,7 @@ def clock_kept(bview) -> Iterator[float]:
 
 def _device_time(bview) -> tuple[datetime, object]:
     doc, get = bview.read(TIME)
-    when = _utc(str(doc.get("SystemTime", "")))
+    when = utc(str(doc.get("SystemTime", "")))
     expect(when is not None, f"returned SystemTime {doc.get('SystemTime')!r}", "an ISO 8601 date-time", "9.2.1", get)
     return when, get  # type: ignore[return-value]
 
@@ -131,14 +131,11 @@ def test_partial_time_update_keeps_clock(bview) -> None:
 @pytest.mark.bview_rule("ntp-timezone-stored")
 def test_ntp_time_zone_accepted(bview, zone: str) -> None:
     """9.2.2: TimeZone is a POSIX 1003.1 8.3 string; the spec's examples are accepted and returned."""
-    before, _ = bview.read(NTP)
-    try:
+    with kept(bview, NTP):
         ex = _put(bview, NTP, {"TimeZone": zone})
         check_status(ex, Status.OK, "9.2.2", f"{zone!r} is a POSIX time zone string")
         after, get = bview.read(NTP)
         expect(after.get("TimeZone") == zone, f"returned {after.get('TimeZone')!r}", f"{zone!r}", "9.2.2", ex, get)
-    finally:
-        put_back(bview, NTP, before)
 
 
 @pytest.mark.reversible
@@ -162,8 +159,7 @@ def test_ntp_time_zone_refused(bview, zone: str) -> None:
 def test_dst_date_and_week_modes(bview) -> None:
     """9.2.3: "If <Mode> is date, use <DateModeStart>/<DateModeStop>" (ISO 8601, "accepted and returned");
     "If <Mode> is week, use <WeekModeStart>/<WeekModeStop>" ("month-week-day-hour-minute-second")."""
-    before, _ = bview.read(DST)
-    try:
+    with kept(bview, DST):
         for change in (
             {"Enable": "true", "Mode": "date", "DateModeStart": "20310330T020000", "DateModeStop": "20311026T030000"},
             {"Enable": "true", "Mode": "week", "WeekModeStart": WEEK_OK[0], "WeekModeStop": WEEK_OK[1]},
@@ -180,8 +176,6 @@ def test_dst_date_and_week_modes(bview) -> None:
                 ex,
                 get,
             )
-    finally:
-        put_back(bview, DST, before)
 
 
 @pytest.mark.reversible

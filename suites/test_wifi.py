@@ -14,10 +14,10 @@ import pytest
 from pytest_bview.checks import check_status, expect, read_block
 from pytest_bview.protocol.xmlblocks import to_xml
 from pytest_bview.spec.blocks import BLOCKS
+from pytest_bview.spec.facts import WIFI_TEST_S
 from pytest_bview.spec.status import Status
 
 pytestmark = [pytest.mark.network, pytest.mark.wireless]
-WIFI_TEST_S = 30.0  # 9.1.8 "run the WifiParamTestStatus command 30 seconds after this command"
 WIRELESS = ("WIFIAccessPointList", "Wireless", "WIFIStatus")
 UNKNOWN_SSID = "bview-no-such-network-7f3a"
 

@@ -135,7 +135,8 @@ SUITE = Path(__file__).resolve().parents[1] / "suites" / "test_config.py"  # ~17
 def _restorable(target: Any) -> tuple[dict[str, Any], list[Any], float | None]:
     """Every restorable resource (volatile fields left out), the users, the clock offset: what a run must
     leave as it found it (pytest_bview/restore.py Rules 1-3)."""
-    from pytest_bview.restore import comparable, take
+    from pytest_bview.documents import comparable
+    from pytest_bview.restore import take
 
     snap = take(target)
     return {p: comparable(d) for p, d in snap.resources.items()}, snap.users, snap.clock_offset_s
@@ -158,8 +159,9 @@ def test_killed_runs_never_leave_the_camera_changed(tmp_path: Path) -> None:
     """SIGTERM or SIGHUP (what CI sends on timeout or cancel) restores the camera before the run ends; after
     a SIGKILL, the next run repairs the camera from the journal before its own snapshot; at the end every
     restorable resource is as it was before the first run."""
+    from pytest_bview.documents import differences
     from pytest_bview.options import Settings
-    from pytest_bview.restore import CLOCK_TOLERANCE_S, differences
+    from pytest_bview.restore import CLOCK_TOLERANCE_S
     from pytest_bview.simulator.camera import CameraOptions, CameraThread
     from pytest_bview.target import Target
 

@@ -28,10 +28,10 @@ from pytest_bview.simulator.http import (
     xml_response,
 )
 from pytest_bview.spec.blocks import BLOCKS
+from pytest_bview.spec.facts import CALIBRATION_MIN_S, WIFI_TEST_S
 from pytest_bview.spec.status import Status
 
-WIFI_TEST_S = 30.0  # 9.1.8 "run the WifiParamTestStatus command 30 seconds after this command"
-CALIBRATION_S = 180.0  # 9.12.1 "Calibration takes 3 to 5 minutes"
+CALIBRATION_S = CALIBRATION_MIN_S  # 9.12.1 "Calibration takes 3 to 5 minutes": the reference camera takes 3
 
 DUPLICATE_USER_OK = F.declare(
     "users-duplicate-accepted",

@@ -254,4 +254,5 @@ from pytest_bview.simulator import netif  # noqa: E402,F401  the wired address a
 from pytest_bview.simulator import rules  # noqa: E402,F401  cross-field rules of the configuration blocks
 from pytest_bview.simulator import hostile  # noqa: E402,F401  hostile-camera profiles
 from pytest_bview.simulator import variants  # noqa: E402,F401  conformant variants: differences the spec allows
+from pytest_bview.simulator import lab  # noqa: E402,F401  the lab controls under /_sim/ (the kit's lab.py)
 # isort: on

@@ -37,6 +37,7 @@ from pytest_bview.simulator.config import (
 from pytest_bview.simulator.factory import USERS, factory_defaults
 from pytest_bview.simulator.state import Store, copy_doc
 from pytest_bview.spec.blocks import BLOCKS
+from pytest_bview.spec.facts import MAX_LOG_ENTRIES, NETWORK_SETTLE_S, RTSP_PATHS
 from pytest_bview.spec.model import DATETIME_RE
 from pytest_bview.spec.permissions import KEPT_SECRETS
 from pytest_bview.spec.resources import BY_TEMPLATE, Instances, Resource
@@ -45,9 +46,7 @@ from pytest_bview.spec.streams import STREAMS
 
 log = logging.getLogger("bview.sim")
 
-NETWORK_SETTLE_S = 5.0  # 9.1 "leave at least 5 seconds between 2 configuration requests"
 MAX_USERS = 16
-MAX_LOG_ENTRIES = 1000  # 9.2.10 "The device supports up to 1000 log entries"
 ADMIN_LEVEL = "Adminstrator"  # spelled as the spec spells it (9.2.12, ERRATA.md)
 
 # -- fault profiles of the configuration engine ------------------------------------------------
@@ -721,7 +720,7 @@ def _time(device: Device, key: str, doc: Doc, caller: Caller) -> Doc:
 @computed("Transport")
 def _transport(device: Device, key: str, doc: Doc, caller: Caller) -> Doc:
     # 9.4.1.2.1: the address the client used, never an internal one (issue 4)
-    path = "/live/0/main" if "/1/Transport" in key else "/live/0/sub"
+    path = RTSP_PATHS[1 if "/1/Transport" in key else 2]
     doc["RTSPURI"] = f"rtsp://{caller.host}:{device.rtsp_port}{path}"
     return doc
 

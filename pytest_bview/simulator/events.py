@@ -60,6 +60,7 @@ from pytest_bview.simulator.config import ApiError, Doc, decode, parse_xml
 from pytest_bview.simulator.device import COMPUTED, Caller, Device, computed
 from pytest_bview.simulator.http import CAMERA, Ctx, handles, status_response, xml_response
 from pytest_bview.spec.blocks import BLOCKS
+from pytest_bview.spec.facts import ALARM_INTERVAL_DEFAULT_S, GRID_COLUMNS, GRID_ROWS
 from pytest_bview.spec.status import Status
 
 if TYPE_CHECKING:
@@ -70,7 +71,6 @@ log = logging.getLogger("bview.sim.events")
 OUTBOUND_TIMEOUT_S = 5.0  # one outbound call (HTTP, SMTP, FTP); below the suite's 10 s request deadline
 MOTION_HOLD_S = 60.0  # how long injected motion lasts, in device seconds (scaled)
 MAX_EVENTS = 100  # EventList keeps the newest events
-GRID_ROWS, GRID_COLS = 12, 14  # 9.7.1.3 RegionsV2: RegionX_0..RegionX_11, 14 cells each
 SIZES = {"small": 1, "medium": 2, "large": 3}
 SENSITIVE_MIN_SIZE = {"high": 1, "middle": 2, "low": 3}
 EVENT_TYPES = ("VMD", "videolost", "AlarmIn")
@@ -473,7 +473,7 @@ class EventEngine:
         if self.faults.on(AMS_NOT_CALLED):
             return
         motion = (self.cfg("/Alarm/EventCfgList/2").get("motion")) or {}
-        interval = self.device.scaled(float(motion.get("AlarmInterval") or 300))
+        interval = self.device.scaled(float(motion.get("AlarmInterval") or ALARM_INTERVAL_DEFAULT_S))
         now = time.monotonic()
         if now - self.last_alarm < interval and not self.faults.on(AMS_INTERVAL_IGNORED):
             return  # continuous motion: no repeat sooner than AlarmInterval
@@ -811,8 +811,10 @@ async def sim_motion(camera: Camera, request: web.Request) -> web.StreamResponse
         hold = float(q.get("hold", MOTION_HOLD_S))
     except (ValueError, KeyError):
         return web.json_response({"error": "region=R,C with R 0-11 and C 0-13; size small|medium|large"}, status=400)
-    if not (0 <= row < GRID_ROWS and 0 <= col < GRID_COLS) or hold <= 0:
-        return web.json_response({"error": f"region {row},{col} outside the 12x14 grid"}, status=400)
+    if not (0 <= row < GRID_ROWS and 0 <= col < GRID_COLUMNS) or hold <= 0:
+        return web.json_response(
+            {"error": f"region {row},{col} outside the {GRID_ROWS}x{GRID_COLUMNS} grid"}, status=400
+        )
     detected, reason = engine(camera.live).motion(row, col, size, hold)
     return web.json_response({"detected": detected, "reason": reason})
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from pytest_bview.spec.facts import RESTART_ON_SAVE as SPEC_RESTART_ON_SAVE
+
 if TYPE_CHECKING:
     from aiohttp import web
 
@@ -22,6 +24,6 @@ STARTUP_HOOKS: list[Callable[[Camera], Any]] = []
 # async hook(camera) run before every restart, the camera still up (netif.py: the address to come back at)
 BEFORE_RESTART: list[Callable[[Camera], Any]] = []
 # resources whose saved change restarts the camera after the answer (maintenance.py Rule 1; netif.py adds its own)
-RESTART_ON_SAVE: list[str] = ["/Network/Port", "/Network/P2P"]  # 9.1.4, 9.1.5 "restarted after saving"
+RESTART_ON_SAVE: list[str] = list(SPEC_RESTART_ON_SAVE)  # 9.1.4, 9.1.5 "restarted after saving" (spec/facts.py)
 # Simulator-only control endpoints under /_sim/ (motion injection, ...): (method, path) -> handler
 SIM_ROUTES: dict[tuple[str, str], Callable[[Camera, web.Request], Any]] = {}

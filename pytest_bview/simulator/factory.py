@@ -17,19 +17,21 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from pytest_bview.spec.facts import ALARM_INTERVAL_DEFAULT_S, GRID_COLUMNS, GRID_ROWS, RUNTIME_BLOCKS
 from pytest_bview.spec.resources import RESOURCES, Instances, Resource
 from pytest_bview.spec.streams import MAIN, MJPEG, STREAMS, SUB, StreamSpec
 
 Doc = dict[str, Any]
 
-# computed on every GET from the device's run-time state (9.2.5.1, 9.2.10, 9.9.2)
-RUNTIME_BLOCKS = frozenset({"DeviceStatus", "DeviceStatusList", "LogList", "EventList"})
+# computed on every GET from the device's run-time state (spec/facts.py); the reference camera stores what its
+# simulated radio finds (WIFIAccessPointList): the surroundings a scan reports
+NOT_STORED = RUNTIME_BLOCKS - {"WiFiAccessPointList"}
 USERS = "/System/Users"
 DDNS_PROVIDERS = ("dyndns", "no-ip")
 # TCP ports of the proprietary services named by /Network/Port (9.1.4) and Discovery V2 (10)
 COMMAND_PORT, MEDIA_PORT, MOBILE_PORT, DISCOVERY_PORT = 8000, 8001, 8002, 5566
 ALL_DAY = "1" * 48  # 48 half hours, all active
-NO_MOTION_ROW = "0" * 14
+NO_MOTION_ROW = "0" * GRID_COLUMNS
 
 
 def _flag(value: bool) -> str:
@@ -330,7 +332,7 @@ def _defaults_by_template(identity: Mapping[str, str]) -> dict[str, Callable[[di
             "DisplayName": {"Enable": "true", "PosX": "16", "PosY": "540", "Name": "IP Camera"},
         },
         "/Pictures/{ChannelID}/Motion": lambda p: {"Enable": "false", "Sensitive": "middle"},
-        "/Pictures/{ChannelID}/Motion/RegionsV2": lambda p: {f"RegionX_{r}": NO_MOTION_ROW for r in range(12)},
+        "/Pictures/{ChannelID}/Motion/RegionsV2": lambda p: {f"RegionX_{r}": NO_MOTION_ROW for r in range(GRID_ROWS)},
         "/Pictures/{ChannelID}/Motion/Trigger": lambda p: {
             "NotifyAMS": dict(disabled),
             "BeepAlert": dict(disabled),
@@ -379,8 +381,8 @@ def _defaults_by_template(identity: Mapping[str, str]) -> dict[str, Callable[[di
             "ServerURL": "",
         },
         "/Alarm/EventCfgList/2": lambda p: {
-            "motion": {"PreRecordTime": "0", "AlarmInterval": "300", "Message": ""},
-            "http": {"PreRecordTime": "0", "AlarmInterval": "300", "Message": ""},
+            "motion": {"PreRecordTime": "0", "AlarmInterval": str(ALARM_INTERVAL_DEFAULT_S), "Message": ""},
+            "http": {"PreRecordTime": "0", "AlarmInterval": str(ALARM_INTERVAL_DEFAULT_S), "Message": ""},
         },
     }
 
@@ -388,9 +390,7 @@ def _defaults_by_template(identity: Mapping[str, str]) -> dict[str, Callable[[di
 def stored_resources() -> list[Resource]:
     """The resources whose state is stored (Rule 1 and 3), in chapter 9 order."""
     return [
-        r
-        for r in RESOURCES
-        if r.block is not None and r.block not in RUNTIME_BLOCKS and r.template != "/System/Users/{N}"
+        r for r in RESOURCES if r.block is not None and r.block not in NOT_STORED and r.template != "/System/Users/{N}"
     ]
 
 

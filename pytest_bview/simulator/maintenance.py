@@ -78,6 +78,7 @@ from pytest_bview.simulator.extensions import BEFORE_RESTART, RESTART_ON_SAVE, S
 from pytest_bview.simulator.factory import USERS, factory_defaults
 from pytest_bview.simulator.http import CAMERA, MIDDLEWARES, Ctx, handles, status_response, xml_response
 from pytest_bview.spec.blocks import BLOCKS
+from pytest_bview.spec.facts import DEVICE_INFO_WRITABLE, NETWORK_IDENTITY
 from pytest_bview.spec.model import Field
 from pytest_bview.spec.resources import match
 from pytest_bview.spec.status import Status
@@ -93,14 +94,7 @@ FORMAT_S = 30.0  # quick format of the SD card (9.10.4)
 MAINTENANCE_TICK_S = 30.0  # how often the auto-maintenance scheduler looks at the clock (9.2.4)
 ANSWER_FIRST_S = 0.05  # let the ResponseStatus reach the client before the services stop
 
-# The wired network identity: kept through a factory default and a configuration import (ERRATA.md L16)
-NETWORK_IDENTITY = (
-    "/Network/Port",
-    "/Network/Interfaces/1/IPAddress",
-    "/Network/Interfaces/1/IPAddress/DHCP",
-)
 DEVICE_INFO = "/System/DeviceInfo"
-DEVICE_INFO_WRITABLE = ("DeviceName",)  # 9.2.4: "only <DeviceName> can be set"
 # extras a factory default keeps: the flash (firmware), the real-time clock, the log
 FACTORY_KEEPS_EXTRA = ("firmware", "clock_offset_s", "log")
 

@@ -20,13 +20,12 @@ from pytest_bview.simulator.device import COMPUTED, ON_COMMIT, Caller, Device, c
 from pytest_bview.simulator.extensions import STARTUP_HOOKS
 from pytest_bview.simulator.http import Ctx, handles, status_response
 from pytest_bview.spec.blocks import BLOCKS
+from pytest_bview.spec.facts import RTSP_PATHS
 from pytest_bview.spec.status import Status
 from pytest_bview.spec.streams import FULL_FRAME_RATE, STREAMS
 
 if TYPE_CHECKING:
     from pytest_bview.simulator.camera import Camera
-
-RTSP_PATHS = {1: "/live/0/main", 2: "/live/0/sub"}
 
 STREAM_RANGE_UNCHECKED = F.declare(
     "streams-range-unchecked",

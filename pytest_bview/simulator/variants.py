@@ -20,6 +20,7 @@ from aiohttp import web
 
 from pytest_bview.simulator import extensions
 from pytest_bview.simulator import http as sim_http
+from pytest_bview.spec.facts import MAX_LOG_ENTRIES
 
 if TYPE_CHECKING:
     from pytest_bview.simulator.camera import Camera
@@ -260,7 +261,7 @@ def live_in(camera: Camera) -> None:
 
 
 PAST_RUN_MARK = "variant-been-through-a-run"
-PAST_RUN_ENTRIES = 990  # of the 1000 the log holds (9.2.10): the next run's entries push the oldest out
+PAST_RUN_ENTRIES = MAX_LOG_ENTRIES - 10  # of the 1000 the log holds (9.2.10): the next run's push the oldest out
 PAST_RUN_TYPES = ((2, 102), (2, 102), (4, 301), (4, 302), (2, 102), (1, 1))  # config, users, a restart
 
 
