@@ -252,7 +252,6 @@ def test_spec_imports_only_spec(graph: Graph) -> None:
     assert not bad, "spec/ imports:\n" + "\n".join(bad)
 
 
-@pytest.mark.xfail(strict=False, reason="suites/test_disruptive.py still builds packages with the camera's code")
 def test_suites_do_not_import_the_simulator() -> None:
     """Rule 3: the suites talk to the reference camera only as to any camera."""
     found = suite_imports_of("pytest_bview.simulator")
