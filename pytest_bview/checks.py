@@ -67,6 +67,37 @@ def expect(
         fail(did, requires, section, *exchanges, rule=rule)
 
 
+def expect_passwords_hidden(url: str, leaked: list[str], ex: Exchange) -> None:
+    """No write-only field in a GET answer: a password the spec says plainly is not displayed (DDNS, EMail,
+    FTP) is a MUST (rule password-not-retrieved), any other write-only field 6.1.2's "should" (an advisory).
+    `leaked` holds element paths below the answer's root."""
+    from pytest_bview.spec.permissions import UNDISPLAYED_PASSWORDS
+    from pytest_bview.spec.resources import match
+
+    if not leaked:
+        return
+    found = match(url)
+    template = found[0].template if found else url
+    # a collection (/Network, /Network/DDNS) carries its parts: compare where each element lives
+    undisplayed = {f"{part}/{name}" for part, names in UNDISPLAYED_PASSWORDS.items() for name in names}
+    plain = [path for path in leaked if f"{template}/{path}" in undisplayed]
+    if plain:
+        fail(
+            f"returned the password(s) {', '.join(plain)}",
+            "when retrieving data, the password field is not displayed",
+            "9.1.1.2, 9.1.3, 9.1.6",
+            ex,
+            rule="password-not-retrieved",
+        )
+    fail(
+        f"returned the write-only field(s) {', '.join(leaked)}",
+        "write-only fields should never be present in data returned from the device",
+        "6.1.2",
+        ex,
+        rule="wo-never-returned",
+    )
+
+
 # -- XML ---------------------------------------------------------------------------------------
 
 

@@ -261,6 +261,11 @@ class Target:
         return self.__dict__["_lab"]
 
     @property
+    def picked_ports(self) -> frozenset[str]:
+        """Ports the kit itself chose (the built-in camera binds free ports): not the camera's API shape."""
+        return frozenset(str(p) for p in self.sim.ports.values() if p) if self.sim is not None else frozenset()
+
+    @property
     def audio_loopback(self) -> bool:
         """What the speaker plays comes back on ReceiveData (the built-in camera; a lab rig otherwise)."""
         return self.sim is not None

@@ -350,3 +350,73 @@ def test_shape_diff_finds_renames_and_namespaces() -> None:
     assert ("Color/Brightness", "Color/brightness") in change["renamed"]
     assert change["namespaces_added"] == ["urn:b"] and change["namespaces_removed"] == ["urn:a"]
     assert shape_change("/x", old, old) is None
+
+
+_STARTED = iter(range(10, 60))
+
+
+def _run_of(serial: str, level: str, tests: list[str], firmware: str = "2.0.0") -> m.Run:
+    identity = {"DeviceTypeName": "BV-IPC2-5MP", "SerialNum": serial, "SoftWareVersion": firmware}
+    started = f"2026-11-25T10:00:{next(_STARTED):02d}Z"  # run directories are named by the second
+    return m.Run(identity, [m.TestResult(t, verdict="pass") for t in tests], options={"level": level}, started=started)
+
+
+def test_baseline_is_the_same_unit_level_and_tests(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A full run after an `-m images` run once reported "593 tests new, 0 regressions": the baseline is
+    the previous run of the same serial, level and tests, and any other choice says why."""
+    from pytest_bview.report.runs import write_run
+
+    full, images = [f"t{i}" for i in range(6)], ["t0", "t1"]
+    redactor = m.Redactor("admin", None)
+
+    def write(run: m.Run) -> m.Run:
+        return write_run(run, tmp_path, redactor).run
+
+    first_full = write(_run_of("S1", "reversible", full))
+    write(_run_of("S1", "reversible", images))  # newer, but another selection
+    write(_run_of("S2", "reversible", full))  # newer, but another unit
+    write(_run_of("S1", "readonly", full))  # newer, but another level
+    now = write(_run_of("S1", "reversible", full, firmware="2.0.1"))
+    assert now.diff is not None and now.diff["older"] == first_full.path and not now.diff["basis"]
+    assert now.diff["added_tests"] == []
+
+    alone = tmp_path / "alone"
+    write_run(_run_of("S9", "reversible", images), alone, redactor)
+    other = write_run(_run_of("S9", "reversible", full), alone, redactor).run
+    assert other.diff is not None and "another selection (2 tests, 2 in common with this run's 6" in other.diff["basis"]
+    assert "Baseline:" in (alone / other.path / "report.html").read_text()
+    first = next(p for p in (alone / "BV-IPC2-5MP" / "2.0.0").iterdir() if p.name != Path(other.path).name)
+    assert report_cli(["diff", str(first), str(alone / other.path)]) == 0
+    assert "baseline: RUN_A is another selection (2 tests" in capsys.readouterr().out
+
+
+def test_expectations_carry_to_the_next_build_and_end_where_fixed() -> None:
+    """Expectations written by --bview-update-expectations once named one exact firmware, so the next
+    build showed every waived failure again."""
+    from pytest_bview.report.expectations import Expectation
+
+    test = "suites/test_schema.py::test_get_matches_schema[GET /Images/1/Color]"
+    first = Expectations([], None).updated("BV-IPC2-5MP", "2.0.1", {test: "fail"})
+    (entry,) = first.entries
+    assert entry.firmware == ">=2.0.1, <3"
+    assert first.lookup("BV-IPC2-5MP", "2.0.2", test) is not None  # the next build: still waived
+    assert first.lookup("BV-IPC2-5MP", "3.0", test) is None and first.lookup("BV-IPC2-5MP", "2.0.0", test) is None
+    fixed = first.updated("BV-IPC2-5MP", "2.0.4", {test: "pass"})
+    assert [e.firmware for e in fixed.entries] == [">=2.0.1, <2.0.4"]  # still true of the builds before
+    assert fixed.lookup("BV-IPC2-5MP", "2.0.3", test) is not None and fixed.lookup("BV-IPC2-5MP", "2.0.4", test) is None
+    exact = Expectations([Expectation("BV-IPC2-5MP", "2.0.4", test)], None)
+    assert exact.updated("BV-IPC2-5MP", "2.0.4", {test: "pass"}).entries == []
+    assert Expectations([], None).updated("BV-X", "beta", {test: "fail"}).entries[0].firmware == "beta"
+
+
+def test_ports_the_kit_picked_are_not_api_shape() -> None:
+    """The built-in camera's random ports showed as two "API shape" changes in every diff."""
+    from pytest_bview.report.hooks import KIT_PICKED, Local, _absorb_shapes
+
+    body = b"<Port><HTTP>41777</HTTP><RTP>36263</RTP><HTTPS>443</HTTPS></Port>"
+    ex = type("Ex", (), {"method": "GET", "status": 200, "body": body, "truncated": False, "path": "/Network/Port"})
+    target = type("T", (), {"identity": {"SerialNum": "S"}, "picked_ports": frozenset({"41777", "36263"})})
+    local = Local()
+    _absorb_shapes(local, target, [ex])
+    (values,) = [v["values"] for v in next(iter(local.shapes.values())).values()]
+    assert values == {"Port/HTTP": KIT_PICKED, "Port/RTP": KIT_PICKED, "Port/HTTPS": "443"}

@@ -192,3 +192,26 @@ def test_hardened_camera_gives_no_security_advisory(pytester: pytest.Pytester, t
     assert result.ret == 0, result.stdout.str()[-3000:]
     outcomes = result.parseoutcomes()
     assert outcomes.get("passed", 0) >= 2 and not outcomes.get("xfailed"), outcomes
+
+
+def test_a_shown_password_is_a_failure_where_the_spec_says_so_plainly(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
+    """6.1.2 says write-only fields "should never" be returned (an advisory), but 9.1.1.2, 9.1.3 and 9.1.6 say
+    plainly that the DDNS, EMail and FTP passwords are not displayed: those are failures, strict or not."""
+    check = "suites/test_schema.py::test_write_only_fields_absent"
+    result = pytester.runpytest_inprocess(
+        f"{ROOT / check}[GET /Network/DDNS/Config]",
+        f"{ROOT / check}[GET /System/Users/1]",
+        f"--rootdir={ROOT}",
+        "--bview-sim-fault",
+        "config-wo-field-returned",
+        f"--bview-report-dir={tmp_path / 'reports'}",
+        "-p",
+        "no:cacheprovider",
+    )
+    results = json.loads(next((tmp_path / "reports").rglob("results.json")).read_text("utf-8"))
+    verdicts = {t["id"]: (t["verdict"], t["rule"]) for t in results["tests"]}
+    assert verdicts[f"{check}[GET /Network/DDNS/Config]"][0] == "fail", result.stdout.str()[-3000:]
+    assert verdicts[f"{check}[GET /System/Users/1]"] == ("advisory", "wo-never-returned")
+    assert result.ret == 1

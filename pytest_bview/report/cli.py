@@ -17,7 +17,7 @@ from pathlib import Path
 
 from pytest_bview.report import model as m
 from pytest_bview.report.diff import diff_runs
-from pytest_bview.report.runs import write_index
+from pytest_bview.report.runs import baseline_basis, write_index
 from pytest_bview.report.verify import verify
 
 
@@ -40,7 +40,8 @@ def main(argv: list[str] | None = None) -> int:
         except (OSError, ValueError, TypeError) as exc:
             print(f"bview-report: cannot read a run: {exc}", file=sys.stderr)
             return 2
-        d = diff_runs(older, newer)
+        basis = baseline_basis(newer, older)
+        d = diff_runs(older, newer, basis=f"RUN_A is {basis}" if basis else "")
         print(json.dumps(d.to_dict(), indent=1) if args.json else d.text())
         return d.exit_status()
     if args.command == "verify":

@@ -36,6 +36,7 @@ class Diff:
     removed_tests: list[str] = field(default_factory=list)
     shape: list[dict[str, Any]] = field(default_factory=list)
     latency: list[dict[str, Any]] = field(default_factory=list)
+    basis: str = ""  # why the older run is not of the same unit, level and tests ("" when it is)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -62,7 +63,9 @@ class Diff:
 
     def text(self) -> str:
         """The diff for a terminal."""
-        lines = [f"older: {self.older}", f"newer: {self.newer}", self.summary()]
+        lines = [f"older: {self.older}", f"newer: {self.newer}"]
+        lines += [f"baseline: {self.basis}"] if self.basis else []
+        lines.append(self.summary())
         for title, rows in (
             ("REGRESSION", self.regressions),
             ("fixed", self.fixes),
@@ -97,8 +100,8 @@ def shape_text(s: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
-def diff_runs(older: Run, newer: Run) -> Diff:
-    d = Diff(_label(older), _label(newer))
+def diff_runs(older: Run, newer: Run, basis: str = "") -> Diff:
+    d = Diff(_label(older), _label(newer), basis=basis)
     before = {t.id: t for t in older.tests}
     after = {t.id: t for t in newer.tests}
     for tid, t in after.items():

@@ -11,8 +11,10 @@
 Rule 1: a test the file expects to fail and that fails is "waived" (shown like an xfail, not a
         failure); one expected to fail that passes is flagged "unexpected pass".
 Rule 2: `--bview-update-expectations` rewrites the entries that applied to the run: still failing
-        ones keep their range, reason and link, fixed ones go, new failures are added for exactly
-        this firmware. Entries for other models or firmware are kept as they were.
+        ones keep their range, reason and link; a new failure is added for this firmware and the rest
+        of its major version (">=2.0.1, <3"), so the next build of the branch carries it; a fixed one
+        ends before this firmware (">=2.0.1, <2.0.4"), or goes when it named only this firmware.
+        Entries for other models or firmware are kept as they were.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import fnmatch
 import json
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pytest_bview.verdicts import FAIL, VERDICTS
@@ -86,6 +88,33 @@ def firmware_matches(firmware: str, spec: str) -> bool:
     return True
 
 
+def branch_range(firmware: str) -> str:
+    """This firmware and the later builds of its major version: "2.0.1" -> ">=2.0.1, <3" (Rule 2); a
+    version without a leading number stays exact."""
+    head = re.match(r"\s*(\d+)", firmware)
+    if head is None or _CMP.match(f">={firmware}") is None:
+        return firmware
+    return f">={firmware.strip()}, <{int(head.group(1)) + 1}"
+
+
+def ended_before(spec: str, firmware: str) -> str | None:
+    """`spec` with its upper bound moved down to `firmware` (exclusive), or None when nothing before
+    `firmware` is left in it (an exact version, a pattern, or a range that starts at this firmware)."""
+    parts = [p.strip() for p in spec.split(",") if p.strip()]
+    if not parts or not all(_CMP.match(p) for p in parts) or _CMP.match(f"<{firmware}") is None:
+        return None
+    lower = [p for p in parts if _CMP.match(p).group(1) in (">=", ">", "!=")]  # type: ignore[union-attr]
+    narrowed = ", ".join([*lower, f"<{firmware.strip()}"])
+    if not lower:
+        return narrowed
+    # some version must still match: the lower bounds are below this firmware
+    for part in lower:
+        op, ver = _CMP.match(part).groups()  # type: ignore[union-attr]
+        if op in (">=", ">") and version_key(ver) >= version_key(firmware):
+            return None
+    return narrowed
+
+
 @dataclass
 class Expectations:
     entries: list[Expectation]
@@ -142,9 +171,14 @@ class Expectations:
             elif e.verdict != FAIL and short_id(e.test) in {short_id(t) for t, v in results.items() if v == e.verdict}:
                 kept.append(e)
                 covered.add(short_id(e.test))
+            else:  # fixed on this firmware: the entry still speaks for the builds before it
+                earlier = ended_before(e.firmware, firmware)
+                if earlier is not None:
+                    kept.append(replace(e, firmware=earlier))
         for short, test in sorted(failing.items()):
             if short not in covered:
-                kept.append(Expectation(model, firmware, test, FAIL, "baseline: failing when the baseline was taken"))
+                reason = "baseline: failing when the baseline was taken"
+                kept.append(Expectation(model, branch_range(firmware), test, FAIL, reason))
         return Expectations(kept, self.path)
 
     def dumps(self) -> str:

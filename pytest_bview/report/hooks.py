@@ -190,6 +190,9 @@ def _timings(exchanges: list[Any]) -> list[list[Any]]:
     return out
 
 
+KIT_PICKED = "(picked by the kit)"  # a port value the kit chose for the built-in camera
+
+
 def _absorb_shapes(local: Local, target: Any, exchanges: list[Any]) -> None:
     from pytest_bview.spec.resources import match
 
@@ -208,6 +211,8 @@ def _absorb_shapes(local: Local, target: Any, exchanges: list[Any]) -> None:
         if found is None or shape is None:
             continue
         paths, namespaces, values = shape
+        picked: frozenset[str] = getattr(target, "picked_ports", frozenset())
+        values = {k: KIT_PICKED if "Port" in k and v in picked else v for k, v in values.items()}
         entry = book.setdefault(found[0].template, {"paths": [], "namespaces": [], "values": values})
         entry["paths"] = sorted(set(entry["paths"]) | paths)
         entry["namespaces"] = sorted(set(entry["namespaces"]) | namespaces)

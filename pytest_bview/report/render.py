@@ -501,7 +501,9 @@ def _diff(run: m.Run) -> str:
     if not run.diff:
         return ""
     d = Diff.from_dict(run.diff)
-    out = [f'<h2 id="diff">Changes since {esc(d.older)}</h2><p>{esc(d.summary())}</p>']
+    out = [f'<h2 id="diff">Changes since {esc(d.older)}</h2>']
+    out += [f'<p class="basis"><strong>Baseline:</strong> {esc(d.basis)}</p>'] if d.basis else []
+    out.append(f"<p>{esc(d.summary())}</p>")
     for title, rows in (
         ("Regressions", d.regressions),
         ("Fixes", d.fixes),

@@ -4,7 +4,9 @@ Rule 1: a run directory holds report.html, results.json, junit.xml and declarati
         carries the SHA-256 of every other file and a digest of its own content (verify.py).
 Rule 2: everything written passes through the session's `Redactor` first: the password never lands
         on disk, whatever a test or a device put in a message.
-Rule 3: the newest older run of the same model (any firmware) is the baseline of the report's diff.
+Rule 3: the baseline of the report's diff is the newest older run of the same model and serial, at the same
+        level, that ran the same tests (any firmware: that is what a regression is). When there is none,
+        the closest older run of the model is used and the diff says plainly how it differs (`Diff.basis`).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from pytest_bview.verdicts import ADVISORY, FAIL, NOT_RUN, PASS, WAIVED, from_sk
 
 STAMP = "%Y%m%dT%H%M%SZ"
 INDEX_CACHE = ".index-cache.json"  # run path -> summary, for index.html
+BASELINE_CANDIDATES = 200  # older runs of a model read to find a baseline: bounds the time a report takes
 
 
 @dataclass
@@ -56,6 +59,8 @@ class Written:
             )
         if self.diff is not None:
             lines.append(f"changes since {self.diff.older}: {self.diff.summary()}")
+            if self.diff.basis:
+                lines.append(f"baseline: {self.diff.basis}")
             lines += [f"REGRESSION {r['id']}: {r['before']} -> {r['after']}" for r in self.diff.regressions]
         lines += [
             f"unexpected pass (expectations say fail): {t.id}" for t in self.run.tests if "unexpected pass" in t.flags
@@ -270,7 +275,12 @@ def write_run(run: m.Run, report_dir: Path, redactor: m.Redactor) -> Written:
     directory = new_run_dir(report_dir, run)
     run.path = directory.relative_to(report_dir).as_posix()
     previous = find_previous(report_dir, run)
-    diff = diff_runs(previous, run) if previous is not None else None
+    diff = None
+    if previous is not None:
+        basis = baseline_basis(run, previous)
+        if basis:
+            basis = f"no earlier run of this unit at this level with the same tests; the closest one is {basis}"
+        diff = diff_runs(previous, run, basis=basis)
     run.diff = diff.to_dict() if diff is not None else None
     run = m.Run.from_dict(redactor.scrub(run.to_dict()))
     pages = {
@@ -293,19 +303,57 @@ def write_results(directory: Path, run: m.Run, redactor: m.Redactor) -> None:
 
 
 def find_previous(report_dir: Path, run: m.Run) -> m.Run | None:
-    """The newest run of the same model started before this one (Rule 3)."""
+    """The baseline of `run`'s diff (Rule 3), with `basis` set on the diff by `baseline_basis`."""
     mine = Path(run.path).name
-    best: tuple[str, Path] | None = None
-    for results in (report_dir / safe(run.model)).glob(f"*/*/{m.RESULTS}"):
-        stamp = results.parent.name
-        if stamp < mine and (best is None or stamp > best[0]):
-            best = (stamp, results)
-    if best is None:
-        return None
-    try:
-        return m.Run.load(best[1])
-    except (OSError, ValueError, TypeError):
-        return None
+    older: list[tuple[str, Path]] = sorted(
+        (results.parent.name, results)
+        for results in (report_dir / safe(run.model)).glob(f"*/*/{m.RESULTS}")
+        if results.parent.name < mine
+    )
+    best: tuple[tuple[int, int, int, str], m.Run] | None = None
+    for stamp, results in reversed(older[-BASELINE_CANDIDATES:]):  # newest first: an exact match ends it
+        try:
+            candidate = m.Run.load(results)
+        except (OSError, ValueError, TypeError):
+            continue
+        score = (*_likeness(run, candidate), stamp)
+        if best is None or score > best[0]:
+            best = (score, candidate)
+        if score[:3] == (1, 1, 1):
+            break
+    return best[1] if best is not None else None
+
+
+def _likeness(run: m.Run, other: m.Run) -> tuple[int, int, int]:
+    """(same serial, same level, same tests) of two runs: what makes `other` a fair baseline (Rule 3)."""
+    return (
+        int(_serial(run) == _serial(other)),
+        int(run.options.get("level") == other.options.get("level")),
+        int({t.id for t in run.tests} == {t.id for t in other.tests}),
+    )
+
+
+def _serial(run: m.Run) -> str:
+    return run.identity.get("SerialNum") or run.identity.get("SerialNumber") or ""
+
+
+def baseline_basis(run: m.Run, baseline: m.Run) -> str:
+    """ "" for a fair baseline; else how it differs from `run` (Rule 3)."""
+    serial, level, tests = _likeness(run, baseline)
+    if serial and level and tests:
+        return ""
+    why = []
+    if not serial:
+        why.append(f"another unit (serial {_serial(baseline) or 'unknown'}, this one {_serial(run) or 'unknown'})")
+    if not level:
+        why.append(f"level {baseline.options.get('level') or 'unknown'} (this run {run.options.get('level')})")
+    if not tests:
+        ours, theirs = {t.id for t in run.tests}, {t.id for t in baseline.tests}
+        why.append(
+            f"another selection ({len(theirs)} tests, {len(ours & theirs)} in common with this run's {len(ours)}; "
+            "only the tests both ran are compared)"
+        )
+    return "; ".join(why)
 
 
 def list_runs(report_dir: Path) -> list[dict[str, Any]]:

@@ -22,6 +22,14 @@ FACTORY_USER, FACTORY_PASSWORD = "admin", "admin"
 # them to itself like a write-only field (ERRATA S3): GET shows them empty, an empty one in a PUT keeps the stored one.
 KEPT_SECRETS = frozenset({"KeyValue", "KeyValueB64"})
 
+# Passwords the spec says plainly a GET does not show (rule password-not-retrieved: 9.1.1.2, 9.1.3, 9.1.6), by
+# resource and element path; other write-only fields (the users' passwords) have only 6.1.2's "should never".
+UNDISPLAYED_PASSWORDS: dict[str, tuple[str, ...]] = {
+    "/Network/DDNS/Config": ("Password",),
+    "/Network/EMail": ("SenderEmailPassword",),
+    "/Network/FTP": ("Password",),
+}
+
 OWN_ENTRY = ("PUT", "/System/Users/{N}")  # a Normal user may PUT its own entry (its password)
 
 _SYSTEM: dict[tuple[str, str], str] = {

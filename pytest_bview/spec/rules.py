@@ -148,6 +148,17 @@ _TABLE = (
         SHOULD,
         "security",
     ),
+    # -- 9.1 network ------------------------------------------------------------------------------------------------
+    Rule(
+        "password-not-retrieved",
+        "9.1.1.2",
+        537,
+        "When retrieving data, the password field is not displayed. (9.1.1.2 DDNS Config; the same words in "
+        "9.1.6 FTP, line 787; 9.1.3: The <SenderEmailPassword> content will not be retrieved by the GET command, "
+        "line 675)",
+        MUST,
+        "security",
+    ),
     # -- 9.2 system -------------------------------------------------------------------------------------------------
     Rule("system-time-iso8601", "9.2.1", 1189, "The date and time string has ISO 8601 format.", MUST, "system"),
     Rule(
