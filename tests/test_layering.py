@@ -63,7 +63,7 @@ def _literals(path: Path) -> list[tuple[int, str]]:
 
 
 CODE = [p for p in [*sorted(PACKAGE.rglob("*.py")), *SUITES] if "spec" not in p.relative_to(ROOT).parts]
-# facts of spec/facts.py written as a literal: RTSP paths (chapter 8) and the network identity (ERRATA.md L16)
+# a fact of spec/ written as a literal: the RTSP paths (chapter 8, spec/streams.py)
 FACT_LITERALS = ("/live/0/main", "/live/0/sub")
 
 
