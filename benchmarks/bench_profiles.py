@@ -64,11 +64,19 @@ def inventory(path: Path, cameras: list[dict]) -> None:
     path.write_text("\n".join(rows) + "\n")
 
 
-def run(profile: str, n: int, scale: float, extra: list[str]) -> dict:
+def run(profile: str, n: int, scale: float, extra: list[str], latency_ms: float = 0.0) -> dict:
     with contextlib.ExitStack() as stack, tempfile.TemporaryDirectory(prefix="bview-profiles-") as tmp:
         sims = [
             stack.enter_context(
-                sim_process("--serial", f"BV2BENCH{i:04d}", "--mac", f"02:00:5e:00:19:{i:02x}", time_scale=scale)
+                sim_process(
+                    "--serial",
+                    f"BV2BENCH{i:04d}",
+                    "--mac",
+                    f"02:00:5e:00:19:{i:02x}",
+                    "--latency-ms",
+                    str(latency_ms),
+                    time_scale=scale,
+                )  # fmt: skip
             )
             for i in range(1, n + 1)
         ]
@@ -123,15 +131,21 @@ def main() -> None:
     p.add_argument("--profile", action="append", choices=("acceptance", "regression", "certification"))
     p.add_argument("--cameras", type=int, default=1, help="reference cameras run at once (an inventory, -n N)")
     p.add_argument("--scale", type=float, default=1.0, help="time scale of cameras and kit (1 = real timing)")
+    p.add_argument(
+        "--latency-ms", type=float, default=0.0, help="each camera answers HTTP this late (a real camera: tens of ms)"
+    )
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("extra", nargs="*", help="more pytest arguments (after --)")
     args = p.parse_args()
     if args.child:
         child(args.extra)
         return
-    print(f"machine: {machine()}; time scale {args.scale:g}; {args.cameras} camera(s)", flush=True)
+    print(
+        f"machine: {machine()}; time scale {args.scale:g}; {args.cameras} camera(s); HTTP latency {args.latency_ms:g} ms",
+        flush=True,
+    )
     for profile in args.profile or ["acceptance"]:
-        r = run(profile, args.cameras, args.scale, args.extra)
+        r = run(profile, args.cameras, args.scale, args.extra, args.latency_ms)
         ratio = f"{r['wall'] / r['floor']:.2f}" if r["floor"] else "n/a (no device-imposed wait)"
         cams = ", ".join(f"{c:.1f}" for c in r["camera_cpu"])
         print(f"profile {profile}: exit {r['exit']} ({r['summary']}), restore {', '.join(r['restored']) or '?'}")

@@ -169,3 +169,19 @@ def test_list_faults_and_unknown_fault() -> None:
         timeout=60,
     )
     assert bad.returncode == 2 and "unknown fault" in bad.stderr
+
+
+def test_latency_knob_delays_every_answer() -> None:
+    """--latency-ms models a real camera's time to answer (benchmarks at real timing); it is scaled like every
+    device-imposed duration. A lower bound only: sleeping guarantees it, whatever the machine's load."""
+    import time
+
+    with CameraThread(CameraOptions(time_scale=0.5, latency_ms=200, discovery_port=0, ssdp_port=0)) as cam:
+        url = f"http://127.0.0.1:{cam.ports['http']}/System/DeviceInfo"
+        with requests.Session() as s:
+            s.auth = ("admin", "admin")
+            s.get(url, timeout=10)  # the connection is set up: only the answer is timed below
+            start = time.monotonic()
+            r = s.get(url, timeout=10)
+            took = time.monotonic() - start
+    assert r.status_code == 200 and took >= 0.1, took  # 200 ms x time scale 0.5

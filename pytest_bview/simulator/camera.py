@@ -45,6 +45,7 @@ class CameraOptions:
     https: bool = False  # serve TLS with a self-signed certificate kept in the state directory (simulator/tls.py)
     interface: str | None = None  # manage this network interface's address and DHCP (netif.py; CAP_NET_ADMIN)
     variants: tuple[str, ...] = ()  # conformant variants (variants.py)
+    latency_ms: float = 0.0  # every HTTP answer this late (a real camera's processing time), times time_scale
 
 
 class Camera:

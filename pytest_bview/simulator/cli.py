@@ -32,6 +32,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--ssdp-port", type=int, default=1900, help="SSDP port (0 = ephemeral, unicast only)")
     p.add_argument("--state-dir", type=Path, default=Path("state"), help="persistent configuration directory")
     p.add_argument("--time-scale", type=float, default=1.0, help="multiplies every device-imposed duration")
+    p.add_argument(
+        "--latency-ms",
+        type=float,
+        default=0.0,
+        help="answer every HTTP request this many ms late, as a real camera's processing time (times --time-scale)",
+    )
     p.add_argument("--fault", action="append", default=[], metavar="NAME", help="switch on a fault profile")
     p.add_argument("--list-faults", action="store_true", help="list the fault profiles and exit")
     p.add_argument(
@@ -193,6 +199,7 @@ def main(argv: list[str] | None = None) -> int:
         ssdp_port=args.ssdp_port,
         state_dir=args.state_dir,
         time_scale=args.time_scale,
+        latency_ms=args.latency_ms,
         faults=tuple(faults.names),
         identity=identity,
         discovery=not args.no_discovery,

@@ -702,6 +702,8 @@ async def connection_policy(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
     camera: Camera = request.app[CAMERA]
+    if camera.options.latency_ms > 0:  # a real camera's time to answer (--latency-ms): benchmarks at real timing
+        await asyncio.sleep(camera.options.latency_ms / 1000 * camera.options.time_scale)
     resp = await handler(request)
     if camera.faults.on(NO_KEEPALIVE):
         resp.force_close()
