@@ -83,7 +83,8 @@ def test_rtsp_paths_have_one_home() -> None:
 def test_restart_on_save_comes_from_the_spec() -> None:
     """The camera restarts after saving exactly the resources the spec flags `restart` (9.1.4, 9.1.5), plus
     the wired address it applies for real (netif.py)."""
-    from pytest_bview.simulator.camera import RESTART_ON_SAVE
+    from pytest_bview.simulator import camera  # noqa: F401  (its areas register theirs: netif.py)
+    from pytest_bview.simulator.extensions import RESTART_ON_SAVE
     from pytest_bview.spec.facts import RESTART_ON_SAVE as SPEC
 
     assert SPEC == ("/Network/Port", "/Network/P2P")
