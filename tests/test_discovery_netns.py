@@ -10,46 +10,26 @@ kernel drops them from 127.0.0.0/8), so loopback stays with SocketTransport (tes
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 
 import pytest
 
-pytestmark = pytest.mark.skipif(
-    os.geteuid() != 0 or shutil.which("ip") is None,
-    reason="needs root and iproute2 `ip` to create network namespaces and a veth pair",
-)
+from tests._netns import needs_netns, veth_pair
+
+pytestmark = needs_netns
 
 CAMERA_IP, CAMERA_MAC = "192.168.77.2", "02:00:00:77:00:02"
 PROBER_IP = "10.99.0.2"
 PORT = 5566
 
 
-def ip(*args: str) -> None:
-    subprocess.run(["ip", *args], check=True, capture_output=True, text=True)
-
-
 @pytest.fixture
 def namespaces() -> Iterator[tuple[str, str]]:
-    tag = uuid.uuid4().hex[:6]
-    cam, probe = f"bvcam{tag}", f"bvprb{tag}"
-    try:
-        ip("netns", "add", cam)
-        ip("netns", "add", probe)
-        ip("link", "add", f"vc{tag}", "netns", cam, "type", "veth", "peer", "name", f"vp{tag}", "netns", probe)
-        for ns, dev, addr in ((cam, f"vc{tag}", CAMERA_IP + "/24"), (probe, f"vp{tag}", PROBER_IP + "/24")):
-            ip("-n", ns, "link", "set", "lo", "up")
-            ip("-n", ns, "addr", "add", addr, "dev", dev)
-            ip("-n", ns, "link", "set", dev, "up")
-            ip("-n", ns, "route", "add", "default", "dev", dev)  # on-link: the way back to the other subnet
-        yield cam, probe
-    finally:
-        for ns in (cam, probe):
-            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+    # on-link default routes: the way back to the other subnet
+    with veth_pair(CAMERA_IP + "/24", PROBER_IP + "/24", routes=("default",)) as pair:
+        yield pair
 
 
 PROBER = """

@@ -8,7 +8,6 @@ import ipaddress
 import json
 import os
 import re
-import shutil
 import socket
 import statistics
 import subprocess
@@ -26,6 +25,8 @@ from pytest_bview import discovery as d
 from pytest_bview.simulator.camera import CameraOptions, CameraThread
 from pytest_bview.spec.permissions import ADMIN_ONLY
 from pytest_bview.spec.resources import RESOURCES
+from tests._netns import needs_netns
+from tests._netns import veth_pair as netns_pair
 
 ADMIN = ("admin", "admin")
 
@@ -117,35 +118,14 @@ def test_default_bview_sim_listens_on_loopback_only(tmp_path: Path) -> None:
     assert groups <= {d.GROUP, d.SSDP_GROUP}
 
 
-needs_netns = pytest.mark.skipif(
-    os.geteuid() != 0 or shutil.which("ip") is None,
-    reason="needs root and iproute2 `ip` to create network namespaces and a veth pair",
-)
 CAM_IP, PEER_IP = "192.168.78.2", "192.168.78.3"
 
 
 @pytest.fixture
 def veth_pair() -> Iterator[tuple[str, str]]:
     """Two namespaces joined by a veth pair: (camera namespace, attacker namespace)."""
-    tag = uuid.uuid4().hex[:6]
-    cam, peer = f"bvhc{tag}", f"bvha{tag}"
-
-    def ip(*args: str) -> None:
-        subprocess.run(["ip", *args], check=True, capture_output=True, text=True)
-
-    try:
-        ip("netns", "add", cam)
-        ip("netns", "add", peer)
-        ip("link", "add", f"hc{tag}", "netns", cam, "type", "veth", "peer", "name", f"ha{tag}", "netns", peer)
-        for ns, dev, addr in ((cam, f"hc{tag}", CAM_IP), (peer, f"ha{tag}", PEER_IP)):
-            ip("-n", ns, "link", "set", "lo", "up")
-            ip("-n", ns, "addr", "add", addr + "/24", "dev", dev)
-            ip("-n", ns, "link", "set", dev, "up")
-            ip("-n", ns, "route", "add", "224.0.0.0/4", "dev", dev)
-        yield cam, peer
-    finally:
-        for ns in (cam, peer):
-            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+    with netns_pair(CAM_IP + "/24", PEER_IP + "/24", routes=("224.0.0.0/4",)) as pair:
+        yield pair
 
 
 ATTACKER = """

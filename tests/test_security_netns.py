@@ -11,19 +11,16 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.skipif(
-    os.geteuid() != 0 or shutil.which("ip") is None,
-    reason="needs root and iproute2 `ip` to create network namespaces and a veth pair",
-)
+from tests._netns import needs_netns, veth_pair
+
+pytestmark = needs_netns
 
 ROOT = Path(__file__).resolve().parents[1]
 CAMERA_IP, SUITE_IP = "192.168.79.2", "192.168.79.1"
@@ -31,26 +28,10 @@ HTTP, RTSP = 8080, 8554
 CHECK = "suites/test_security_advisories.py::test_basic_not_over_plain_http"
 
 
-def ip(*args: str) -> None:
-    subprocess.run(["ip", *args], check=True, capture_output=True, text=True)
-
-
 @pytest.fixture
 def rig() -> Iterator[dict[str, str]]:
-    tag = uuid.uuid4().hex[:6]
-    cam, suite = f"bvsc{tag}", f"bvss{tag}"
-    try:
-        ip("netns", "add", cam)
-        ip("netns", "add", suite)
-        ip("link", "add", f"vc{tag}", "netns", cam, "type", "veth", "peer", "name", f"vs{tag}", "netns", suite)
-        for ns, dev, addr in ((cam, f"vc{tag}", CAMERA_IP), (suite, f"vs{tag}", SUITE_IP)):
-            ip("-n", ns, "link", "set", "lo", "up")
-            ip("-n", ns, "addr", "add", addr + "/24", "dev", dev)
-            ip("-n", ns, "link", "set", dev, "up")
+    with veth_pair(CAMERA_IP + "/24", SUITE_IP + "/24") as (cam, suite):
         yield {"cam": cam, "suite": suite}
-    finally:
-        for ns in (cam, suite):
-            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
 
 
 def run_check(rig: dict[str, str], tmp: Path, *camera_args: str) -> tuple[dict, str]:
