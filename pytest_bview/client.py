@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import collections
 import contextlib
 import html
 import ipaddress
@@ -220,6 +221,15 @@ class Exchange:
         return self.redact(f"{head}{more}\n{body}" if body else head + more)
 
 
+@dataclass
+class NetworkWrite:
+    """A paced network-configuration write (Rule 3): where, how long after the previous one, and its exchange."""
+
+    path: str
+    gap: float | None  # None: the run's first
+    exchange: Exchange
+
+
 class Client:
     """One camera's HTTP API, with the rules above."""
 
@@ -251,6 +261,9 @@ class Client:
         self.exchanges: list[Exchange] = []
         self.all_pairs: set[tuple[str, str]] = set()  # (template, method) answered by the device
         self.network_writes = 0
+        self.settle_waited = 0.0  # seconds slept by Rule 3: the part of the settle windows no other work filled
+        self.network_gap: float | None = None  # seconds from the previous network write to the last one sent
+        self.network_log: collections.deque[NetworkWrite] = collections.deque(maxlen=1000)  # paced writes, in order
         self.writes: list[tuple[str, str]] = []  # (method, path) of every non-GET, for the readonly tier
         self._last_network_write = 0.0
         self._lock = threading.Lock()
@@ -293,14 +306,15 @@ class Client:
             url += "?" + "&".join(f"{k}={v}" for k, v in params.items())
         self.secrets.learn_query(urllib.parse.urlsplit(url).query)
         self.secrets.learn(data, hdrs.get("Content-Type", ""))
+        paced, gap = False, None
         if method != "GET":
             if self.read_only:
                 raise TierViolation(f"{method} {path} refused: the run is in the readonly tier")
             if self.before_write is not None:
                 hook, self.before_write = self.before_write, None
                 hook()
-            if pace:
-                self._pace(method, path)
+            paced = pace and self._pace(method, path)
+            gap = self.network_gap
             self.writes.append((method, path))
         record_headers = dict(hdrs)
         if creds:
@@ -366,20 +380,27 @@ class Client:
                 if found and method == "PUT" and found[0].has("network"):
                     # the device's settle window opens when it handles the write: count from its answer
                     self._last_network_write = time.monotonic()
+                if paced:
+                    self.network_log.append(NetworkWrite(path, gap, ex))
         return ex
 
-    def _pace(self, method: str, path: str) -> None:
-        """Rule 3: space network-configuration writes by `settle` seconds."""
+    def _pace(self, method: str, path: str) -> bool:
+        """Rule 3: space network-configuration writes by `settle` seconds; True for such a write."""
         found = match(path)
         if found is None or not found[0].has("network") or method != "PUT":
-            return
+            return False
         with self._lock:
-            wait = self._last_network_write + self.settle - time.monotonic()
+            last = self._last_network_write
+            wait = last + self.settle - time.monotonic()
         if wait > 0:
             time.sleep(wait)
         with self._lock:
-            self._last_network_write = time.monotonic()
+            now = time.monotonic()
+            self.network_gap = now - last if last else None
+            self._last_network_write = now
             self.network_writes += 1
+            self.settle_waited += max(wait, 0.0)
+        return True
 
     def get(self, path: str, **kw: Any) -> Exchange:
         return self.request("GET", path, **kw)

@@ -17,6 +17,8 @@ from typing import Any
 import pytest
 import requests
 
+from pytest_bview.spec.blocks import SECRET_ELEMENTS
+
 MARKER = "bview_lab"
 REASON = "needs the reference camera's lab: {what} (a real camera has no /_sim/ controls; run against bview-sim)"
 
@@ -97,12 +99,27 @@ class Lab:
         return dict(self._call("GET", "/_sim/factory-defaults").json())
 
     def stored(self, path: str) -> Doc:
-        """The stored document of `path`, write-only fields (passwords) included."""
-        return dict(self._call("GET", "/_sim/store", params={"path": path}).json())
+        """The stored document of `path`, write-only fields (passwords) included: the session learns them, so
+        that no report shows them (client.py Rule 2)."""
+        doc = dict(self._call("GET", "/_sim/store", params={"path": path}).json())
+        self._learn(doc)
+        return doc
 
     def store(self, path: str, doc: Doc) -> None:
-        """Store `doc` as `path` (a write-only field no PUT can put back, 6.1.2)."""
+        """Store `doc` as `path` (a write-only field no PUT can put back, 6.1.2); its secrets become known ones."""
+        self._learn(doc)
         self._call("PUT", "/_sim/store", params={"path": path}, data=json.dumps(doc))
+
+    def _learn(self, doc: Any) -> None:
+        if isinstance(doc, dict):
+            for name, value in doc.items():
+                if name in SECRET_ELEMENTS and isinstance(value, str):
+                    self.target.client.secrets.add(value)
+                else:
+                    self._learn(value)
+        elif isinstance(doc, list):
+            for value in doc:
+                self._learn(value)
 
 
 def skip_reason(what: str) -> str:

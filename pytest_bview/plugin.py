@@ -93,6 +93,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         tier = next((lvl for lvl in reversed(LEVELS) if item.get_closest_marker(lvl)), "reversible")
         if not settings.allows(tier):
             item.add_marker(pytest.mark.skip(reason=f"needs --bview-level {tier} (running {settings.level})"))
+    from pytest_bview import schedule  # network writes spread out, their settle windows filled (9.1)
+
+    items[:] = schedule.order(items, settings.settle, schedule.cached_durations(config))
+    if not config.pluginmanager.has_plugin(schedule.Durations.name):
+        config.pluginmanager.register(schedule.Durations(config), schedule.Durations.name)
 
 
 def pytest_report_collectionfinish(config: pytest.Config, items: list[pytest.Item]) -> list[str]:
@@ -206,7 +211,11 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     total = len(resource_methods())
     done = len(target.client.all_pairs)
     terminalreporter.write_line(f"spec coverage: {done}/{total} resource-methods")
-    terminalreporter.write_line(f"bview: network-configuration writes: {target.client.network_writes}")
+    client = target.client
+    terminalreporter.write_line(
+        f"bview: network-configuration writes: {client.network_writes} "
+        f"(settle waits: {client.settle_waited:.1f} s slept, the rest filled by other checks)"
+    )
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

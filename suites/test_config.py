@@ -414,7 +414,8 @@ def test_partial_update_keeps_other_fields(bview, path: str) -> None:
     assert second is not None
     section = resource_of(path).section
     with kept(bview, path) as before:
-        check_status(put(bview, path, first), Status.OK, section, f"valid values {first}")
+        if not contains(before, first):  # else an earlier PUT (the round trip's) already set them: 9.1 writes are dear
+            check_status(put(bview, path, first), Status.OK, section, f"valid values {first}")
         ex = put(bview, path, second)
         check_status(ex, Status.OK, section, f"valid values {second}")
         after, get = bview.read(path)
@@ -541,11 +542,11 @@ def secret_kept(bview, path: str, field_path: tuple[str, ...]) -> Iterator[None]
 @pytest.mark.parametrize("path,field_path", WRITE_ONLY, ids=[f"PUT {p}" for p, _ in WRITE_ONLY])
 @pytest.mark.bview_rule("password-not-retrieved", "wo-never-returned")
 def test_write_only_never_returned(bview, path: str, field_path: tuple[str, ...]) -> None:
-    """6.1.2 "wo" (9.1.1.2, 9.1.3, 9.1.6): a password just set never appears in a GET."""
-    r = resource_of(path)
+    """6.1.2 "wo" (9.1.1.2, 9.1.3, 9.1.6): a stored password never appears in a GET. The lab stores it: a
+    PUT would cost a 9.1 settle wait, and test_write_only_empty_keeps proves the PUT side."""
     secret = "Wo-Secret-4711"
     with secret_kept(bview, path, field_path):
-        check_status(put(bview, path, _secret_doc(field_path, secret)), Status.OK, r.section)
+        bview.lab.store(path, deep_merge(bview.lab.stored(path), _secret_doc(field_path, secret)))
         ex = bview.client.get(path)
         leaked = secret.encode() in ex.body or f"<{field_path[-1]}>".encode() in ex.body
         expect_passwords_hidden(path, ["/".join(field_path)] if leaked else [], ex)
@@ -560,21 +561,25 @@ def test_write_only_empty_keeps(bview, path: str, field_path: tuple[str, ...]) -
     """9.1.1.2/9.1.3/9.1.6 + 6.1.2: a PUT with the password empty keeps it; a PUT with a value changes it."""
     r = resource_of(path)
     with secret_kept(bview, path, field_path):
-        check_status(put(bview, path, _secret_doc(field_path, "First-Secret-1")), Status.OK, r.section)
+        first = _stored_secret(bview, path, field_path)
+        if not first:  # a stored password to see kept: the lab stores it, not a PUT (9.1: each waits 5 s)
+            first = "First-Secret-1"
+            bview.lab.store(path, deep_merge(bview.lab.stored(path), _secret_doc(field_path, first)))
         ex = put(bview, path, deep_merge(_secret_doc(field_path, ""), CHANGES[path][0]))
         check_status(ex, Status.OK, r.section, "an empty password field means: keep the stored one")
         kept_value = _stored_secret(bview, path, field_path)
         expect(
-            kept_value == "First-Secret-1",
+            kept_value == first,
             "erased or changed the stored password on a PUT with the field empty",
             "an empty write-only field keeps the stored value",
             r.section,
             ex,
         )
-        ex = put(bview, path, _secret_doc(field_path, "Second-Secret-2"))
+        second = "Second-Secret-2" if first != "Second-Secret-2" else "Third-Secret-3"
+        ex = put(bview, path, _secret_doc(field_path, second))
         check_status(ex, Status.OK, r.section)
         expect(
-            _stored_secret(bview, path, field_path) == "Second-Secret-2",
+            _stored_secret(bview, path, field_path) == second,
             "kept the old password after a PUT with a new one",
             "a write-only field with a value replaces the stored one",
             r.section,

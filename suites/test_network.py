@@ -17,6 +17,7 @@ pytestmark = [pytest.mark.network]
 DNS = "/Network/Interfaces/1/IPAddress/DNS"
 
 
+PACED_SLACK = 1.5  # a write later than this many settle times after the previous one shows nothing of 9.1
 EARLY_TRIES = 3  # a loaded machine at a small time scale may be too slow to be early: try again, then say so
 EARLY_SHARE = 0.8  # a second write sent within this share of the device's window is early for sure
 
@@ -76,19 +77,35 @@ SETTLE_WRITES = {
 @pytest.mark.bview_rule("network-write-paced-accepted")
 def test_paced_writes_accepted(bview, path: str) -> None:
     """9.1: the suite leaves --bview-settle between network writes, and a device honouring "at least 5 s"
-    accepts every write so spaced (the restore at the session's end puts the values back)."""
-    block, change = SETTLE_WRITES[path]
-    first = bview.client.put(path, to_xml(BLOCKS[block], change))
-    check_status(first, Status.OK, "9.1")
-    started = time.monotonic()
-    second = bview.client.put(DNS, to_xml(BLOCKS["DNS"], {"SecondaryDNS": "192.0.2.57"}))
-    waited = time.monotonic() - started
-    check_status(second, Status.OK, "9.1", f"a network write {waited:.2f} s after the previous one (settle)")
+    accepts every write so spaced (the restore at the session's end puts the values back).
+
+    One write serves here and where it was made: a valid write to this resource that the run already sent
+    at the settle time (within PACED_SLACK of it) is the evidence, answered 0 or -14. Only without one does
+    this check write, paced against the write before it (schedule.py Rule 5 puts this check right after
+    one), or, with none just before, twice."""
+    settle = bview.settings.settle
+    answered = (Status.OK, Status.BUSY)
+    seen = [
+        w for w in bview.client.network_log
+        if w.path == path and w.gap is not None and settle <= w.gap <= PACED_SLACK * settle
+        and status_code(w.exchange) in answered
+    ]  # fmt: skip
+    if seen:
+        writes, gap = [seen[-1].exchange], seen[-1].gap
+    else:
+        block, change = SETTLE_WRITES[path]
+        writes = [bview.client.put(path, to_xml(BLOCKS[block], change))]
+        check_status(writes[0], Status.OK, "9.1")
+        gap = bview.client.network_gap
+        if gap is None or gap > PACED_SLACK * settle:  # no predecessor, or one too long ago to show anything
+            writes.append(bview.client.put(DNS, to_xml(BLOCKS["DNS"], {"SecondaryDNS": "192.0.2.57"})))
+            gap = bview.client.network_gap
+    assert gap is not None
+    check_status(writes[-1], Status.OK, "9.1", f"a network write {gap:.2f} s after the previous one (settle)")
     expect(
-        waited >= bview.settings.settle * 0.9,
-        f"was written to {waited:.2f} s after the previous network write",
-        f"network writes at least --bview-settle ({bview.settings.settle:g} s) apart",
+        gap >= settle * 0.9,
+        f"was written to {gap:.2f} s after the previous network write",
+        f"network writes at least --bview-settle ({settle:g} s) apart",
         "9.1",
-        first,
-        second,
+        *writes,
     )

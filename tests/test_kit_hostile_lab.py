@@ -495,9 +495,9 @@ def pytest_runtestloop(session):
         store.commit(resources={{path: {{**(store.get(path) or {{}}), "Password": secret}}}})
     commit = store.commit
 
-    def recording(resources=None, extra=None):
+    def recording(resources=None, extra=None, **kw):
         STORED.extend((resources or {{}}).values())
-        return commit(resources, extra)
+        return commit(resources, extra, **kw)
 
     store.commit = recording
 

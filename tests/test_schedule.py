@@ -1,0 +1,128 @@
+"""The run's order (pytest_bview/schedule.py): network writes spread out, their settle windows filled."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pytest_bview import schedule
+
+
+@dataclass
+class Item:
+    """What schedule.py reads of a pytest item."""
+
+    nodeid: str
+    markers: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
+    scopes: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        self.callspec = SimpleNamespace(params=self.params)
+        defs = {f"f{n}": [SimpleNamespace(scope=s)] for n, s in enumerate(self.scopes)}
+        self._fixtureinfo = SimpleNamespace(name2fixturedefs=defs)
+
+    def get_closest_marker(self, name: str) -> Any:
+        return SimpleNamespace(args=self.markers[name]) if name in self.markers else None
+
+    def iter_markers(self, name: str) -> list[Any]:
+        return [SimpleNamespace(args=self.markers[name])] if name in self.markers else []
+
+    def __repr__(self) -> str:
+        return self.nodeid
+
+
+def writer(nodeid: str, path: str = "", **markers: tuple[Any, ...]) -> Item:
+    return Item(nodeid, {"network": (), **markers}, {"path": path} if path else {})
+
+
+def filler(nodeid: str, **kw: Any) -> Item:
+    return Item(nodeid, **kw)
+
+
+def ids(items: list[Item]) -> list[str]:
+    return [i.nodeid for i in items]
+
+
+def test_fillers_spread_between_network_writes_by_count() -> None:
+    """Rule 3 without durations: an even share of the other items after each writer."""
+    items = [writer("a.py::w1"), writer("a.py::w2"), *(filler(f"b.py::f{n}") for n in range(4))]
+    assert ids(schedule.order(items, settle=5.0)) == [
+        "a.py::w1", "b.py::f0", "b.py::f1", "a.py::w2", "b.py::f2", "b.py::f3"
+    ]  # fmt: skip
+
+
+def test_a_window_takes_fillers_up_to_the_settle_time() -> None:
+    """Rule 3 with durations: fillers until the settle time is covered; the rest at the end."""
+    items = [writer("a.py::w1"), writer("a.py::w2"), *(filler(f"b.py::f{n}") for n in range(6))]
+    durations = {f"b.py::f{n}": 3.0 for n in range(6)}
+    assert ids(schedule.order(items, settle=5.0, durations=durations)) == [
+        "a.py::w1", "b.py::f0", "b.py::f1", "a.py::w2", "b.py::f2", "b.py::f3", "b.py::f4", "b.py::f5"
+    ]  # fmt: skip
+
+
+def test_writers_of_one_resource_run_together() -> None:
+    """Rule 2: the partial update follows the round trip of its resource (it builds on its write)."""
+    items = [
+        writer("c.py::test_round_trip[A]", "/Network/A"),
+        writer("c.py::test_round_trip[B]", "/Network/B"),
+        writer("c.py::test_partial[A]", "/Network/A"),
+        writer("c.py::test_partial[B]", "/Network/B"),
+    ]
+    assert ids(schedule.order(items, settle=5.0)) == [
+        "c.py::test_round_trip[A]", "c.py::test_partial[A]", "c.py::test_round_trip[B]", "c.py::test_partial[B]"
+    ]  # fmt: skip
+
+
+def test_a_reading_item_of_the_network_area_is_a_filler() -> None:
+    """Rule 1: "[GET " in the id says it only reads."""
+    assert schedule.is_writer(writer("c.py::test_round_trip[PUT /Network]"))
+    assert not schedule.is_writer(writer("c.py::test_collection_get_equals_parts[GET /Network]"))
+    assert not schedule.is_writer(filler("c.py::test_round_trip[PUT /Images/1/Color]"))
+
+
+def test_modules_with_shared_fixtures_and_disruptive_items_stay_together_at_the_end() -> None:
+    """Rule 4: moving them would set their module fixtures up again, or reorder a reboot."""
+    items = [
+        filler("d.py::one", scopes=("module",)),
+        filler("d.py::two"),
+        writer("a.py::w1"),
+        filler("x.py::reboot", markers={"disruptive": ()}),
+        filler("b.py::f0"),
+    ]
+    assert ids(schedule.order(items, settle=5.0)) == ["a.py::w1", "b.py::f0", "d.py::one", "d.py::two", "x.py::reboot"]
+
+
+def test_a_check_timing_the_spacing_follows_a_writer_directly() -> None:
+    """Rule 5: its write must go out at the settle time, not after the fillers' time."""
+    timed = writer("n.py::test_paced", bview_rule=("network-write-paced-accepted",))
+    items = [writer("a.py::w1"), timed, *(filler(f"b.py::f{n}") for n in range(4))]
+    out = ids(schedule.order(items, settle=5.0))
+    assert out.index("n.py::test_paced") == out.index("a.py::w1") + 1
+
+
+@given(st.lists(st.tuples(st.booleans(), st.sampled_from(["a", "b", "c"]), st.booleans()), max_size=30))
+def test_every_item_runs_once(shape: list[tuple[bool, str, bool]]) -> None:
+    """Whatever the mix, the order is a permutation of the collected items."""
+    items = [
+        (writer if w else filler)(f"{mod}.py::t{n}", **({"scopes": ("module",)} if pin and not w else {}))
+        for n, (w, mod, pin) in enumerate(shape)
+    ]
+    out = schedule.order(items, settle=5.0, durations={i.nodeid: 0.5 for i in items[::2]})
+    assert sorted(ids(out)) == sorted(ids(items))
+
+
+def test_same_items_same_order() -> None:
+    """Rule 6: every xdist worker computes the same order (no clock, no randomness)."""
+    items = [writer(f"a.py::w{n}", f"/Network/{n % 3}") for n in range(6)] + [filler(f"b.py::f{n}") for n in range(9)]
+    assert ids(schedule.order(items, 5.0)) == ids(schedule.order(list(items), 5.0))
+
+
+@pytest.mark.parametrize("cache", [None, SimpleNamespace(get=lambda key, default: {"x": "bad", "y": 1.5})])
+def test_cached_durations_tolerate_no_cache_and_bad_values(cache: Any) -> None:
+    assert schedule.cached_durations(SimpleNamespace(cache=cache)) == ({} if cache is None else {"y": 1.5})
