@@ -41,6 +41,7 @@ def test_builtin_camera_runs_and_reports_identity(pytester: pytest.Pytester) -> 
             "*bview: camera under test: built-in reference camera at 127.0.0.1:*",
             "*bview: model BV-IPC2-5MP*firmware 2.0.0*",
             "spec coverage: */130 resource-methods",
+            "bview: network-configuration writes: 0 (floor 0.0 s of settle; settle waits: 0.0 s slept*",
         ]
     )
 
