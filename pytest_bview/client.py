@@ -266,6 +266,8 @@ class Client:
         self.network_log: collections.deque[NetworkWrite] = collections.deque(maxlen=1000)  # paced writes, in order
         self.writes: list[tuple[str, str]] = []  # (method, path) of every non-GET, for the readonly tier
         self._last_network_write = 0.0
+        # an earlier run's last network write (its restore) may be seconds old: the first one waits a window too
+        self._opened = time.monotonic()
         self._lock = threading.Lock()
         self.read_only = False  # the readonly tier: any write is a bug of the suite, refused here
         self.before_write: Any = None  # called once before the first write (restore.py snapshots there)
@@ -391,7 +393,7 @@ class Client:
             return False
         with self._lock:
             last = self._last_network_write
-            wait = last + self.settle - time.monotonic()
+            wait = max(last, self._opened) + self.settle - time.monotonic()
         if wait > 0:
             time.sleep(wait)
         with self._lock:

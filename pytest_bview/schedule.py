@@ -8,7 +8,9 @@ Rule 1: a writer is an item marked `network` (the 9.1 area) whose id does not sa
 Rule 2: writers keep their order, except that the writers of one module naming the same network resource
         run one after the other (a check can then build on the values an earlier check's write left).
 Rule 3: after each writer come other items (fillers) until their expected time reaches the settle time or
-        an even share of all fillers' time, whichever is less; fillers left over run at the end.
+        an even share of all fillers' time, whichever is less; one such share also runs before the first
+        writer (the client's first network write waits a window too: an earlier run may have just written);
+        fillers left over run at the end.
         An item's expected time is its duration in an earlier run (pytest's cache, DURATIONS_KEY), else
         the mean of the known ones, else 1 (then the share is by count).
 Rule 4: items that must stay together are not moved: those of a module or class with a module- or
@@ -79,14 +81,15 @@ def order(items: Sequence[Any], settle: float, durations: Mapping[str, float] | 
     known = [durations[i.nodeid] for i in fillers if i.nodeid in durations]
     default = sum(known) / len(known) if known else 1.0
     cost = [durations.get(i.nodeid, default) for i in fillers]
-    share = sum(cost) / len(writers)
+    share = sum(cost) / (len(writers) + 1)
     window = min(settle, share) if known else share
     out: list[Any] = []
     n = 0
-    for k, writer in enumerate(writers):
-        out.append(writer)
+    for k, writer in enumerate([None, *writers]):
+        if writer is not None:
+            out.append(writer)
         filled = 0.0
-        timed_next = k + 1 < len(writers) and _timing(writers[k + 1])
+        timed_next = k < len(writers) and _timing(writers[k])
         while n < len(fillers) and filled < window and not timed_next:
             out.append(fillers[n])
             filled += cost[n]

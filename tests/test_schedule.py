@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pytest_bview import schedule
+from pytest_bview.simulator.camera import CameraThread
 
 
 @dataclass
@@ -50,19 +51,21 @@ def ids(items: list[Item]) -> list[str]:
 
 
 def test_fillers_spread_between_network_writes_by_count() -> None:
-    """Rule 3 without durations: an even share of the other items after each writer."""
-    items = [writer("a.py::w1"), writer("a.py::w2"), *(filler(f"b.py::f{n}") for n in range(4))]
+    """Rule 3 without durations: an even share of the other items before the first writer and after each."""
+    items = [writer("a.py::w1"), writer("a.py::w2"), *(filler(f"b.py::f{n}") for n in range(6))]
     assert ids(schedule.order(items, settle=5.0)) == [
-        "a.py::w1", "b.py::f0", "b.py::f1", "a.py::w2", "b.py::f2", "b.py::f3"
+        "b.py::f0", "b.py::f1", "a.py::w1", "b.py::f2", "b.py::f3", "a.py::w2", "b.py::f4", "b.py::f5"
     ]  # fmt: skip
 
 
 def test_a_window_takes_fillers_up_to_the_settle_time() -> None:
     """Rule 3 with durations: fillers until the settle time is covered; the rest at the end."""
     items = [writer("a.py::w1"), writer("a.py::w2"), *(filler(f"b.py::f{n}") for n in range(6))]
-    durations = {f"b.py::f{n}": 3.0 for n in range(6)}
+    durations = {f"b.py::f{n}": 3.0 for n in range(8)}
+    items += [filler("b.py::f6"), filler("b.py::f7")]
     assert ids(schedule.order(items, settle=5.0, durations=durations)) == [
-        "a.py::w1", "b.py::f0", "b.py::f1", "a.py::w2", "b.py::f2", "b.py::f3", "b.py::f4", "b.py::f5"
+        "b.py::f0", "b.py::f1", "a.py::w1", "b.py::f2", "b.py::f3", "a.py::w2", "b.py::f4", "b.py::f5",
+        "b.py::f6", "b.py::f7",
     ]  # fmt: skip
 
 
@@ -95,7 +98,7 @@ def test_modules_with_shared_fixtures_and_disruptive_items_stay_together_at_the_
         filler("x.py::reboot", markers={"disruptive": ()}),
         filler("b.py::f0"),
     ]
-    assert ids(schedule.order(items, settle=5.0)) == ["a.py::w1", "b.py::f0", "d.py::one", "d.py::two", "x.py::reboot"]
+    assert ids(schedule.order(items, settle=5.0)) == ["b.py::f0", "a.py::w1", "d.py::one", "d.py::two", "x.py::reboot"]
 
 
 def test_a_check_timing_the_spacing_follows_a_writer_directly() -> None:
@@ -126,3 +129,23 @@ def test_same_items_same_order() -> None:
 @pytest.mark.parametrize("cache", [None, SimpleNamespace(get=lambda key, default: {"x": "bad", "y": 1.5})])
 def test_cached_durations_tolerate_no_cache_and_bad_values(cache: Any) -> None:
     assert schedule.cached_durations(SimpleNamespace(cache=cache)) == ({} if cache is None else {"y": 1.5})
+
+
+def test_first_network_write_waits_a_window_after_an_earlier_run() -> None:
+    """client.py Rule 3: a run does not know when the last one wrote (its restore may be a moment old), so its
+    first network write waits a window from the start too; the spacing check still sees it as the first."""
+    from pytest_bview.checks import status_code
+    from pytest_bview.client import Client
+
+    dns = "/Network/Interfaces/1/IPAddress/DNS"
+    with CameraThread(time_scale=0.01) as cam:
+        url = f"http://127.0.0.1:{cam.ports['http']}"
+        earlier = Client(url, "admin", "admin", settle=0.05)
+        assert status_code(earlier.put(dns, "<DNS><SecondaryDNS>192.0.2.61</SecondaryDNS></DNS>")) == 0
+        later = Client(url, "admin", "admin", settle=0.05)  # the next run, at once
+        ex = later.put(dns, "<DNS><SecondaryDNS>192.0.2.62</SecondaryDNS></DNS>")
+        assert status_code(ex) == 0, ex.body  # not -14: it waited the window
+        assert later.network_gap is None and later.network_writes == 1
+        assert [w.path for w in later.network_log] == [dns] and later.network_log[0].gap is None
+        earlier.close()
+        later.close()
