@@ -164,7 +164,9 @@ def main() -> None:
         print(f"  device-imposed floor          {r['floor']:.1f} s (WiFi tests {r['wifi']}, calibrations {r['cal']})")
         print(f"  wall / floor                  {ratio}")
         if r["slept"] is not None:
-            print(f"  settle time slept             {r['slept']:.1f} s (the rest of the windows filled by other checks)")
+            print(
+                f"  settle time slept             {r['slept']:.1f} s (the rest of the windows filled by other checks)"
+            )
         print(f"  CPU kit                       {r['kit_cpu']:.1f} s")
         print(f"  CPU camera(s)                 {sum(r['camera_cpu']):.1f} s ({cams})", flush=True)
         for failed in r["failed"]:
