@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -199,6 +200,14 @@ class Settings:
 
     def allows(self, level: str) -> bool:
         return LEVELS.index(level) <= LEVELS.index(self.level)
+
+    def device_seconds(self, wall_min: float, least: int = 1, most: int | None = None) -> int:
+        """A duration a check chooses for the camera (a post-record time, an alarm interval, a motion hold), in
+        camera seconds: the shortest in [least, most] that still lasts `wall_min` wall seconds at this time
+        scale, wide enough to tell its effect apart on a busy machine. At real timing that is the spec's least,
+        not minutes of waiting; at the suites' 0.01 it is `wall_min` of wall time."""
+        wanted = max(least, math.ceil(wall_min / self.time_scale - 1e-9)) if self.time_scale > 0 else least
+        return min(wanted, most) if most is not None else wanted
 
 
 def _raw(config: pytest.Config, opt: Option) -> Any:

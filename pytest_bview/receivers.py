@@ -36,6 +36,8 @@ import pytest
 
 from pytest_bview.spec.facts import GRID_COLUMNS, GRID_ROWS
 
+POST_RECORD_WALL_S = 0.1  # the DelayRecord the checks configure lasts at least this long in wall time
+MOTION_HOLD_WALL_S = 0.6  # injected motion lasts at least this long in wall time unless a check says otherwise
 CALLBACK_TIMEOUT_S = 10.0  # how long a check waits for a callback the camera owes (plus device-imposed waits)
 LOOPBACK = "127.0.0.1"
 FTP_USER, FTP_PASSWORD = "bview", "bview-ftp"
@@ -407,8 +409,19 @@ def inject_motion(
     lab = target.lab
     if lab is None:
         pytest.skip(OPERATOR_REASON)
-    raw = lab.motion(row, col, size=size, hold_s=hold_s)
+    # sent, so the kit knows when the motion ends: 60 camera seconds at the suites' 0.01, 10 at real timing
+    hold = target.settings.device_seconds(MOTION_HOLD_WALL_S, least=10) if hold_s is None else hold_s
+    raw = lab.motion(row, col, size=size, hold_s=hold)
+    if raw.get("detected"):
+        ends = time.monotonic() + hold * target.settings.time_scale
+        target.motion_until = max(getattr(target, "motion_until", 0.0), ends)
     return MotionResult(bool(raw.get("detected")), str(raw.get("reason", "")), raw)
+
+
+def post_record_s(target: Any) -> int:
+    """The DelayRecord (9.10: 1-120 s) a check configures: 10 s at the suites' 0.01 (0.1 s of wall time),
+    the spec's least, 1 s, at real timing (Settings.device_seconds)."""
+    return int(target.settings.device_seconds(POST_RECORD_WALL_S, least=1, most=120))
 
 
 # -- arming the camera: the configuration a lab sets before triggering it --------------------------

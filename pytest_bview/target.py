@@ -63,6 +63,7 @@ class Target:
     sim: Any = None  # CameraThread of the built-in camera
     identity: dict[str, str] = field(default_factory=dict)
     instances: Instances = field(default_factory=Instances)
+    motion_until: float = 0.0  # monotonic time the lab's injected motion ends (receivers.inject_motion)
 
     # -- construction -------------------------------------------------------------------
     @classmethod

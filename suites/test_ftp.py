@@ -14,14 +14,13 @@ from collections.abc import Iterator
 import pytest
 
 from pytest_bview.checks import check_status, expect
-from pytest_bview.receivers import CALLBACK_TIMEOUT_S, FtpReceiver, motion_armed
+from pytest_bview.receivers import CALLBACK_TIMEOUT_S, FtpReceiver, motion_armed, post_record_s
 from pytest_bview.spec.status import Status
 from pytest_bview.verdicts import not_supported
 
 pytestmark = [pytest.mark.network, pytest.mark.record]
 FTP = "/Network/FTP"
 DIRECTORY = "bview-events"
-POST_RECORD_S = 10
 
 
 @contextlib.contextmanager
@@ -37,7 +36,7 @@ def ftp_to(bview, receiver: FtpReceiver, *, mask: str = "11", password: str | No
         "StorageDirectory": DIRECTORY,
     }
     with bview.preserved(FTP, "/Record", "/Record/HttpEvent/Config"):
-        bview.write("/Record", {"DelayRecord": str(POST_RECORD_S)})
+        bview.write("/Record", {"DelayRecord": str(post_record_s(bview))})
         bview.write("/Record/HttpEvent/Config", {"Enable": "true"})
         bview.write(FTP, doc)
         yield
@@ -74,7 +73,7 @@ def test_status_tells_connection(bview, bview_ftp_receiver: FtpReceiver) -> None
 
 
 def _uploads(receiver: FtpReceiver, bview, quiet: bool) -> list:
-    wait = POST_RECORD_S * bview.settings.time_scale
+    wait = post_record_s(bview) * bview.settings.time_scale
     if quiet:
         return receiver.quiet(2 * wait + 0.5)
     return receiver.wait(timeout=CALLBACK_TIMEOUT_S + wait)
@@ -116,7 +115,7 @@ def test_upload_by_mask(bview, bview_motion, bview_ftp_receiver: FtpReceiver, ma
     """9.1.6: on motion (Trigger Snapshot + Record) the mask decides: 00 none, 01 pictures, 10 video, 11 both."""
     with ftp_to(bview, bview_ftp_receiver, mask=mask), motion_armed(bview, "Snapshot", "Record"):
         wanted = {k for bit, k in zip(mask, ("video", "picture"), strict=True) if bit == "1"}
-        post = POST_RECORD_S * bview.settings.time_scale
+        post = post_record_s(bview) * bview.settings.time_scale
         bview_motion()
         bview_ftp_receiver.wait(lambda items: len(items) >= len(wanted), CALLBACK_TIMEOUT_S + post)
         got = bview_ftp_receiver.quiet(2 * post + 0.3)  # and nothing more

@@ -16,21 +16,20 @@ from collections.abc import Iterator
 import pytest
 
 from pytest_bview.checks import check_status, expect
-from pytest_bview.receivers import CALLBACK_TIMEOUT_S, HttpReceiver
+from pytest_bview.receivers import CALLBACK_TIMEOUT_S, HttpReceiver, post_record_s
 from pytest_bview.spec.status import Status
 
 pytestmark = [pytest.mark.record]
 CALL = "/Record/HttpEvent/Call"
 NOTIFY_PATH = "/bview/event.php"
 EVENTFILE = re.compile(r"H_(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})_(\d+)\.avi")
-POST_RECORD_S = 10  # DelayRecord the checks configure (9.10: 1-120 s)
 
 
 @contextlib.contextmanager
 def recording_to(bview, receiver: HttpReceiver, *, enable: bool = True) -> Iterator[None]:
-    """Notify URL -> the receiver, recording on/off, DelayRecord POST_RECORD_S; restored after."""
+    """Notify URL -> the receiver, recording on/off, DelayRecord post_record_s(); restored after."""
     with bview.preserved("/Record", "/Record/HttpEvent/Config", "/Record/Notify/URL"):
-        bview.write("/Record", {"PreRecord": "5", "DelayRecord": str(POST_RECORD_S)})
+        bview.write("/Record", {"PreRecord": "5", "DelayRecord": str(post_record_s(bview))})
         bview.write("/Record/HttpEvent/Config", {"Enable": "true" if enable else "false"})
         bview.write(
             "/Record/Notify/URL",
@@ -40,7 +39,7 @@ def recording_to(bview, receiver: HttpReceiver, *, enable: bool = True) -> Itera
 
 
 def _deadline(bview) -> float:
-    return CALLBACK_TIMEOUT_S + POST_RECORD_S * bview.settings.time_scale
+    return CALLBACK_TIMEOUT_S + post_record_s(bview) * bview.settings.time_scale
 
 
 def _camera_ip(bview) -> str:
@@ -103,11 +102,11 @@ def test_notify_after_post_record(bview, bview_http_receiver: HttpReceiver) -> N
         got = bview_http_receiver.wait(timeout=_deadline(bview))
         expect(got, "sent no notify", "a notify once the recording is saved", "9.10.3", ex)
         elapsed = got[0].at - started
-        minimum = 0.9 * POST_RECORD_S * bview.settings.time_scale
+        minimum = 0.9 * post_record_s(bview) * bview.settings.time_scale
         expect(
             elapsed >= minimum,
             f"notified {elapsed:.3f} s after the call",
-            f"not before the {POST_RECORD_S} s of post-event recording (DelayRecord) are in the file "
+            f"not before the {post_record_s(bview)} s of post-event recording (DelayRecord) are in the file "
             f"({minimum:.3f} s at time scale {bview.settings.time_scale:g})",
             "9.10.2",
             ex,
@@ -149,7 +148,7 @@ def test_disabled_recording_does_nothing(bview, bview_http_receiver: HttpReceive
     with recording_to(bview, bview_http_receiver, enable=False):
         ex = bview.client.put(CALL)
         check_status(ex, (Status.OK, Status.INVALID_OPERATION), "9.10.1", "refused or ignored (ERRATA.md L22)")
-        got = bview_http_receiver.quiet(2 * POST_RECORD_S * bview.settings.time_scale + 0.5)
+        got = bview_http_receiver.quiet(2 * post_record_s(bview) * bview.settings.time_scale + 0.5)
         expect(
             not got,
             f"requested {got[0].target if got else ''} although recording is disabled",

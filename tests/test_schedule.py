@@ -149,3 +149,23 @@ def test_first_network_write_waits_a_window_after_an_earlier_run() -> None:
         assert [w.path for w in later.network_log] == [dns] and later.network_log[0].gap is None
         earlier.close()
         later.close()
+
+
+@pytest.mark.parametrize(
+    "scale,wall_min,least,most,wanted",
+    [
+        (0.01, 0.1, 1, 120, 10),  # DelayRecord at the suites' scale: 0.1 s of wall time
+        (1.0, 0.1, 1, 120, 1),  # at real timing the spec's least, not 10 s of waiting per recording
+        (0.01, 0.6, 10, None, 60),  # the lab's motion hold
+        (1.0, 0.6, 10, None, 10),
+        (0.0001, 0.1, 1, 120, 120),  # never beyond the spec's range
+    ],
+)
+def test_durations_a_check_chooses_are_short_in_camera_time_and_long_enough_in_wall_time(
+    scale: float, wall_min: float, least: int, most: int | None, wanted: int
+) -> None:
+    from pytest_bview.options import Settings
+
+    fields = {f: None for f in Settings.__dataclass_fields__}
+    settings = Settings(**{**fields, "time_scale": scale})  # type: ignore[arg-type]
+    assert settings.device_seconds(wall_min, least=least, most=most) == wanted
