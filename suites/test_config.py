@@ -20,6 +20,7 @@ from pytest_bview.protocol.xmlblocks import to_xml
 from pytest_bview.spec.blocks import BLOCKS
 from pytest_bview.spec.resources import BY_TEMPLATE, Resource, match
 from pytest_bview.spec.status import Status
+from pytest_bview.verdicts import inconclusive
 
 # path -> (a valid change, a second valid change of other fields or None), dependent fields satisfied.
 CHANGES: dict[str, tuple[dict[str, Any], dict[str, Any] | None]] = {
@@ -628,11 +629,20 @@ def test_dependent_fields(bview, case: tuple) -> None:
     if path == "/Network/DDNS/Config":
         listed = {s.get("ServerName") for s in read(bview, "/Network/DDNS/ServerList").get("Server", [])}
         assert body["ProtocolName"] not in listed
-    with kept(bview, path):
+    wpa_key = ("WPA", "Key", "KeyValue")
+    keyless = _at(body, "/".join(wpa_key)) == ""  # an empty key keeps a stored one (ERRATA S3): valid then
+    with kept(bview, path), secret_kept(bview, path, wpa_key) if keyless and bview.lab else contextlib.nullcontext():
+        if keyless and bview.lab:  # no stored key, so the empty one is the configuration's key
+            bview.lab.store(path, deep_merge(bview.lab.stored(path), _secret_doc(wpa_key, "")))
         if setup:
             check_status(put(bview, path, setup), Status.OK, r.section, f"set-up {setup}")
         before = read(bview, path)
         ex = put(bview, path, body)
+        if keyless and not bview.lab and status_code(ex) == Status.OK and not _at(before, "/".join(wpa_key)):
+            inconclusive(
+                "accepted WPA2PSK with an empty KeyValue: a camera that keeps its key to itself (ERRATA S3) keeps "
+                "a stored key on an empty one, and whether one is stored cannot be read"
+            )
         check_status(ex, Status.PARAMETER_ERROR, r.section, why)
         expect_unchanged(bview, path, before, ex)
 
