@@ -38,10 +38,14 @@ def test_the_index_lists_the_controls_to_the_admin_alone(cam: CameraThread) -> N
 
 
 class _Target:
-    """What Lab needs of a Target: the client's base URL and verify, the credentials, a timeout."""
+    """What Lab needs of a Target: the client's base URL, verify and known secrets, the credentials, a timeout."""
 
     def __init__(self, cam: CameraThread) -> None:
-        self.client = type("C", (), {"base_url": base(cam), "session": requests.Session()})()
+        from pytest_bview.client import Secrets
+
+        self.client = type(
+            "C", (), {"base_url": base(cam), "session": requests.Session(), "secrets": Secrets("admin")}
+        )()
         self.user, self.password, self.timeout = "admin", "admin", 10.0
 
 
@@ -63,6 +67,7 @@ def test_the_lab_of_the_reference_camera(cam: CameraThread) -> None:
     ftp = lab.stored("/Network/FTP")
     lab.store("/Network/FTP", {**ftp, "Password": "Lab-Secret-1"})
     assert lab.stored("/Network/FTP")["Password"] == "Lab-Secret-1"
+    assert "Lab-Secret-1" in target.client.secrets.values  # a password the lab set is never shown in a report
     lab.store("/Network/FTP", ftp)
     assert lab.stored("/Network/FTP") == ftp
     assert lab.fill_log(MAX_LOG_ENTRIES) > MAX_LOG_ENTRIES
