@@ -95,19 +95,26 @@ class Secrets:
         else:
             found = []
             for name, raw in _SECRET_XML.findall(data[: 1024 * 1024]):
-                value = html.unescape(raw.decode("utf-8", "replace")).strip()
-                found.append(value)
-                if name == b"KeyValueB64":  # the key itself travels beside it (9.1.7.1.3)
-                    with contextlib.suppress(binascii.Error, ValueError):
-                        found.append(base64.b64decode(value, validate=True).decode("utf-8"))
-                elif name == b"KeyValue":
-                    found.append(base64.b64encode(value.encode()).decode())
+                found += _with_companion(name.decode(), html.unescape(raw.decode("utf-8", "replace")).strip())
         for value in found:
             if shown:
                 if self._shown >= self.MAX_SHOWN:
                     return
                 self._shown += value not in self.values
             self.add(value)
+
+    def learn_document(self, doc: Any) -> None:
+        """Take the secret elements' values from a decoded document (the reference camera's lab, lab.py)."""
+        if isinstance(doc, dict):
+            for name, value in doc.items():
+                if name in SECRET_ELEMENTS and isinstance(value, str):
+                    for found in _with_companion(name, value):
+                        self.add(found)
+                else:
+                    self.learn_document(value)
+        elif isinstance(doc, list):
+            for value in doc:
+                self.learn_document(value)
 
     def learn_query(self, query: str) -> None:
         """Take the secret parameters' values from a query string (?Password=...)."""
@@ -147,6 +154,17 @@ class Secrets:
         if isinstance(obj, dict):
             return {self.scrub(k): self.scrub(v) for k, v in obj.items()}
         return obj
+
+
+def _with_companion(name: str, value: str) -> list[str]:
+    """A secret element's value, and the WiFi key's other spelling beside it (9.1.7.1.3: KeyValue, KeyValueB64)."""
+    found = [value]
+    if name == "KeyValueB64":
+        with contextlib.suppress(binascii.Error, ValueError):
+            found.append(base64.b64decode(value, validate=True).decode("utf-8"))
+    elif name == "KeyValue":
+        found.append(base64.b64encode(value.encode()).decode())
+    return found
 
 
 class DeviceError(Exception):
@@ -262,7 +280,6 @@ class Client:
         self.all_pairs: set[tuple[str, str]] = set()  # (template, method) answered by the device
         self.network_writes = 0
         self.settle_waited = 0.0  # seconds slept by Rule 3: the part of the settle windows no other work filled
-        self.network_gap: float | None = None  # seconds from the previous network write to the last one sent
         self.network_log: collections.deque[NetworkWrite] = collections.deque(maxlen=1000)  # paced writes, in order
         self.writes: list[tuple[str, str]] = []  # (method, path) of every non-GET, for the readonly tier
         self._last_network_write = 0.0
@@ -308,15 +325,15 @@ class Client:
             url += "?" + "&".join(f"{k}={v}" for k, v in params.items())
         self.secrets.learn_query(urllib.parse.urlsplit(url).query)
         self.secrets.learn(data, hdrs.get("Content-Type", ""))
-        paced, gap = False, None
+        paced, gap = False, None  # a network write, and seconds since the previous one (None: the run's first)
         if method != "GET":
             if self.read_only:
                 raise TierViolation(f"{method} {path} refused: the run is in the readonly tier")
             if self.before_write is not None:
                 hook, self.before_write = self.before_write, None
                 hook()
-            paced = pace and self._pace(method, path)
-            gap = self.network_gap
+            if pace:
+                paced, gap = self._pace(method, path)
             self.writes.append((method, path))
         record_headers = dict(hdrs)
         if creds:
@@ -386,11 +403,12 @@ class Client:
                     self.network_log.append(NetworkWrite(path, gap, ex))
         return ex
 
-    def _pace(self, method: str, path: str) -> bool:
-        """Rule 3: space network-configuration writes by `settle` seconds; True for such a write."""
+    def _pace(self, method: str, path: str) -> tuple[bool, float | None]:
+        """Rule 3: space network-configuration writes by `settle` seconds; (a network write, seconds since the
+        previous one or None for the first)."""
         found = match(path)
         if found is None or not found[0].has("network") or method != "PUT":
-            return False
+            return False, None
         with self._lock:
             last = self._last_network_write
             wait = max(last, self._opened) + self.settle - time.monotonic()
@@ -398,11 +416,10 @@ class Client:
             time.sleep(wait)
         with self._lock:
             now = time.monotonic()
-            self.network_gap = now - last if last else None
             self._last_network_write = now
             self.network_writes += 1
             self.settle_waited += max(wait, 0.0)
-        return True
+        return True, (now - last if last else None)
 
     def get(self, path: str, **kw: Any) -> Exchange:
         return self.request("GET", path, **kw)

@@ -17,8 +17,6 @@ from typing import Any
 import pytest
 import requests
 
-from pytest_bview.spec.blocks import SECRET_ELEMENTS
-
 MARKER = "bview_lab"
 REASON = "needs the reference camera's lab: {what} (a real camera has no /_sim/ controls; run against bview-sim)"
 
@@ -102,24 +100,13 @@ class Lab:
         """The stored document of `path`, write-only fields (passwords) included: the session learns them, so
         that no report shows them (client.py Rule 2)."""
         doc = dict(self._call("GET", "/_sim/store", params={"path": path}).json())
-        self._learn(doc)
+        self.target.client.secrets.learn_document(doc)
         return doc
 
     def store(self, path: str, doc: Doc) -> None:
         """Store `doc` as `path` (a write-only field no PUT can put back, 6.1.2); its secrets become known ones."""
-        self._learn(doc)
+        self.target.client.secrets.learn_document(doc)
         self._call("PUT", "/_sim/store", params={"path": path}, data=json.dumps(doc))
-
-    def _learn(self, doc: Any) -> None:
-        if isinstance(doc, dict):
-            for name, value in doc.items():
-                if name in SECRET_ELEMENTS and isinstance(value, str):
-                    self.target.client.secrets.add(value)
-                else:
-                    self._learn(value)
-        elif isinstance(doc, list):
-            for value in doc:
-                self._learn(value)
 
 
 def skip_reason(what: str) -> str:

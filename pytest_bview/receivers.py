@@ -414,14 +414,14 @@ def inject_motion(
     raw = lab.motion(row, col, size=size, hold_s=hold)
     if raw.get("detected"):
         ends = time.monotonic() + hold * target.settings.time_scale
-        target.motion_until = max(getattr(target, "motion_until", 0.0), ends)
+        target.motion_until = max(target.motion_until, ends)
     return MotionResult(bool(raw.get("detected")), str(raw.get("reason", "")), raw)
 
 
 def post_record_s(target: Any) -> int:
     """The DelayRecord (9.10: 1-120 s) a check configures: 10 s at the suites' 0.01 (0.1 s of wall time),
     the spec's least, 1 s, at real timing (Settings.device_seconds)."""
-    return int(target.settings.device_seconds(POST_RECORD_WALL_S, least=1, most=120))
+    return target.settings.device_seconds(POST_RECORD_WALL_S, least=1, most=120)
 
 
 # -- arming the camera: the configuration a lab sets before triggering it --------------------------

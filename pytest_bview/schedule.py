@@ -67,7 +67,7 @@ def _grouped(writers: list[Any]) -> list[Any]:
 
 
 def order(items: Sequence[Any], settle: float, durations: Mapping[str, float] | None = None) -> list[Any]:
-    """The run's order (Rules 1-5); the same items, each once."""
+    """The run's order (Rules 1-6); the same items, each once."""
     durations = durations or {}
     pinned_modules = {item.nodeid.split("::", 1)[0] for item in items if _pinned(item)}
     stay = [i for i in items if i.nodeid.split("::", 1)[0] in pinned_modules]

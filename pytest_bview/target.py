@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_bview import checks
 from pytest_bview.client import Client, DeviceError, Exchange, ssl_context, urlhost  # noqa: F401  (re-exported)
-from pytest_bview.documents import comparable
+from pytest_bview.documents import comparable, left_to_session_restore
 from pytest_bview.options import Settings
 from pytest_bview.spec.blocks import BLOCKS
 from pytest_bview.spec.facts import CLOCK_FIELDS, RTSP_PATHS
@@ -208,8 +208,7 @@ class Target:
         finally:
             back = {}
             for path, doc in before.items():
-                found = match(path)
-                if network_later and found is not None and found[0].has("network"):
+                if network_later and left_to_session_restore(path):
                     continue
                 if comparable(self.read(path)[0], CLOCK_FIELDS) != comparable(doc, CLOCK_FIELDS):
                     self.write(path, doc)
