@@ -20,6 +20,7 @@ from pytest_bview.session import (  # noqa: F401  (re-exported: the names sub-pl
     FIXTURES,
     FLEET_KEY,
     PROFILE_DESELECTED_KEY,
+    PROFILE_DROPPED_KEY,
     SETTINGS_KEY,
     TARGET_KEY,
     TARGETS_KEY,
@@ -46,6 +47,7 @@ def pytest_configure(config: pytest.Config) -> None:
     # Sub-plugins, one per concern, registered explicitly: an import error in one is an error of the kit.
     from pytest_bview import features, fleet, receivers, restore
     from pytest_bview.report import hooks as report_hooks
+    from pytest_bview.selection import Collection
 
     for name, module in (
         ("pytest_bview.restore", restore),  # snapshot, journal, restore and verify
@@ -56,6 +58,8 @@ def pytest_configure(config: pytest.Config) -> None:
     ):
         if not config.pluginmanager.is_registered(module):
             config.pluginmanager.register(module, name)
+    if not config.pluginmanager.has_plugin(Collection.name):
+        config.pluginmanager.register(Collection(), Collection.name)  # the run profile's collection (selection.py)
     for level in LEVELS:
         config.addinivalue_line("markers", f"{level}: the test needs the {level} safety tier (--bview-level)")
     for area in AREAS:
@@ -88,7 +92,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
-    config.stash[PROFILE_DESELECTED_KEY] = len(dropped)
+    config.stash[PROFILE_DESELECTED_KEY] = len(dropped) + config.stash.get(PROFILE_DROPPED_KEY, 0)
     for item in items:
         tier = next((lvl for lvl in reversed(LEVELS) if item.get_closest_marker(lvl)), "reversible")
         if not settings.allows(tier):

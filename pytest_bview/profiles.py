@@ -6,6 +6,11 @@ Rule 2: only `certification` (everything, disruptive included) may issue a decla
 Rule 3: `acceptance` is one table, ACCEPTANCE, of node-id patterns (file name :: test [id], `*` wildcard);
 every pattern must match a collected test of suites/ (tests/test_profiles.py), so a renamed check
 cannot silently drop out of a production line's run.
+Rule 4: what no pattern can select is never collected (selection.py): a module of the suites is not imported,
+a camera's test function is not parametrized, the other items of a function are dropped as they are made. A
+fleet's xdist workers each collect every camera's tests, and making 16 x 684 items to deselect 16 x 670 of
+them was most of a worker's CPU. What is not collected is counted as left out by the profile, and a module
+left with nothing is the profile's choice, not a partial run.
 """
 
 from __future__ import annotations
@@ -75,6 +80,22 @@ def _regex(*patterns: str) -> re.Pattern[str]:
 
 def matches(nodeid: str, pattern: str) -> bool:
     return _regex(pattern).fullmatch(key(nodeid)) is not None
+
+
+def generates(profile: str, file: str, qualname: str) -> bool:
+    """Whether a test function (`test_media.py`, `test_sdp` or `TestX::test_y`) may have items the profile keeps."""
+    if profile != "acceptance":
+        return True
+    heads = (pattern.split("[", 1)[0] for _, pattern in ACCEPTANCE)
+    return _regex(*heads).fullmatch(f"{file}::{qualname}") is not None
+
+
+def module_left_out(profile: str, file: str) -> bool:
+    """Whether the profile selects nothing from a test module of the suites (Rule 4)."""
+    if profile != "acceptance":
+        return False
+    heads = (pattern.split("::", 1)[0] for _, pattern in ACCEPTANCE)
+    return _regex(*heads).fullmatch(file) is None
 
 
 def in_acceptance(nodeid: str) -> bool:

@@ -41,6 +41,8 @@ FIXTURES = ("bview", "bview_client")
 TARGETS_KEY = pytest.StashKey[dict[str, Any]]()
 FLEET_KEY = pytest.StashKey[Any]()
 PROFILE_DESELECTED_KEY = pytest.StashKey[int]()  # tests the run profile left out (report/hooks.py scope_of)
+PROFILE_DROPPED_KEY = pytest.StashKey[int]()  # of those, the items dropped as they were collected (profiles Rule 4)
+PROFILE_UNGENERATED_KEY = pytest.StashKey[list[str]]()  # test functions it did not even generate (profiles Rule 4)
 
 
 def settings(config: pytest.Config) -> Settings:

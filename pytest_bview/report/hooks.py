@@ -435,7 +435,7 @@ def scope_of(session: pytest.Session, exitstatus: int, collector: Collector) -> 
     the certification profile declares conformance (`declares`, profiles.py Rule 2).
     """
     from pytest_bview.options import resolve
-    from pytest_bview.profiles import PROFILES
+    from pytest_bview.profiles import PROFILES, module_left_out
     from pytest_bview.report.runs import redact_args
 
     opt = session.config.option
@@ -445,6 +445,7 @@ def scope_of(session: pytest.Session, exitstatus: int, collector: Collector) -> 
     if getattr(opt, "markexpr", ""):
         reasons.append(f"-m {opt.markexpr!r}")
     by_profile = session.config.stash.get(bview_session.PROFILE_DESELECTED_KEY, 0)
+    ungenerated = session.config.stash.get(bview_session.PROFILE_UNGENERATED_KEY, [])
     if len(collector.deselected) > by_profile:
         reasons.append(f"{len(collector.deselected) - by_profile} tests deselected")
     profile = PROFILES[resolve(session.config).profile]
@@ -458,7 +459,11 @@ def scope_of(session: pytest.Session, exitstatus: int, collector: Collector) -> 
     if never:
         reasons.append(f"{len(never)} collected tests never ran")
     # a module whose every test was deselected is counted by its tests, not again as a module
-    modules = _modules_left_out(session, [*(collector.collected or list(collector.phases)), *collector.deselected])
+    modules = [
+        m
+        for m in _modules_left_out(session, [*(collector.collected or list(collector.phases)), *collector.deselected])
+        if not module_left_out(profile.name, m.rsplit("/", 1)[-1])  # the profile's choice (profiles.py Rule 4)
+    ]
     if modules:
         reasons.append(f"{len(modules)} test modules not selected")
     left_out = [*collector.deselected, *never, *modules]
@@ -466,6 +471,7 @@ def scope_of(session: pytest.Session, exitstatus: int, collector: Collector) -> 
         "profile": profile.name,
         "declares": profile.declares and not reasons,
         "profile_left_out": by_profile,
+        "profile_not_generated": len(ungenerated),
         "partial": bool(reasons),
         "selection": " ".join(redact_args(list(session.config.invocation_params.args))) or ".",
         "reasons": reasons,

@@ -52,9 +52,16 @@ class Written:
             )
         elif not self.run.declares:
             left = self.run.scope.get("profile_left_out", 0)
+            ungenerated = self.run.scope.get("profile_not_generated", 0)
             lines.append(
                 f"{self.run.profile} run, whole profile"
-                + (f" ({left} tests deselected by the {self.run.profile} profile)" if left else "")
+                + (f" ({left} tests deselected by the {self.run.profile} profile" if left else "")
+                + (
+                    f"{', and ' if left else ' ('}{ungenerated} test modules and functions it does not collect"
+                    if ungenerated
+                    else ""
+                )
+                + (")" if left or ungenerated else "")
                 + ": not a certification, no declaration of conformance (--bview-profile certification issues one)"
             )
         if self.diff is not None:
