@@ -99,7 +99,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(reason=f"needs --bview-level {tier} (running {settings.level})"))
     from pytest_bview import schedule  # network writes spread out, their settle windows filled (9.1)
 
-    items[:] = schedule.order(items, settings.settle, schedule.cached_durations(config))
+    items[:] = schedule.order(items, settings.settle, schedule.cached_durations(config), schedule.cached_writes(config))
     if not config.pluginmanager.has_plugin(schedule.Durations.name):
         config.pluginmanager.register(schedule.Durations(config), schedule.Durations.name)
 
@@ -164,6 +164,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     target = item_target(item)
     if target is None:
         return
+    if report.when == "teardown":  # the item's network-configuration writes, for the next run's order
+        from pytest_bview.schedule import REPORT_WRITES
+
+        setattr(report, REPORT_WRITES, target.client.network_writes - item.stash.get(_WRITES_AT_SETUP, 0))
     exchanges = target.client.exchanges[-20:] if report.when == "call" and report.failed else []
     if exchanges:
         text = "\n\n".join(f"{ex.summary(4000)}\nReproduce with: {ex.curl()}" for ex in exchanges)
@@ -200,10 +204,14 @@ def _is_device_error(exc: BaseException) -> bool:
     return bool(kinds) and isinstance(exc, kinds)
 
 
+_WRITES_AT_SETUP = pytest.StashKey[int]()
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
     target = item_target(item)
     if target is not None:
         target.client.exchanges.clear()
+        item.stash[_WRITES_AT_SETUP] = target.client.network_writes
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:

@@ -89,6 +89,65 @@ def test_a_reading_item_of_the_network_area_is_a_filler() -> None:
     assert not schedule.is_writer(filler("c.py::test_round_trip[PUT /Images/1/Color]"))
 
 
+def test_writes_seen_in_an_earlier_run_decide_who_is_a_writer() -> None:
+    """Rule 1, seen in a run of the suites: an unauthenticated PUT, a WiFi read and a check that found its
+    evidence in an earlier write are marked `network` and write nothing; a check of another area writes."""
+    unauth = writer("p.py::test_auth_required[PUT /Network/FTP]")
+    other = filler("c.py::test_dependent_fields[DDNS ProtocolName not in ServerList]")
+    timed = writer("n.py::test_paced", bview_rule=("network-write-paced-accepted",))
+    seen = {unauth.nodeid: 0, other.nodeid: 1, timed.nodeid: 0}
+    assert not schedule.is_writer(unauth, seen) and schedule.is_writer(unauth)
+    assert schedule.is_writer(other, seen) and not schedule.is_writer(other)
+    assert schedule.is_writer(timed, seen)  # Rule 5: the spacing check is always placed as a writer
+    assert schedule.is_writer(writer("c.py::new[PUT /Network]"), seen)  # not seen: the marker decides
+    items = [unauth, other, *(filler(f"b.py::f{n}") for n in range(4))]
+    assert ids(schedule.order(items, settle=5.0, writes=seen)) == [
+        "p.py::test_auth_required[PUT /Network/FTP]", "b.py::f0", "b.py::f1",
+        "c.py::test_dependent_fields[DDNS ProtocolName not in ServerList]", "b.py::f2", "b.py::f3",
+    ]  # fmt: skip
+
+
+def test_the_writes_of_each_item_are_kept_for_the_next_run() -> None:
+    """Durations keeps the teardown reports' counts (what the plugin sets, and pytest-xdist carries) beside the
+    durations, merged with the earlier runs'."""
+    stored: dict[str, Any] = {schedule.WRITES_KEY: {"old::t": 2, "bad::t": "x"}}
+    cache = SimpleNamespace(get=lambda key, default: stored.get(key, default), set=stored.__setitem__)
+    durations = schedule.Durations(SimpleNamespace(cache=cache))
+    for when, extra in (("call", {}), ("teardown", {schedule.REPORT_WRITES: 3})):
+        durations.pytest_runtest_logreport(SimpleNamespace(nodeid="a.py::t", when=when, duration=0.25, **extra))
+    durations.pytest_runtest_logreport(SimpleNamespace(nodeid="b.py::t", when="teardown", duration=0.0))
+    durations.pytest_sessionfinish()
+    assert stored[schedule.WRITES_KEY] == {"old::t": 2, "a.py::t": 3}
+    assert stored[schedule.DURATIONS_KEY] == {"a.py::t": 0.25}
+    assert schedule.cached_writes(SimpleNamespace(cache=cache)) == {"old::t": 2, "a.py::t": 3}
+
+
+def test_the_plugin_counts_each_items_network_writes(pytester: pytest.Pytester) -> None:
+    """End to end, against the built-in camera: the next run knows which test wrote the network configuration."""
+    pytester.makepyfile(
+        test_w="""
+        def test_writes(bview):
+            bview.client.put("/Network/Interfaces/1/IPAddress/DNS", "<DNS><SecondaryDNS>192.0.2.63</SecondaryDNS></DNS>")
+
+        def test_reads(bview):
+            bview.client.get("/Network/Interfaces/1/IPAddress/DNS")
+        """
+    )
+    result = pytester.runpytest_subprocess("--bview-time-scale", "0.01", "-q")
+    assert result.ret == 0, result.stdout.str()[-2000:]
+    pytester.makepyfile(
+        test_r="""
+        from pytest_bview import schedule
+
+        def test_seen(request):
+            seen = schedule.cached_writes(request.config)
+            assert seen == {"test_w.py::test_writes": 1, "test_w.py::test_reads": 0}, seen
+        """
+    )
+    result = pytester.runpytest_subprocess("test_r.py", "-q")
+    assert result.ret == 0, result.stdout.str()[-2000:]
+
+
 def test_modules_with_shared_fixtures_and_disruptive_items_stay_together_at_the_end() -> None:
     """Rule 4: moving them would set their module fixtures up again, or reorder a reboot."""
     items = [
