@@ -10,7 +10,9 @@ status, never change its store on a refused input, and read back schema-valid at
 
 from __future__ import annotations
 
+import gc
 import importlib.util
+import logging
 from collections.abc import Iterator
 
 import pytest
@@ -32,10 +34,27 @@ HAS_RTSP = importlib.util.find_spec("pytest_bview.simulator.rtsp") is not None
 
 @pytest.fixture(scope="module")
 def oracle() -> Iterator[Oracle]:
-    with CameraThread(time_scale=0.01, ssdp_port=0, discovery_port=0) as cam:
-        found = Oracle(cam)
-        found.baseline = found.survey()
-        yield found
+    pending = _Records()
+    logging.getLogger("asyncio").addHandler(pending)
+    try:
+        with CameraThread(time_scale=0.01, ssdp_port=0, discovery_port=0) as cam:
+            found = Oracle(cam)
+            found.baseline = found.survey()
+            yield found
+        gc.collect()
+    finally:
+        logging.getLogger("asyncio").removeHandler(pending)
+    # seen: handlers of clients that left mid-request were destroyed pending with the camera's loop
+    assert not [m for m in pending.messages if "destroyed but it is pending" in m], pending.messages[:3]
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
 
 
 @FUZZ

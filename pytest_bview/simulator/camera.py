@@ -208,6 +208,12 @@ class CameraThread:
             ready.set_result(None)
             loop.run_forever()
             loop.run_until_complete(self.camera.stop())
+            # as asyncio.run ends: a connection's handler still pending (a client that left mid-request)
+            # is cancelled and let finish, not destroyed pending with the loop
+            pending = asyncio.all_tasks(loop)
+            for task in pending:
+                task.cancel()
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
             loop.run_until_complete(loop.shutdown_asyncgens())
             loop.close()
 
