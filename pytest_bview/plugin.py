@@ -164,10 +164,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     target = item_target(item)
     if target is None:
         return
-    if report.when == "teardown":  # the item's network-configuration writes, for the next run's order
-        from pytest_bview.schedule import REPORT_WRITES
+    if report.when == "teardown" and _WRITES_AT_SETUP in item.stash:  # (a skip mark ends setup before ours)
+        from pytest_bview.schedule import REPORT_WRITES  # the item's network writes, for the next run's order
 
-        setattr(report, REPORT_WRITES, target.client.network_writes - item.stash.get(_WRITES_AT_SETUP, 0))
+        setattr(report, REPORT_WRITES, target.client.network_writes - item.stash[_WRITES_AT_SETUP])
     exchanges = target.client.exchanges[-20:] if report.when == "call" and report.failed else []
     if exchanges:
         text = "\n\n".join(f"{ex.summary(4000)}\nReproduce with: {ex.curl()}" for ex in exchanges)
