@@ -2,7 +2,7 @@
 (`bview-sim --time-scale 1`, the kit with --bview-host ... --bview-time-scale 1), the network-configuration
 writes, the device-imposed floor and wall/floor, and the CPU seconds of the kit and of the camera(s).
 
-Run: python benchmarks/bench_profiles.py [--profile acceptance] [--cameras 1] [--scale 1] [-- extra pytest args]
+Run: python benchmarks/bench_profiles.py [--profile acceptance] [--cameras 1] [--scale 1] [--cache-dir DIR] [-- extra pytest args]
 With --cameras N > 1 the cameras go in an inventory and the kit runs them on pytest-xdist (-n N).
 Figures are printed, never asserted.
 
@@ -65,7 +65,7 @@ def inventory(path: Path, cameras: list[dict]) -> None:
     path.write_text("\n".join(rows) + "\n")
 
 
-def run(profile: str, n: int, scale: float, extra: list[str], latency_ms: float = 0.0) -> dict:
+def run(profile: str, n: int, scale: float, extra: list[str], latency_ms: float = 0.0, cache: str = "") -> dict:
     with contextlib.ExitStack() as stack, tempfile.TemporaryDirectory(prefix="bview-profiles-") as tmp:
         sims = [
             stack.enter_context(
@@ -81,7 +81,10 @@ def run(profile: str, n: int, scale: float, extra: list[str], latency_ms: float 
             )
             for i in range(1, n + 1)
         ]
-        args = [str(ROOT / "suites"), "-q", "-p", "no:cacheprovider", "--bview-profile", profile]
+        # no cache: the cold order (schedule.py guesses by marks and counts); --cache-dir: the order a build
+        # server's repeated runs get (the last run's durations and writers)
+        args = [str(ROOT / "suites"), "-q", *(["-o", f"cache_dir={cache}"] if cache else ["-p", "no:cacheprovider"])]
+        args += ["--bview-profile", profile]
         args += ["--bview-time-scale", str(scale), "--bview-report-dir", str(Path(tmp) / "reports")]
         args += ["--bview-callback-host", "127.0.0.1"]
         if n == 1:
@@ -144,6 +147,9 @@ def main() -> None:
     p.add_argument(
         "--latency-ms", type=float, default=0.0, help="each camera answers HTTP this late (a real camera: tens of ms)"
     )
+    p.add_argument(
+        "--cache-dir", default="", help="keep pytest's cache here between runs (the warm order); default: none"
+    )
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("extra", nargs="*", help="more pytest arguments (after --)")
     args = p.parse_args()
@@ -151,11 +157,12 @@ def main() -> None:
         child(args.extra)
         return
     print(
-        f"machine: {machine()}; time scale {args.scale:g}; {args.cameras} camera(s); HTTP latency {args.latency_ms:g} ms",
+        f"machine: {machine()}; time scale {args.scale:g}; {args.cameras} camera(s); HTTP latency {args.latency_ms:g} ms; "
+        f"order {'warm (cache ' + args.cache_dir + ')' if args.cache_dir else 'cold (no cache)'}",
         flush=True,
     )
     for profile in args.profile or ["acceptance"]:
-        r = run(profile, args.cameras, args.scale, args.extra, args.latency_ms)
+        r = run(profile, args.cameras, args.scale, args.extra, args.latency_ms, args.cache_dir)
         ratio = f"{r['wall'] / r['floor']:.2f}" if r["floor"] else "n/a (no device-imposed wait)"
         cams = ", ".join(f"{c:.1f}" for c in r["camera_cpu"])
         print(f"profile {profile}: exit {r['exit']} ({r['summary']}), restore {', '.join(r['restored']) or '?'}")
