@@ -14,6 +14,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -420,3 +421,35 @@ def test_ports_the_kit_picked_are_not_api_shape() -> None:
     _absorb_shapes(local, target, [ex])
     (values,) = [v["values"] for v in next(iter(local.shapes.values())).values()]
     assert values == {"Port/HTTP": KIT_PICKED, "Port/RTP": KIT_PICKED, "Port/HTTPS": "443"}
+
+
+def test_first_read_values_are_taken_before_the_run_writes_the_resource() -> None:
+    """Seen between two real-timing runs of one camera, whose checks ran in another order: "3 API-shape changes",
+    the DNS and e-mail values /Network showed after the run's own writes, and the log's newest entry."""
+    from pytest_bview.report.hooks import Local, _absorb_shapes
+
+    def ex(method: str, path: str, body: bytes = b"") -> Any:
+        return type("Ex", (), {"method": method, "status": 200, "body": body, "truncated": False, "path": path})
+
+    dns = b"<DNS><PrimaryDNS>192.0.2.1</PrimaryDNS></DNS>"
+    network = b"<Network><EMail><SMTPServer>smtp.example.org</SMTPServer></EMail></Network>"
+    log = b"<LogList><Log><ID>2657</ID></Log></LogList>"
+    target = type("T", (), {"identity": {"SerialNum": "S"}, "picked_ports": frozenset()})
+    local = Local()
+    _absorb_shapes(
+        local,
+        target,
+        [
+            ex("GET", "/Network/Interfaces/1/IPAddress/DNS", dns),  # before any write: the device's own
+            ex("PUT", "/Network/EMail"),
+            ex("GET", "/Network", network),  # holds the part the run wrote
+            ex("GET", "/System/Logging?majorType=8", log),  # a run-time block
+            ex("GET", "/Images/10/Color", b"<Color><Hue>50</Hue></Color>"),
+            ex("PUT", "/Images/1/Color"),  # another channel: /Images/10 is not its part
+        ],
+    )
+    book = next(iter(local.shapes.values()))
+    assert book["/Network/Interfaces/{NetworkCardID}/IPAddress/DNS"]["values"] == {"DNS/PrimaryDNS": "192.0.2.1"}
+    assert book["/Network"]["values"] == {} and book["/Network"]["paths"]  # the shape is kept, the values not
+    assert book["/System/Logging"]["values"] == {}
+    assert book["/Images/{ChannelID}/Color"]["values"] == {"Color/Hue": "50"}

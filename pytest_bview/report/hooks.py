@@ -40,6 +40,7 @@ class Local:
 
     shapes: dict[str, dict[str, Any]] = field(default_factory=dict)  # device key -> template -> shape
     bodies: set[bytes] = field(default_factory=set)
+    written: dict[str, set[str]] = field(default_factory=dict)  # device key -> paths the run wrote (PUT, POST...)
     gate: HealthGate = field(default_factory=HealthGate)
     expectations: Any = None
 
@@ -194,11 +195,17 @@ KIT_PICKED = "(picked by the kit)"  # a port value the kit chose for the built-i
 
 
 def _absorb_shapes(local: Local, target: Any, exchanges: list[Any]) -> None:
+    from pytest_bview.spec.facts import RUNTIME_BLOCKS
     from pytest_bview.spec.resources import match
 
-    book = local.shapes.setdefault(device_key(target.identity), {})
+    key = device_key(target.identity)
+    book = local.shapes.setdefault(key, {})
+    written = local.written.setdefault(key, set())
     for ex in exchanges:
-        if ex.method != "GET" or ex.status != 200 or not ex.body or ex.truncated:
+        if ex.method != "GET":
+            written.add(ex.path.split("?", 1)[0].rstrip("/"))
+            continue
+        if ex.status != 200 or not ex.body or ex.truncated:
             continue
         if not ex.body.lstrip().startswith(b"<"):
             continue
@@ -213,9 +220,19 @@ def _absorb_shapes(local: Local, target: Any, exchanges: list[Any]) -> None:
         paths, namespaces, values = shape
         picked: frozenset[str] = getattr(target, "picked_ports", frozenset())
         values = {k: KIT_PICKED if "Port" in k and v in picked else v for k, v in values.items()}
+        # first-read values are the device's own only before the run wrote the resource, a part or a whole of
+        # it: read after, they tell the run's order (seen: DNS and e-mail values "changed" between two runs
+        # whose checks ran in another order); a run-time block's values are the moment's
+        if found[0].block in RUNTIME_BLOCKS or _overlaps(ex.path.split("?", 1)[0].rstrip("/"), written):
+            values = {}
         entry = book.setdefault(found[0].template, {"paths": [], "namespaces": [], "values": values})
         entry["paths"] = sorted(set(entry["paths"]) | paths)
         entry["namespaces"] = sorted(set(entry["namespaces"]) | namespaces)
+
+
+def _overlaps(path: str, written: set[str]) -> bool:
+    """A written path is this resource, one of its parts or a collection holding it (/Network, /Network/EMail)."""
+    return any(w == path or w.startswith(path + "/") or path.startswith(w + "/") for w in written)
 
 
 def _describe(item: pytest.Item) -> dict[str, str]:
