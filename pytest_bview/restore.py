@@ -46,7 +46,7 @@ from pytest_bview.documents import (
     differences,
     write_back,
 )
-from pytest_bview.simulator.state import atomic_write
+from pytest_bview.files import atomic_write
 from pytest_bview.spec.blocks import BLOCKS
 from pytest_bview.spec.facts import RUNTIME_BLOCKS
 from pytest_bview.spec.resources import BY_TEMPLATE, RESOURCES, Resource

@@ -24,9 +24,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = "pytest_bview"
 
-# Small modules the camera may share with the kit: the version it announces, the console helper of its CLI
-# and the multicast sockets of its discovery responders (no kit logic in any of them).
-SIMULATOR_UTILITIES = frozenset({"pytest_bview", "pytest_bview.console", "pytest_bview.multicast"})
+# Small modules the camera may share with the kit: the version it announces, the console helper of its CLI,
+# the multicast sockets of its discovery responders and the crash-safe file write (no kit logic in any of them).
+SIMULATOR_UTILITIES = frozenset(
+    {"pytest_bview", "pytest_bview.console", "pytest_bview.multicast", "pytest_bview.files"}
+)
 
 Graph = dict[str, set[str]]
 
