@@ -60,6 +60,10 @@ def pytest_configure(config: pytest.Config) -> None:
             config.pluginmanager.register(module, name)
     if not config.pluginmanager.has_plugin(Collection.name):
         config.pluginmanager.register(Collection(), Collection.name)  # the run profile's collection (selection.py)
+    from pytest_bview.schedule import Durations
+
+    if not config.pluginmanager.has_plugin(Durations.name):  # here: an xdist controller collects nothing
+        config.pluginmanager.register(Durations(config), Durations.name)  # the next run's order (schedule.py)
     for level in LEVELS:
         config.addinivalue_line("markers", f"{level}: the test needs the {level} safety tier (--bview-level)")
     for area in AREAS:
@@ -100,8 +104,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     from pytest_bview import schedule  # network writes spread out, their settle windows filled (9.1)
 
     items[:] = schedule.order(items, settings.settle, schedule.cached_durations(config), schedule.cached_writes(config))
-    if not config.pluginmanager.has_plugin(schedule.Durations.name):
-        config.pluginmanager.register(schedule.Durations(config), schedule.Durations.name)
 
 
 def pytest_report_collectionfinish(config: pytest.Config, items: list[pytest.Item]) -> list[str]:

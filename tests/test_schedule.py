@@ -122,9 +122,11 @@ def test_the_writes_of_each_item_are_kept_for_the_next_run() -> None:
     assert schedule.cached_writes(SimpleNamespace(cache=cache)) == {"old::t": 2, "a.py::t": 3}
 
 
-def test_the_plugin_counts_each_items_network_writes(pytester: pytest.Pytester) -> None:
+@pytest.mark.parametrize("xdist", [[], ["-n", "1"]], ids=["one process", "xdist"])
+def test_the_plugin_counts_each_items_network_writes(pytester: pytest.Pytester, xdist: list[str]) -> None:
     """End to end, against the built-in camera: the next run knows which test wrote the network configuration
-    (seen: a skipped item was counted with every write of the run before it)."""
+    and how long each took (seen: a skipped item was counted with every write of the run before it; under
+    xdist nothing was kept, the controller never collects and the memory was registered at collection)."""
     pytester.makepyfile(
         test_w="""
         import pytest
@@ -140,15 +142,17 @@ def test_the_plugin_counts_each_items_network_writes(pytester: pytest.Pytester) 
             pass
         """
     )
-    result = pytester.runpytest_subprocess("--bview-time-scale", "0.01", "-q")
+    result = pytester.runpytest_subprocess("--bview-time-scale", "0.01", "-q", *xdist)
     assert result.ret == 0, result.stdout.str()[-2000:]
+    label = "[camera]" if xdist else ""  # xdist with one camera: a fleet of one (fleet.py)
     pytester.makepyfile(
-        test_r="""
+        test_r=f"""
         from pytest_bview import schedule
 
         def test_seen(request):
             seen = schedule.cached_writes(request.config)
-            assert seen == {"test_w.py::test_writes": 1, "test_w.py::test_reads": 0}, seen
+            assert seen == {{"test_w.py::test_writes{label}": 1, "test_w.py::test_reads{label}": 0}}, seen
+            assert set(schedule.cached_durations(request.config)) == set(seen)
         """
     )
     result = pytester.runpytest_subprocess("test_r.py", "-q")
