@@ -6,8 +6,8 @@ what runs while it passes. A wrong guess here costs time, never a verdict.
 
 Rule 1: a writer is an item that made a network-configuration write in an earlier run (pytest's cache,
         WRITES_KEY: the client counts them); an item the cache does not know is a writer when it is marked
-        `network` (the 9.1 area) and its id does not say it only reads ("[GET "). The spacing check
-        (Rule 5) is always a writer. Seen in a run of the suites: 38 of the 111 marked items wrote nothing
+        `network` (the 9.1 area), is not of the readonly tier only and its id does not say it only reads
+        ("[GET "). The spacing check (Rule 5) is always a writer. Seen in a run of the suites: 38 of the 111 marked items wrote nothing
         (unauthenticated PUTs, WiFi reads, checks that found their evidence in an earlier write) and 6
         unmarked ones wrote; each wrong guess spent a window of fillers where no window was.
 Rule 2: writers keep their order, except that the writers of one module naming the same network resource
@@ -43,6 +43,10 @@ def is_writer(item: Any, seen: Mapping[str, int] | None = None) -> bool:
         return True
     if seen and item.nodeid in seen:
         return seen[item.nodeid] > 0
+    if item.get_closest_marker("readonly") and not any(
+        item.get_closest_marker(t) for t in ("reversible", "disruptive")
+    ):
+        return False  # the readonly tier: the client refuses its writes
     return item.get_closest_marker("network") is not None and "[GET " not in item.nodeid
 
 

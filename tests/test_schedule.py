@@ -87,6 +87,8 @@ def test_a_reading_item_of_the_network_area_is_a_filler() -> None:
     assert schedule.is_writer(writer("c.py::test_round_trip[PUT /Network]"))
     assert not schedule.is_writer(writer("c.py::test_collection_get_equals_parts[GET /Network]"))
     assert not schedule.is_writer(filler("c.py::test_round_trip[PUT /Images/1/Color]"))
+    assert not schedule.is_writer(writer("w.py::test_access_point_list_valid", readonly=()))  # the tier says so
+    assert schedule.is_writer(writer("w.py::test_wifi_param_test_result", readonly=(), reversible=()))
 
 
 def test_writes_seen_in_an_earlier_run_decide_who_is_a_writer() -> None:
