@@ -43,6 +43,7 @@ class Counter:
             self.failed.append(getattr(report, "nodeid", "?"))
 
     def pytest_configure(self, config: object) -> None:
+        from pytest_bview.checks import status_code
         from pytest_bview.client import Client
         from pytest_bview.spec.resources import match
 
@@ -55,10 +56,13 @@ class Counter:
             if method == "PUT" and found is not None:
                 if found[0].has("network") and kw.get("pace", True):
                     me.network_writes += 1
-                if found[0].template == "/Network/WifiParamTest":
+                # a device wait only when the device started it: not an unauthenticated or refused PUT (seen:
+                # test_auth_required's 401 on WifiParamTest counted as a third 30 s WiFi test)
+                started = ex.status == 200 and status_code(ex) == 0
+                if found[0].template == "/Network/WifiParamTest" and started:
                     me.wifi_tests += 1
                 text = body.decode() if isinstance(body, bytes) else str(body or "")
-                if found[0].template.endswith("/Presets/Goto") and "Param1=85" in text:
+                if found[0].template.endswith("/Presets/Goto") and "Param1=85" in text and started:
                     me.calibrations += 1
             return ex
 
