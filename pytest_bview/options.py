@@ -210,6 +210,11 @@ class Settings:
         return min(wanted, most) if most is not None else wanted
 
 
+def tier_of(item: Any) -> str:
+    """The safety tier a test needs: its highest tier mark, reversible when it has none."""
+    return next((lvl for lvl in reversed(LEVELS) if item.get_closest_marker(lvl)), "reversible")
+
+
 def _raw(config: pytest.Config, opt: Option) -> Any:
     value = config.getoption(opt.dest, None)
     if value is not None:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from pytest_bview.options import LEVELS, add_options
+from pytest_bview.options import LEVELS, add_options, tier_of
 
 # The session's camera and its stash keys live one floor down (session.py), where the sub-plugins read them.
 from pytest_bview.session import (  # noqa: F401  (re-exported: the names sub-plugins and tests knew here)
@@ -27,6 +27,7 @@ from pytest_bview.session import (  # noqa: F401  (re-exported: the names sub-pl
     item_target,
     open_camera,
     opened_targets,
+    uses_camera,
 )
 from pytest_bview.session import camera as _camera
 from pytest_bview.session import settings as _settings
@@ -83,7 +84,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _wants_camera(items: list[pytest.Item]) -> bool:
-    return any(set(getattr(item, "fixturenames", ())) & set(FIXTURES) for item in items)
+    return any(uses_camera(item) for item in items)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -92,13 +93,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     settings = _settings(config)
     from pytest_bview.profiles import select
 
-    kept, dropped = select(settings.profile, items, {i.nodeid for i in items if _wants_camera([i])})
+    kept, dropped = select(settings.profile, items, {i.nodeid for i in items if uses_camera(i)})
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
     config.stash[PROFILE_DESELECTED_KEY] = len(dropped) + config.stash.get(PROFILE_DROPPED_KEY, 0)
     for item in items:
-        tier = next((lvl for lvl in reversed(LEVELS) if item.get_closest_marker(lvl)), "reversible")
+        tier = tier_of(item)
         if not settings.allows(tier):
             item.add_marker(pytest.mark.skip(reason=f"needs --bview-level {tier} (running {settings.level})"))
     from pytest_bview import schedule  # network writes spread out, their settle windows filled (9.1)

@@ -6,10 +6,11 @@ what runs while it passes. A wrong guess here costs time, never a verdict.
 
 Rule 1: a writer is an item that made a network-configuration write in an earlier run (pytest's cache,
         WRITES_KEY: the client counts them); an item the cache does not know is a writer when it is marked
-        `network` (the 9.1 area), is not of the readonly tier only and its id does not say it only reads
-        ("[GET "). The spacing check (Rule 5) is always a writer. Seen in a run of the suites: 38 of the 111 marked items wrote nothing
-        (unauthenticated PUTs, WiFi reads, checks that found their evidence in an earlier write) and 6
-        unmarked ones wrote; each wrong guess spent a window of fillers where no window was.
+        `network` (the 9.1 area), is not of the readonly tier and its id does not say it only reads
+        ("[GET "). The spacing check (Rule 5) is always a writer. Seen in a run of the suites: 38 of the
+        111 marked items wrote nothing (unauthenticated PUTs, WiFi reads, checks that found their evidence
+        in an earlier write) and 6 unmarked ones wrote; each wrong guess spent a window of fillers where no
+        window was.
 Rule 2: writers keep their order, except that the writers of one module naming the same network resource
         run one after the other (a check can then build on the values an earlier check's write left).
 Rule 3: after each writer come other items (fillers) until their expected time reaches the settle time or
@@ -31,6 +32,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from pytest_bview.options import tier_of
+
 DURATIONS_KEY = "bview/durations"  # nodeid -> seconds of its last call phase
 WRITES_KEY = "bview/network-writes"  # nodeid -> network-configuration writes it made in its last run
 REPORT_WRITES = "bview_network_writes"  # the attribute of a teardown report that carries the item's count
@@ -43,10 +46,8 @@ def is_writer(item: Any, seen: Mapping[str, int] | None = None) -> bool:
         return True
     if seen and item.nodeid in seen:
         return seen[item.nodeid] > 0
-    if item.get_closest_marker("readonly") and not any(
-        item.get_closest_marker(t) for t in ("reversible", "disruptive")
-    ):
-        return False  # the readonly tier: the client refuses its writes
+    if tier_of(item) == "readonly":
+        return False  # the client refuses the writes of this tier
     return item.get_closest_marker("network") is not None and "[GET " not in item.nodeid
 
 
@@ -92,8 +93,9 @@ def order(
     pinned_modules = {item.nodeid.split("::", 1)[0] for item in items if _pinned(item)}
     stay = [i for i in items if i.nodeid.split("::", 1)[0] in pinned_modules]
     free = [i for i in items if i.nodeid.split("::", 1)[0] not in pinned_modules]
-    writers = _grouped([i for i in free if is_writer(i, writes)])
-    fillers = [i for i in free if not is_writer(i, writes)]
+    writing = [is_writer(i, writes) for i in free]
+    writers = _grouped([i for i, w in zip(free, writing, strict=True) if w])
+    fillers = [i for i, w in zip(free, writing, strict=True) if not w]
     if not writers:
         return list(items)  # nothing to spread: the collected order
     if not fillers:

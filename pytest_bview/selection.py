@@ -16,7 +16,7 @@ import pytest
 
 from pytest_bview.options import OPTIONS, _raw
 from pytest_bview.profiles import ACCEPTANCE, generates, module_left_out, select
-from pytest_bview.session import FIXTURES, PROFILE_DROPPED_KEY, PROFILE_UNGENERATED_KEY
+from pytest_bview.session import FIXTURES, PROFILE_DROPPED_KEY, PROFILE_UNGENERATED_KEY, uses_camera
 
 
 @functools.lru_cache(maxsize=16)
@@ -80,7 +80,7 @@ class Collection:
         if self._test(collector, name, obj) is None or not isinstance(made, list):
             return made
         items = [i for i in made if isinstance(i, pytest.Item)]
-        camera = {i.nodeid for i in items if set(getattr(i, "fixturenames", ())) & set(FIXTURES)}
+        camera = {i.nodeid for i in items if uses_camera(i)}
         kept, dropped = select(_profile(collector.config), items, camera)
         if not dropped:
             return made

@@ -45,6 +45,11 @@ PROFILE_DROPPED_KEY = pytest.StashKey[int]()  # of those, the items dropped as t
 PROFILE_UNGENERATED_KEY = pytest.StashKey[list[str]]()  # test functions it did not even generate (profiles Rule 4)
 
 
+def uses_camera(item: Any) -> bool:
+    """Whether a collected test asks for the camera (a FIXTURES name in its fixture closure)."""
+    return bool(set(getattr(item, "fixturenames", ())) & set(FIXTURES))
+
+
 def settings(config: pytest.Config) -> Settings:
     """The run's settings (options, ini, environment), resolved once."""
     if SETTINGS_KEY not in config.stash:

@@ -79,10 +79,6 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(Controller(config), "bview-report-controller")
 
 
-def _uses_camera(item: pytest.Item) -> bool:
-    return bool(set(getattr(item, "fixturenames", ())) & set(bview_session.FIXTURES))
-
-
 def _area(node: pytest.Item) -> str:
     for area in bview_session.AREAS:
         if node.get_closest_marker(area):
@@ -125,7 +121,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     outcome: Any = yield
     report = outcome.get_result()
     target = bview_session.item_target(item)
-    if target is None or not _uses_camera(item):
+    if target is None or not bview_session.uses_camera(item):
         return
     local = item.config.stash[LOCAL_KEY]
     exchanges = list(target.client.exchanges)
@@ -202,8 +198,9 @@ def _absorb_shapes(local: Local, target: Any, exchanges: list[Any]) -> None:
     book = local.shapes.setdefault(key, {})
     written = local.written.setdefault(key, set())
     for ex in exchanges:
+        path = ex.path.split("?", 1)[0]
         if ex.method != "GET":
-            written.add(ex.path.split("?", 1)[0].rstrip("/"))
+            written.add(path.rstrip("/"))
             continue
         if ex.status != 200 or not ex.body or ex.truncated:
             continue
@@ -213,7 +210,7 @@ def _absorb_shapes(local: Local, target: Any, exchanges: list[Any]) -> None:
         if digest in local.bodies:
             continue
         local.bodies.add(digest)
-        found = match(ex.path.split("?", 1)[0])
+        found = match(path)
         shape = shape_of(ex.body) if found else None
         if found is None or shape is None:
             continue
@@ -223,7 +220,7 @@ def _absorb_shapes(local: Local, target: Any, exchanges: list[Any]) -> None:
         # first-read values are the device's own only before the run wrote the resource, a part or a whole of
         # it: read after, they tell the run's order (seen: DNS and e-mail values "changed" between two runs
         # whose checks ran in another order); a run-time block's values are the moment's
-        if found[0].block in RUNTIME_BLOCKS or _overlaps(ex.path.split("?", 1)[0].rstrip("/"), written):
+        if found[0].block in RUNTIME_BLOCKS or _overlaps(path.rstrip("/"), written):
             values = {}
         entry = book.setdefault(found[0].template, {"paths": [], "namespaces": [], "values": values})
         entry["paths"] = sorted(set(entry["paths"]) | paths)
@@ -355,7 +352,7 @@ class Controller:
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         collector = self.config.stash.get(STATE_KEY, None)
         if collector is not None:
-            collector.collected = [i.nodeid for i in session.items if _uses_camera(i)]
+            collector.collected = [i.nodeid for i in session.items if bview_session.uses_camera(i)]
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
